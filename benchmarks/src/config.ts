@@ -1,0 +1,51 @@
+// How much to measure in each mode. `quick` is the CI smoke run: every case runs at least once, bounded well under
+// 3 minutes; `full` is what docs/benchmarks.md is generated from.
+export type Mode = 'quick' | 'full';
+
+export interface ModeParams {
+  /** Rounds discarded before measuring. */
+  warmup: number;
+  /** Measured rounds per case (interleaved across contenders). */
+  runs: number;
+  /** Length of one throughput run. */
+  throughputMs: number;
+  /** Reader / client counts for fan-out cases. */
+  ks: number[];
+  /** Length of one fixed-rate latency run. */
+  latencyMs: number;
+  latencyRuns: number;
+  latencyRates: number[];
+  /** Window over which idle CPU is measured. */
+  idleWindowMs: number;
+  /** Length of one in-process micro-benchmark run. */
+  microMs: number;
+  /** Wall-clock budget of the whole session. */
+  budgetMs: number;
+}
+
+export const modes: Record<Mode, ModeParams> = {
+  quick: {
+    warmup: 1,
+    runs: 2,
+    throughputMs: 250,
+    ks: [1, 2, 4, 8],
+    latencyMs: 500,
+    latencyRuns: 1,
+    latencyRates: [1_000, 10_000, 100_000],
+    idleWindowMs: 2_000,
+    microMs: 150,
+    budgetMs: 150_000,
+  },
+  full: {
+    warmup: 1,
+    runs: 5,
+    throughputMs: 1_000,
+    ks: [1, 2, 4, 8],
+    latencyMs: 3_000,
+    latencyRuns: 3,
+    latencyRates: [1_000, 10_000, 100_000],
+    idleWindowMs: 10_000,
+    microMs: 500,
+    budgetMs: 40 * 60_000,
+  },
+};

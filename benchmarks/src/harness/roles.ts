@@ -1,0 +1,9 @@
+// The code an agent process can run, by module name. Loaded lazily so an agent that only runs a baseline never
+// imports a product package (which may not be built yet), and so a missing package fails one call, not the agent.
+export const roleModules = {
+  'unix-fanout': () => import('../baselines/unix-fanout.js'),
+  'ws-fanout': () => import('../baselines/ws-fanout.js'),
+  micro: () => import('../baselines/micro.js'),
+} as const;
+
+export type RoleModuleName = keyof typeof roleModules;

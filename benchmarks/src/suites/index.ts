@@ -1,0 +1,6 @@
+// The suites, in the order they run: cheap in-process ones first, multi-process ones after.
+import type { Suite } from '../harness/suite.js';
+import { floorsSuite } from './floors.js';
+import { shmQueueSuite } from './shm-queue.js';
+
+export const suites: readonly Suite[] = [floorsSuite, shmQueueSuite];
