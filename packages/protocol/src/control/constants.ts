@@ -1,0 +1,51 @@
+import type { ControlMessageType, LogLevel } from './messages.js';
+
+/**
+ * The control stream is a sequence of units, each starting with a lead byte:
+ *   FRAME_MARK (0x57, 'W') u32le bodyLength body[bodyLength]   — a control message
+ *   DOORBELL   (0x07, BEL)                                      — a wake-up, nothing else
+ * A doorbell is one byte so the daemon's wake-up costs one tiny write, and sits between frames (never inside one:
+ * every frame is written with a single write call), so the reader recognises it from the lead byte alone.
+ */
+export const FRAME_MARK = 0x57;
+/** The doorbell byte: ASCII BEL. */
+export const DOORBELL_BYTE = 0x07;
+/** Lead byte + u32 body length. */
+export const FRAME_HEADER_BYTES = 5;
+
+/** Magic at the start of a hello body: "WSPX". Lets a daemon refuse a non-wsproxy peer at its first bytes. */
+export const HELLO_MAGIC = Uint8Array.of(0x57, 0x53, 0x50, 0x58);
+
+/** Wire values of the type byte (the first byte of every frame body). */
+export const MessageTypeCode = {
+  hello: 0x01,
+  welcome: 0x02,
+  refused: 0x03,
+  open: 0x10,
+  close: 0x11,
+  send: 0x12,
+  subscribe: 0x13,
+  unsubscribe: 0x14,
+  setLogLevel: 0x15,
+  status: 0x16,
+  ok: 0x20,
+  error: 0x21,
+  opened: 0x22,
+  subscribed: 0x23,
+  unsubscribed: 0x24,
+  statusReport: 0x25,
+  event: 0x30,
+} as const satisfies Record<ControlMessageType, number>;
+
+/** Wire values of log levels. */
+export const LogLevelCode = {
+  fatal: 1,
+  error: 2,
+  warn: 3,
+  info: 4,
+  debug: 5,
+  trace: 6,
+  silent: 7,
+} as const satisfies Record<LogLevel, number>;
+
+export const LOG_LEVELS: readonly LogLevel[] = Object.keys(LogLevelCode) as LogLevel[];

@@ -1,0 +1,88 @@
+import { MalformedFrameError } from './errors.js';
+
+/**
+ * The daemon's status report. Travels as UTF-8 JSON inside a binary frame: it is low-rate and meant to grow, and a
+ * newer daemon may add fields that an older client simply carries along. Only the top-level shape is checked on
+ * decode.
+ */
+export interface DaemonStatus {
+  readonly daemon: DaemonInfo;
+  readonly ring: RingStatus;
+  readonly clients: readonly ClientStatus[];
+  readonly upstreams: readonly UpstreamStatus[];
+  readonly [extension: string]: unknown;
+}
+
+export interface DaemonInfo {
+  readonly pid: number;
+  readonly version: string;
+  readonly protocolVersion: number;
+  readonly uptimeMs: number;
+  readonly logLevel: string;
+  readonly [extension: string]: unknown;
+}
+
+export interface RingStatus {
+  readonly name: string;
+  readonly capacityBytes: number;
+  /** Bytes written but not yet read by the slowest reader. */
+  readonly usedBytes: number;
+  /** usedBytes / capacityBytes, 0..1. */
+  readonly fill: number;
+  readonly recordsWritten: number;
+  readonly [extension: string]: unknown;
+}
+
+export interface ClientStatus {
+  readonly clientId: number;
+  readonly name: string;
+  readonly pid: number;
+  readonly readerSlot: number;
+  readonly connections: readonly number[];
+  readonly deliveredMessages: number;
+  readonly deliveredBytes: number;
+  /** How many times this client was lapped. */
+  readonly gaps: number;
+  readonly lostMessages: number;
+  readonly [extension: string]: unknown;
+}
+
+export type UpstreamState = 'connecting' | 'authenticating' | 'open' | 'reconnecting' | 'closing' | 'closed';
+
+export interface UpstreamStatus {
+  readonly connectionId: number;
+  /** The URL without credentials or query secrets. */
+  readonly url: string;
+  readonly adapter: string;
+  readonly state: UpstreamState;
+  /** Client ids sharing this upstream. */
+  readonly clients: readonly number[];
+  readonly reconnects: number;
+  readonly messagesIn: number;
+  readonly bytesIn: number;
+  readonly [extension: string]: unknown;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses a status report's JSON, checking the top-level shape. */
+export function parseStatus(json: string): DaemonStatus {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new MalformedFrameError(`status report is not JSON: ${(err as Error).message}`);
+  }
+  if (
+    !isRecord(value) ||
+    !isRecord(value.daemon) ||
+    !isRecord(value.ring) ||
+    !Array.isArray(value.clients) ||
+    !Array.isArray(value.upstreams)
+  ) {
+    throw new MalformedFrameError('status report must be an object with daemon, ring, clients and upstreams');
+  }
+  return value as DaemonStatus;
+}

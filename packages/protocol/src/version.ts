@@ -1,0 +1,51 @@
+import { BadVersionError, VersionMismatchError, type VersionRange } from './errors.js';
+
+/** The protocol version this build speaks best. Bumped on any incompatible change to a frame layout. */
+export const PROTOCOL_VERSION = 1;
+/** The oldest protocol version this build still speaks. */
+export const MIN_PROTOCOL_VERSION = 1;
+/** Everything this build speaks: what a client offers in `hello` and what a daemon accepts. */
+export const SUPPORTED_VERSIONS: VersionRange = Object.freeze({
+  min: MIN_PROTOCOL_VERSION,
+  max: PROTOCOL_VERSION,
+});
+
+/** Throws `BadVersionError` unless `range` is a valid inclusive range of versions 1..65535. */
+export function assertVersionRange(range: VersionRange, who: string): void {
+  const { min, max } = range;
+  if (!isVersion(min) || !isVersion(max) || min > max) {
+    throw new BadVersionError(
+      `${who} version range ${min}..${max} is invalid (versions are 1..65535, min <= max)`,
+    );
+  }
+}
+
+function isVersion(v: number): boolean {
+  return Number.isInteger(v) && v >= 1 && v <= 0xffff;
+}
+
+/**
+ * The daemon's side of the handshake: the highest version in both ranges. Throws `VersionMismatchError` (naming both
+ * ranges) when they do not overlap, `BadVersionError` when the client's range is not a range.
+ */
+export function negotiateVersion(
+  clientRange: VersionRange,
+  daemonRange: VersionRange = SUPPORTED_VERSIONS,
+): number {
+  assertVersionRange(clientRange, 'client');
+  assertVersionRange(daemonRange, 'daemon');
+  const version = Math.min(clientRange.max, daemonRange.max);
+  if (version < clientRange.min || version < daemonRange.min) {
+    throw new VersionMismatchError(clientRange, daemonRange);
+  }
+  return version;
+}
+
+/** The client's side: the daemon's pick must lie in what the client offered. */
+export function assertAcceptedVersion(version: number, offered: VersionRange = SUPPORTED_VERSIONS): void {
+  if (!isVersion(version) || version < offered.min || version > offered.max) {
+    throw new BadVersionError(
+      `daemon chose protocol version ${version}, outside the offered ${offered.min}..${offered.max}`,
+    );
+  }
+}
