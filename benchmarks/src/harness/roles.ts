@@ -4,6 +4,8 @@ export const roleModules = {
   'unix-fanout': () => import('../baselines/unix-fanout.js'),
   'ws-fanout': () => import('../baselines/ws-fanout.js'),
   micro: () => import('../baselines/micro.js'),
+  codec: () => import('../suites/codec-roles.js'),
+  adapter: () => import('../suites/adapter-roles.js'),
 } as const;
 
 export type RoleModuleName = keyof typeof roleModules;

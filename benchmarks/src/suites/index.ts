@@ -1,6 +1,8 @@
 // The suites, in the order they run: cheap in-process ones first, multi-process ones after.
 import type { Suite } from '../harness/suite.js';
+import { adapterSuite } from './adapter.js';
+import { codecSuite } from './codec.js';
 import { floorsSuite } from './floors.js';
 import { shmQueueSuite } from './shm-queue.js';
 
-export const suites: readonly Suite[] = [floorsSuite, shmQueueSuite];
+export const suites: readonly Suite[] = [floorsSuite, codecSuite, adapterSuite, shmQueueSuite];
