@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // src/native.ts finds the addon through import.meta.url; shims make that work in the CJS build too.
+  shims: true,
 });

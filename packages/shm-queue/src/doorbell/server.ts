@@ -1,0 +1,161 @@
+import { chmodSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { DoorbellError } from '../errors.js';
+import type { RingWriter } from '../writer.js';
+import { checkSocketPath, defaultDoorbellPath, ensurePrivateDirectory } from './path.js';
+import { BELL, decodeHello, HELLO_BYTES } from './wire.js';
+
+export interface DoorbellServerOptions {
+  /** The ring whose readers this server wakes; its `onWake` is pointed at this server. */
+  writer: RingWriter;
+  /** Socket path; defaults to `defaultDoorbellPath(writer.name)`. Its folder is created 0700. */
+  path?: string;
+  /** Free a reader's slot as soon as its doorbell connection closes (default true). */
+  releaseOnDisconnect?: boolean;
+}
+
+const BELL_BYTE = Buffer.from([BELL]);
+const HELLO_TIMEOUT_MS = 5000;
+
+/**
+ * A ready-made doorbell transport owned by the writer: readers connect over a Unix socket (0600, in a 0700
+ * folder) and say which slot they hold; the writer's wake-ups are routed to that connection as single bytes.
+ * A reader's connection closing frees its slot; the server closing tells every reader the writer is gone.
+ */
+export class DoorbellServer {
+  readonly path: string;
+  readonly #server: Server;
+  readonly #writer: RingWriter;
+  readonly #bySlot = new Map<number, Socket>();
+  readonly #sockets = new Set<Socket>();
+  readonly #release: boolean;
+  #closing: Promise<void> | undefined;
+  #readerWaiters: Array<{ count: number; resolve: () => void }> = [];
+
+  private constructor(server: Server, path: string, options: DoorbellServerOptions) {
+    this.#server = server;
+    this.path = path;
+    this.#writer = options.writer;
+    this.#release = options.releaseOnDisconnect ?? true;
+    const previous = options.writer.onWake;
+    options.writer.onWake = previous
+      ? (slot) => {
+          previous(slot);
+          this.ring(slot);
+        }
+      : (slot) => this.ring(slot);
+    server.on('connection', (socket) => this.#accept(socket));
+  }
+
+  static async listen(options: DoorbellServerOptions): Promise<DoorbellServer> {
+    const path = options.path ?? defaultDoorbellPath(options.writer.name);
+    checkSocketPath(path);
+    ensurePrivateDirectory(path);
+    await removeStaleSocket(path);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error) => reject(new DoorbellError(`cannot listen on ${path}`, error)));
+      server.listen(path, () => resolve());
+    });
+    if (process.platform !== 'win32') chmodSync(path, 0o600);
+    return new DoorbellServer(server, path, options);
+  }
+
+  /** Readers currently connected, by slot. */
+  get connectedSlots(): number[] {
+    return [...this.#bySlot.keys()];
+  }
+
+  /** Resolves once at least `count` readers have connected and announced their slot. */
+  waitForReaders(count: number): Promise<void> {
+    if (this.#bySlot.size >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#readerWaiters.push({ count, resolve }));
+  }
+
+  /** Sends one doorbell to the reader holding `slot`; returns false if it has no connection. */
+  ring(slot: number): boolean {
+    const socket = this.#bySlot.get(slot);
+    if (socket === undefined || socket.destroyed) return false;
+    socket.write(BELL_BYTE);
+    return true;
+  }
+
+  /** Stops accepting, ends every reader connection (they see the writer gone) and removes the socket file. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      for (const socket of this.#sockets) socket.end();
+      this.#server.close(() => {
+        if (process.platform !== 'win32') {
+          try {
+            unlinkSync(this.path);
+          } catch {
+            // Already gone: Node removes the socket file itself on some platforms.
+          }
+        }
+        resolve();
+      });
+      // Readers that do not hang up promptly must not keep close() waiting.
+      setTimeout(() => {
+        for (const socket of this.#sockets) socket.destroy();
+      }, 1000).unref();
+    });
+    return this.#closing;
+  }
+
+  #accept(socket: Socket): void {
+    this.#sockets.add(socket);
+    let pending = Buffer.alloc(0);
+    let hello: { slot: number; pid: number } | undefined;
+    const timer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
+    timer.unref();
+    socket.on('data', (chunk: Buffer) => {
+      if (hello !== undefined) return;
+      pending = Buffer.concat([pending, chunk]);
+      if (pending.length < HELLO_BYTES) return;
+      clearTimeout(timer);
+      hello = decodeHello(pending);
+      if (hello === undefined || hello.slot < 0 || hello.slot >= this.#writer.maxReaders) {
+        socket.destroy();
+        return;
+      }
+      this.#bySlot.get(hello.slot)?.destroy();
+      this.#bySlot.set(hello.slot, socket);
+      // The reader may have gone to sleep before its hello arrived; one spare doorbell is harmless.
+      socket.write(BELL_BYTE);
+      this.#readerWaiters = this.#readerWaiters.filter((waiter) => {
+        if (this.#bySlot.size < waiter.count) return true;
+        waiter.resolve();
+        return false;
+      });
+    });
+    socket.on('error', () => {
+      // A reader vanishing mid-write; 'close' follows and does the bookkeeping.
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.#sockets.delete(socket);
+      if (hello === undefined || this.#bySlot.get(hello.slot) !== socket) return;
+      this.#bySlot.delete(hello.slot);
+      if (this.#release && !this.#writer.closed) this.#writer.releaseReader(hello.slot, hello.pid);
+    });
+  }
+}
+
+/** A socket file nobody listens on (a crashed writer's) is removed; a live one is an error. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new DoorbellError(`another writer is already listening on ${path}`);
+  try {
+    unlinkSync(path);
+  } catch {
+    // Nothing there.
+  }
+}

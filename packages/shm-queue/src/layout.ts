@@ -1,0 +1,92 @@
+/**
+ * The shared byte layout (see LAYOUT.md for the full protocol). All control words are little-endian int32
+ * accessed with Atomics; 64-bit positions are stored as (hiA, lo, hiB) triples so they can be read consistently
+ * without BigInt: the writer stores hiA, then lo, then hiB; a reader loads hiB, lo, hiA and retries if the two
+ * high words differ.
+ */
+export const MAGIC = 0x51524d57; // "WMRQ" read as little-endian bytes
+export const LAYOUT_VERSION = 1;
+
+export const HEADER_BYTES = 256;
+export const SLOT_BYTES = 64;
+export const RECORD_HEADER_BYTES = 16;
+export const RECORD_ALIGN = 8;
+export const PADDING_MARKER = -1;
+
+// Header words (int32 index = byte offset / 4).
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_DATA_OFFSET = 2;
+export const H_CAPACITY = 3;
+export const H_MAX_READERS = 4;
+export const H_SLOT_BYTES = 5;
+export const H_RECORD_ALIGN = 6;
+export const H_FLAGS = 7;
+export const H_MAX_RECORD = 8;
+export const H_WRITER_PID = 9;
+export const H_WRITER_STATE = 10;
+export const H_SLEEPERS = 11;
+/** Published end of the last complete record (byte 64, its own cache line). */
+export const H_TAIL = 16;
+/** End of the record the writer is writing now; bytes before `intent - capacity` may be overwritten. */
+export const H_INTENT = 32;
+
+export const FLAG_BACK_PRESSURE = 1;
+
+export const WRITER_OPEN = 1;
+export const WRITER_CLOSED = 2;
+
+// Reader slot words, relative to the slot's first int32.
+export const S_PID = 0;
+export const S_STATE = 1;
+export const S_POSITION = 2; // hiA, lo, hiB at 2, 3, 4
+export const S_SLEEPING = 5;
+export const S_LAPS = 6;
+export const S_LOST_LO = 7;
+export const S_LOST_HI = 8;
+export const S_GENERATION = 9;
+
+export const SLOT_FREE = 0;
+export const SLOT_ACTIVE = 1;
+/** Pid-word value while a slot is being freed; never a real pid. */
+export const SLOT_RELEASING = -1;
+
+export const TWO_32 = 4294967296;
+
+export function slotWord(slot: number, word: number): number {
+  return (HEADER_BYTES + slot * SLOT_BYTES) / 4 + word;
+}
+
+export function dataOffsetFor(maxReaders: number): number {
+  return align(HEADER_BYTES + maxReaders * SLOT_BYTES, 64);
+}
+
+export function align(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+export function recordBytes(payloadLength: number): number {
+  return (RECORD_HEADER_BYTES + payloadLength + RECORD_ALIGN - 1) & ~(RECORD_ALIGN - 1);
+}
+
+/** Reads a 64-bit position consistently (see the file comment). */
+export function loadPosition(words: Int32Array, at: number): number {
+  for (;;) {
+    const hiB = Atomics.load(words, at + 2);
+    const lo = Atomics.load(words, at + 1);
+    const hiA = Atomics.load(words, at);
+    if (hiA === hiB) return hiA * TWO_32 + (lo >>> 0);
+  }
+}
+
+/** Stores a 64-bit position; only the writer of that position calls this. */
+export function storePosition(words: Int32Array, at: number, value: number): void {
+  const hi = Math.floor(value / TWO_32);
+  if (Atomics.load(words, at) !== hi) {
+    Atomics.store(words, at, hi);
+    Atomics.store(words, at + 1, value >>> 0);
+    Atomics.store(words, at + 2, hi);
+  } else {
+    Atomics.store(words, at + 1, value >>> 0);
+  }
+}

@@ -1,0 +1,298 @@
+/*
+ * Named shared-memory segments for @wsproxy/shm-queue, on plain Node-API (one binary for every Node version).
+ *
+ * The addon only maps memory; the ring protocol lives in TypeScript on top of the returned ArrayBuffer.
+ *   create(name, size) -> { buffer, handle }   exclusive create, mode 0600, zero-filled, mapped
+ *   open(name)         -> { buffer, handle }   map an existing segment at its full size
+ *   close(handle, buffer)                      unmap now and detach the buffer, so stale views read as empty
+ *   unlink(name)                               remove the name (POSIX); a no-op on Windows
+ * Errors are thrown as Error objects with `code` set to the errno name (ENOENT, EEXIST, EACCES, ...).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+#define NAME_MAX_BYTES 240
+
+/* One mapping, owned jointly by the ArrayBuffer (finalizer) and the JS-visible handle (finalizer): whichever
+ * finalizer runs last frees it; whoever runs first after an explicit close does not unmap twice. */
+typedef struct {
+  void *addr;
+  size_t length;
+  int mapped;
+  int refs;
+#ifdef _WIN32
+  HANDLE mapping;
+#endif
+} mapping_t;
+
+static void mapping_unmap(mapping_t *m) {
+  if (!m->mapped) return;
+  m->mapped = 0;
+#ifdef _WIN32
+  UnmapViewOfFile(m->addr);
+  CloseHandle(m->mapping);
+#else
+  munmap(m->addr, m->length);
+#endif
+}
+
+static void mapping_release(mapping_t *m) {
+  if (--m->refs > 0) return;
+  mapping_unmap(m);
+  free(m);
+}
+
+static void finalize_buffer(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  mapping_release((mapping_t *)hint);
+}
+
+static void finalize_handle(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  mapping_release((mapping_t *)data);
+}
+
+static napi_value throw_code(napi_env env, const char *code, const char *message) {
+  napi_throw_error(env, code, message);
+  return NULL;
+}
+
+#ifdef _WIN32
+static const char *win_code(DWORD err) {
+  switch (err) {
+    case ERROR_FILE_NOT_FOUND: return "ENOENT";
+    case ERROR_ALREADY_EXISTS: return "EEXIST";
+    case ERROR_ACCESS_DENIED: return "EACCES";
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_COMMITMENT_LIMIT: return "ENOMEM";
+    default: return "EIO";
+  }
+}
+#define THROW_OS(env, what) throw_code((env), win_code(GetLastError()), (what))
+#else
+static const char *errno_code(int err) {
+  switch (err) {
+    case ENOENT: return "ENOENT";
+    case EEXIST: return "EEXIST";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EINVAL: return "EINVAL";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENOMEM: return "ENOMEM";
+    case ENOSPC: return "ENOSPC";
+    default: return "EIO";
+  }
+}
+#define THROW_OS(env, what) throw_code((env), errno_code(errno), (what))
+#endif
+
+/* Reads args[index] as a segment name into buf ("/name" on POSIX, "Local\\name" on Windows). */
+static int read_name(napi_env env, napi_value value, char *buf, size_t cap) {
+  size_t len = 0;
+#ifdef _WIN32
+  const char *prefix = "Local\\";
+#else
+  const char *prefix = "/";
+#endif
+  size_t plen = strlen(prefix);
+  memcpy(buf, prefix, plen);
+  if (napi_get_value_string_utf8(env, value, buf + plen, cap - plen, &len) != napi_ok) {
+    throw_code(env, "EINVAL", "segment name must be a string");
+    return 0;
+  }
+  if (len == 0 || len >= NAME_MAX_BYTES) {
+    throw_code(env, "EINVAL", "segment name must be 1..239 bytes");
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value wrap_mapping(napi_env env, mapping_t *m) {
+  napi_value result, buffer, handle;
+  m->refs = 2;
+  if (napi_create_external_arraybuffer(env, m->addr, m->length, finalize_buffer, m, &buffer) != napi_ok) {
+    m->refs = 0;
+    mapping_unmap(m);
+    free(m);
+    return throw_code(env, "EIO", "cannot create an external ArrayBuffer over the mapping");
+  }
+  if (napi_create_external(env, m, finalize_handle, NULL, &handle) != napi_ok) {
+    m->refs = 1; /* the buffer's finalizer still owns it */
+    return throw_code(env, "EIO", "cannot create the mapping handle");
+  }
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, "buffer", buffer);
+  napi_set_named_property(env, result, "handle", handle);
+  return result;
+}
+
+static napi_value shm_create(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  char name[NAME_MAX_BYTES + 8];
+  double size_d = 0;
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 2) return throw_code(env, "EINVAL", "create(name, size) needs two arguments");
+  if (!read_name(env, args[0], name, sizeof name)) return NULL;
+  if (napi_get_value_double(env, args[1], &size_d) != napi_ok || size_d < 1 || size_d > (double)SIZE_MAX)
+    return throw_code(env, "EINVAL", "segment size must be a positive number");
+  size_t size = (size_t)size_d;
+  mapping_t *m = calloc(1, sizeof *m);
+  if (m == NULL) return throw_code(env, "ENOMEM", "out of memory");
+#ifdef _WIN32
+  /* Page-file backed, visible to this session only ("Local\"); the default DACL limits it to this user. */
+  HANDLE h = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)((uint64_t)size >> 32),
+                                (DWORD)(size & 0xffffffffu), name);
+  if (h == NULL) { free(m); return THROW_OS(env, "CreateFileMapping failed"); }
+  if (GetLastError() == ERROR_ALREADY_EXISTS) {
+    CloseHandle(h);
+    free(m);
+    return throw_code(env, "EEXIST", "a segment with this name already exists");
+  }
+  void *addr = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, size);
+  if (addr == NULL) { CloseHandle(h); free(m); return THROW_OS(env, "MapViewOfFile failed"); }
+  m->mapping = h;
+#else
+  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) { free(m); return THROW_OS(env, "shm_open(O_CREAT|O_EXCL) failed"); }
+  /* The umask may have narrowed the mode, never widened it; fchmod makes 0600 exact either way. */
+  if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0) {
+    int err = errno;
+    close(fd);
+    shm_unlink(name);
+    free(m);
+    errno = err;
+    return THROW_OS(env, "cannot size the new segment");
+  }
+  void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
+  close(fd);
+  if (addr == MAP_FAILED) {
+    shm_unlink(name);
+    free(m);
+    errno = err;
+    return THROW_OS(env, "mmap failed");
+  }
+#endif
+  m->addr = addr;
+  m->length = size;
+  m->mapped = 1;
+  return wrap_mapping(env, m);
+}
+
+static napi_value shm_open_existing(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  char name[NAME_MAX_BYTES + 8];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 1) return throw_code(env, "EINVAL", "open(name) needs a name");
+  if (!read_name(env, args[0], name, sizeof name)) return NULL;
+  mapping_t *m = calloc(1, sizeof *m);
+  if (m == NULL) return throw_code(env, "ENOMEM", "out of memory");
+#ifdef _WIN32
+  HANDLE h = OpenFileMappingA(FILE_MAP_ALL_ACCESS, FALSE, name);
+  if (h == NULL) { free(m); return THROW_OS(env, "OpenFileMapping failed"); }
+  void *addr = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+  if (addr == NULL) { CloseHandle(h); free(m); return THROW_OS(env, "MapViewOfFile failed"); }
+  MEMORY_BASIC_INFORMATION mbi;
+  if (VirtualQuery(addr, &mbi, sizeof mbi) == 0) {
+    UnmapViewOfFile(addr);
+    CloseHandle(h);
+    free(m);
+    return THROW_OS(env, "VirtualQuery failed");
+  }
+  m->mapping = h;
+  size_t size = mbi.RegionSize;
+#else
+  int fd = shm_open(name, O_RDWR, 0);
+  if (fd < 0) { free(m); return THROW_OS(env, "shm_open failed"); }
+  struct stat st;
+  if (fstat(fd, &st) != 0) { int err = errno; close(fd); free(m); errno = err; return THROW_OS(env, "fstat failed"); }
+  size_t size = (size_t)st.st_size;
+  if (size == 0) {
+    close(fd);
+    free(m);
+    return throw_code(env, "EEMPTY", "the segment is empty");
+  }
+  void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
+  close(fd);
+  if (addr == MAP_FAILED) { free(m); errno = err; return THROW_OS(env, "mmap failed"); }
+#endif
+  m->addr = addr;
+  m->length = size;
+  m->mapped = 1;
+  return wrap_mapping(env, m);
+}
+
+static napi_value shm_close(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  void *data = NULL;
+  bool is_ab = false;
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 2 || napi_get_value_external(env, args[0], &data) != napi_ok || data == NULL)
+    return throw_code(env, "EINVAL", "close(handle, buffer) needs the handle returned by create/open");
+  /* Detach first, so no JS view can touch the pages once they are gone. */
+  if (napi_is_arraybuffer(env, args[1], &is_ab) == napi_ok && is_ab) {
+    bool detached = false;
+    napi_is_detached_arraybuffer(env, args[1], &detached);
+    if (!detached) napi_detach_arraybuffer(env, args[1]);
+  }
+  mapping_unmap((mapping_t *)data);
+  return NULL;
+}
+
+static napi_value shm_unlink_name(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  char name[NAME_MAX_BYTES + 8];
+  napi_value result;
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 1) return throw_code(env, "EINVAL", "unlink(name) needs a name");
+  if (!read_name(env, args[0], name, sizeof name)) return NULL;
+#ifdef _WIN32
+  /* A Windows mapping disappears with its last handle; there is no name to remove. */
+  napi_get_boolean(env, true, &result);
+#else
+  if (shm_unlink(name) != 0) {
+    if (errno == ENOENT) {
+      napi_get_boolean(env, false, &result);
+      return result;
+    }
+    return THROW_OS(env, "shm_unlink failed");
+  }
+  napi_get_boolean(env, true, &result);
+#endif
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"create", NULL, shm_create, NULL, NULL, NULL, napi_default, NULL},
+    {"open", NULL, shm_open_existing, NULL, NULL, NULL, napi_default, NULL},
+    {"close", NULL, shm_close, NULL, NULL, NULL, napi_default, NULL},
+    {"unlink", NULL, shm_unlink_name, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,467 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import {
+  ClosedError,
+  CorruptRecordError,
+  InvalidArgumentError,
+  NoFreeSlotError,
+  WriterGoneError,
+} from './errors.js';
+import { openRingSegment } from './header.js';
+import {
+  H_INTENT,
+  H_SLEEPERS,
+  H_TAIL,
+  H_WRITER_STATE,
+  loadPosition,
+  PADDING_MARKER,
+  RECORD_HEADER_BYTES,
+  recordBytes,
+  S_LAPS,
+  S_LOST_HI,
+  S_LOST_LO,
+  S_PID,
+  S_POSITION,
+  S_SLEEPING,
+  S_STATE,
+  SLOT_ACTIVE,
+  slotWord,
+  storePosition,
+  TWO_32,
+  WRITER_CLOSED,
+} from './layout.js';
+import { isProcessAlive } from './process.js';
+import type { Segment } from './segment.js';
+import { freeSlot } from './writer.js';
+
+/** How a reader waits when the ring is empty. */
+export type IdleStrategy = 'block' | 'spin' | 'backoff';
+
+/** Zero-copy record callback: the payload is `buffer[offset, offset + length)`, valid only during the call. */
+export type RecordHandler = (buffer: Uint8Array, offset: number, length: number, sequence: number) => void;
+
+/** Reported when the reader was lapped: `lost` records were overwritten before it could read them. */
+export interface GapInfo {
+  readonly lost: number;
+  /** Sequence number of the first record read after the gap. */
+  readonly resumedAt: number;
+}
+
+export interface RingReaderOptions {
+  /** Name of an existing ring. */
+  name: string;
+  /** `block` (default): wait for a doorbell, ~0% CPU; `spin`: poll every event-loop turn; `backoff`: spin, then block. */
+  idle?: IdleStrategy;
+  /** `backoff` only: how long to spin before blocking, in microseconds (default 200). */
+  spinMicros?: number;
+  /** Called once per gap, before the first record after it is handed out. */
+  onGap?: (gap: GapInfo) => void;
+}
+
+const DEFAULT_SPIN_MICROS = 200;
+
+/**
+ * One reader of a broadcast ring. Holds a reader slot (released on `close()`, reclaimed by others if this
+ * process dies) and publishes its position so the writer knows how far it lags.
+ *
+ * Wake-ups are pluggable: when the ring is empty and the strategy blocks, the reader raises its `sleeping` flag
+ * and waits until `notify()` is called — by `connectDoorbell()`, or by your own transport when the writer's
+ * `onWake(slot)` fires for this reader's `slot`.
+ */
+export class RingReader implements AsyncIterable<Buffer> {
+  readonly name: string;
+  readonly slot: number;
+  readonly capacity: number;
+  readonly maxRecordSize: number;
+  readonly backPressure: boolean;
+  readonly idle: IdleStrategy;
+  onGap: ((gap: GapInfo) => void) | undefined;
+
+  readonly #segment: Segment;
+  readonly #words: Int32Array;
+  readonly #bytes: Uint8Array;
+  readonly #dataOffset: number;
+  readonly #dataWord: number;
+  readonly #spinMicros: number;
+  readonly #positionWord: number;
+  readonly #sleepingWord: number;
+
+  /** Consumed up to here (local; published to the slot by #publish). */
+  #position = 0;
+  #offset = 0;
+  #published = -1;
+  #tail = 0;
+  /** Sequence expected next; -1 until the first record fixes the baseline. */
+  #expected = -1;
+  // The record #next() found (absolute byte offset of the payload in the segment).
+  #recordOffset = 0;
+  #recordLength = 0;
+  #recordSequence = 0;
+  #recordSize = 0;
+  #recordPosition = 0;
+
+  #laps = 0;
+  #lostRecords = 0;
+  #waiter: (() => void) | undefined;
+  #gone: WriterGoneError | undefined;
+  #closed = false;
+
+  private constructor(
+    segment: Segment,
+    geometry: ReturnType<typeof openRingSegment>['geometry'],
+    slot: number,
+    options: RingReaderOptions,
+  ) {
+    this.name = segment.name;
+    this.slot = slot;
+    this.capacity = geometry.capacity;
+    this.maxRecordSize = geometry.maxRecordSize;
+    this.backPressure = geometry.backPressure;
+    this.idle = options.idle ?? 'block';
+    this.onGap = options.onGap;
+    this.#segment = segment;
+    this.#words = new Int32Array(segment.buffer);
+    this.#bytes = new Uint8Array(segment.buffer);
+    this.#dataOffset = geometry.dataOffset;
+    this.#dataWord = geometry.dataOffset >> 2;
+    this.#spinMicros = options.spinMicros ?? DEFAULT_SPIN_MICROS;
+    this.#positionWord = slotWord(slot, S_POSITION);
+    this.#sleepingWord = slotWord(slot, S_SLEEPING);
+    this.#joinAtTail();
+  }
+
+  /**
+   * Opens a ring and claims a reader slot (a free one, else one whose owner process is dead). Reading starts
+   * at the writer's current position. Throws `SHMQ_ERR_NO_FREE_SLOT` when every slot has a live owner.
+   */
+  static open(options: RingReaderOptions): RingReader {
+    const idle = options.idle ?? 'block';
+    if (idle !== 'block' && idle !== 'spin' && idle !== 'backoff') {
+      throw new InvalidArgumentError(`idle must be 'block', 'spin' or 'backoff', got ${String(idle)}`);
+    }
+    const spin = options.spinMicros ?? DEFAULT_SPIN_MICROS;
+    if (!Number.isFinite(spin) || spin < 0)
+      throw new InvalidArgumentError(`spinMicros must be >= 0, got ${spin}`);
+    const { segment, geometry } = openRingSegment(options.name);
+    const slot = claimSlot(new Int32Array(segment.buffer), geometry.maxReaders);
+    if (slot < 0) {
+      segment.close();
+      throw new NoFreeSlotError(options.name, geometry.maxReaders);
+    }
+    return new RingReader(segment, geometry, slot, options);
+  }
+
+  /** Byte position up to which this reader has consumed. */
+  get position(): number {
+    return this.#position;
+  }
+  /** How many times the writer lapped this reader. */
+  get laps(): number {
+    return this.#laps;
+  }
+  /** Records lost to overruns, in total. */
+  get lostRecords(): number {
+    return this.#lostRecords;
+  }
+  /** Sequence number of the last record handed out, or -1. */
+  get lastSequence(): number {
+    return this.#expected - 1;
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
+  /** The writer closed the ring cleanly (records already written can still be read). */
+  get writerClosed(): boolean {
+    return this.#closed || Atomics.load(this.#words, H_WRITER_STATE) === WRITER_CLOSED;
+  }
+
+  /** A doorbell arrived for this reader: wake it if it is blocked. Safe to call at any time. */
+  notify(): void {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter();
+    }
+  }
+
+  /**
+   * The doorbell transport lost the writer (its socket closed). Pending and future waits reject with
+   * `SHMQ_ERR_WRITER_GONE` once the records already in the ring are drained — unless the writer closed cleanly.
+   */
+  writerGone(detail?: string): void {
+    if (this.#gone === undefined) this.#gone = new WriterGoneError(this.name, detail);
+    this.notify();
+  }
+
+  /**
+   * Zero-copy batch read: calls `handler` for up to `limit` available records and returns how many. No
+   * allocation per record. In overwrite mode a record can be overwritten while the handler runs if the writer
+   * laps this reader meanwhile; call `verify()` inside the handler after using the bytes if that matters.
+   */
+  poll(handler: RecordHandler, limit = Number.POSITIVE_INFINITY): number {
+    this.#assertOpen();
+    let count = 0;
+    try {
+      while (count < limit && this.#next()) {
+        this.#advance();
+        count++;
+        handler(this.#bytes, this.#recordOffset, this.#recordLength, this.#recordSequence);
+      }
+    } finally {
+      this.#publish();
+    }
+    return count;
+  }
+
+  /** Zero-copy read of one record: a view valid until the next read call on this reader, or `null` if empty. */
+  tryReadView(): Uint8Array | null {
+    this.#assertOpen();
+    this.#publish();
+    if (!this.#next()) return null;
+    this.#advance();
+    return this.#bytes.subarray(this.#recordOffset, this.#recordOffset + this.#recordLength);
+  }
+
+  /** Copying read of one record, or `null` if the ring is empty. A lapped copy is discarded and counted as lost. */
+  tryRead(): Buffer | null {
+    this.#assertOpen();
+    for (;;) {
+      if (!this.#next()) {
+        this.#publish();
+        return null;
+      }
+      const copy = Buffer.allocUnsafe(this.#recordLength);
+      copy.set(this.#bytes.subarray(this.#recordOffset, this.#recordOffset + this.#recordLength));
+      if (this.#intact(this.#recordPosition)) {
+        this.#advance();
+        this.#publish();
+        return copy;
+      }
+      this.#skipLapped();
+    }
+  }
+
+  /** True if the record last handed out has not been overwritten since (always true in back-pressure mode). */
+  verify(): boolean {
+    return this.#intact(this.#recordPosition);
+  }
+
+  /** True if a record is waiting. */
+  hasData(): boolean {
+    if (this.#position !== this.#tail) return true;
+    this.#tail = loadPosition(this.#words, H_TAIL);
+    return this.#position !== this.#tail;
+  }
+
+  /**
+   * Waits, with the idle strategy, until a record is available (`true`) or the writer closed the ring and every
+   * record is read (`false`). Rejects with `SHMQ_ERR_WRITER_GONE` if the writer vanished without closing.
+   */
+  async ready(): Promise<boolean> {
+    this.#assertOpen();
+    if (this.hasData()) return true;
+    this.#publish();
+    const spinUntil = this.idle === 'backoff' ? performance.now() + this.#spinMicros / 1000 : 0;
+    for (;;) {
+      if (this.hasData()) return true;
+      if (this.writerClosed) {
+        if (this.#closed) throw new ClosedError(`ring reader "${this.name}"`);
+        return false;
+      }
+      if (this.#gone !== undefined) throw this.#gone;
+      if (this.idle === 'spin' || (this.idle === 'backoff' && performance.now() < spinUntil)) {
+        await nextTurn();
+      } else {
+        await this.#sleep();
+      }
+    }
+  }
+
+  /** Next record as a copy, or `undefined` once the writer closed and the ring is drained. */
+  async read(): Promise<Buffer | undefined> {
+    for (;;) {
+      const record = this.tryRead();
+      if (record !== null) return record;
+      if (!(await this.ready())) return undefined;
+    }
+  }
+
+  /** `for await (const record of reader)`: copies, ending when the writer closes the ring. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    for (;;) {
+      const record = this.tryRead();
+      if (record !== null) {
+        yield record;
+        continue;
+      }
+      if (!(await this.ready())) return;
+    }
+  }
+
+  /** Releases the slot and unmaps the segment; stale views read as empty afterwards. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    freeSlot(this.#words, this.slot, process.pid);
+    this.#segment.close();
+    this.notify();
+  }
+
+  // LiteBlocking: announce the sleep, re-check, then wait for the doorbell the writer owes us.
+  async #sleep(): Promise<void> {
+    const words = this.#words;
+    Atomics.store(words, this.#sleepingWord, 1);
+    Atomics.add(words, H_SLEEPERS, 1);
+    if (!this.hasData() && !this.writerClosed && this.#gone === undefined) {
+      await new Promise<void>((resolve) => {
+        this.#waiter = resolve;
+      });
+    }
+    if (this.#closed) return;
+    // If the writer flipped the flag it also decremented the count; otherwise we take our announcement back.
+    if (Atomics.compareExchange(words, this.#sleepingWord, 1, 0) === 1) Atomics.sub(words, H_SLEEPERS, 1);
+  }
+
+  /** Finds the next intact record from #position, skipping padding and laps. */
+  #next(): boolean {
+    const words = this.#words;
+    const capacity = this.capacity;
+    for (;;) {
+      const position = this.#position;
+      if (position === this.#tail) {
+        this.#tail = loadPosition(words, H_TAIL);
+        if (position === this.#tail) return false;
+      }
+      if (this.#tail - position > capacity) {
+        this.#skipLapped();
+        continue;
+      }
+      const offset = this.#offset;
+      const at = this.#dataWord + (offset >> 2);
+      const length = words[at]!;
+      if (length === PADDING_MARKER) {
+        const padding = words[at + 1]!;
+        if (!this.#intact(position)) {
+          this.#skipLapped();
+          continue;
+        }
+        if (padding !== capacity - offset) {
+          throw new CorruptRecordError(
+            this.name,
+            position,
+            `padding of ${padding} bytes at offset ${offset}`,
+          );
+        }
+        this.#position = position + padding;
+        this.#offset = 0;
+        continue;
+      }
+      const sequence = (words[at + 2]! >>> 0) + (words[at + 3]! >>> 0) * TWO_32;
+      const size = recordBytes(length);
+      if (!this.#intact(position)) {
+        this.#skipLapped();
+        continue;
+      }
+      if (
+        length < 0 ||
+        length > this.maxRecordSize ||
+        offset + size > capacity ||
+        position + size > this.#tail
+      ) {
+        throw new CorruptRecordError(this.name, position, `record length ${length} out of range`);
+      }
+      const expected = this.#expected;
+      if (sequence !== expected && expected !== -1) {
+        if (sequence < expected) {
+          throw new CorruptRecordError(this.name, position, `sequence ${sequence} after ${expected - 1}`);
+        }
+        this.#reportGap(sequence - expected, sequence);
+      }
+      this.#recordPosition = position;
+      this.#recordOffset = this.#dataOffset + offset + RECORD_HEADER_BYTES;
+      this.#recordLength = length;
+      this.#recordSequence = sequence;
+      this.#recordSize = size;
+      return true;
+    }
+  }
+
+  #advance(): void {
+    this.#position = this.#recordPosition + this.#recordSize;
+    const offset = this.#offset + this.#recordSize;
+    this.#offset = offset === this.capacity ? 0 : offset;
+    this.#expected = this.#recordSequence + 1;
+  }
+
+  #publish(): void {
+    if (this.#published === this.#position || this.#closed) return;
+    storePosition(this.#words, this.#positionWord, this.#position);
+    this.#published = this.#position;
+  }
+
+  /** Bytes at `position` are still what the writer published there, i.e. not yet overwritten by a later lap. */
+  #intact(position: number): boolean {
+    return loadPosition(this.#words, H_INTENT) - position <= this.capacity;
+  }
+
+  /**
+   * Lapped: resume at the start of the writer's current lap (always a record boundary), so only what was really
+   * overwritten is lost; the next record's sequence number tells exactly how many records that was.
+   */
+  #skipLapped(): void {
+    const tail = loadPosition(this.#words, H_TAIL);
+    let target = tail - (tail % this.capacity);
+    if (target <= this.#position || !this.#intact(target)) target = tail;
+    this.#position = target;
+    this.#offset = target % this.capacity;
+    this.#tail = tail;
+    this.#laps++;
+    Atomics.add(this.#words, slotWord(this.slot, S_LAPS), 1);
+  }
+
+  #reportGap(lost: number, resumedAt: number): void {
+    this.#lostRecords += lost;
+    const words = this.#words;
+    Atomics.store(words, slotWord(this.slot, S_LOST_LO), this.#lostRecords >>> 0);
+    Atomics.store(words, slotWord(this.slot, S_LOST_HI), Math.floor(this.#lostRecords / TWO_32));
+    this.onGap?.({ lost, resumedAt });
+  }
+
+  #joinAtTail(): void {
+    const words = this.#words;
+    for (let pass = 0; pass < 2; pass++) {
+      // Second pass: the writer now sees us as active, so the position we settle on cannot be overrun unseen.
+      const tail = loadPosition(words, H_TAIL);
+      storePosition(words, this.#positionWord, tail);
+      if (pass === 0) {
+        Atomics.store(words, this.#sleepingWord, 0);
+        Atomics.store(words, slotWord(this.slot, S_LAPS), 0);
+        Atomics.store(words, slotWord(this.slot, S_LOST_LO), 0);
+        Atomics.store(words, slotWord(this.slot, S_LOST_HI), 0);
+        Atomics.store(words, slotWord(this.slot, S_STATE), SLOT_ACTIVE);
+      }
+      this.#position = tail;
+      this.#published = tail;
+      this.#tail = tail;
+      this.#offset = tail % this.capacity;
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError(`ring reader "${this.name}"`);
+  }
+}
+
+/** Claims a free slot, else reclaims one whose owner died. Returns -1 when all owners are alive. */
+function claimSlot(words: Int32Array, maxReaders: number): number {
+  const me = process.pid;
+  for (let slot = 0; slot < maxReaders; slot++) {
+    if (Atomics.compareExchange(words, slotWord(slot, S_PID), 0, me) === 0) return slot;
+  }
+  for (let slot = 0; slot < maxReaders; slot++) {
+    const owner = Atomics.load(words, slotWord(slot, S_PID));
+    if (owner > 0 && owner !== me && !isProcessAlive(owner) && freeSlot(words, slot, owner)) {
+      if (Atomics.compareExchange(words, slotWord(slot, S_PID), 0, me) === 0) return slot;
+    }
+  }
+  return -1;
+}

@@ -1,0 +1,289 @@
+import { ClosedError, InvalidArgumentError, RecordTooLargeError } from './errors.js';
+import { createRingSegment, type GeometryOptions, normaliseGeometry, type RingGeometry } from './header.js';
+import {
+  H_INTENT,
+  H_SLEEPERS,
+  H_TAIL,
+  H_WRITER_STATE,
+  loadPosition,
+  PADDING_MARKER,
+  RECORD_HEADER_BYTES,
+  recordBytes,
+  S_GENERATION,
+  S_LAPS,
+  S_LOST_HI,
+  S_LOST_LO,
+  S_PID,
+  S_POSITION,
+  S_SLEEPING,
+  S_STATE,
+  SLOT_ACTIVE,
+  SLOT_FREE,
+  SLOT_RELEASING,
+  slotWord,
+  storePosition,
+  TWO_32,
+  WRITER_CLOSED,
+} from './layout.js';
+import { isProcessAlive } from './process.js';
+import { Segment } from './segment.js';
+
+/** Called with a reader's slot when the writer flipped that reader's `sleeping` flag: send it one doorbell. */
+export type WakeHandler = (slot: number) => void;
+
+export interface RingWriterOptions extends GeometryOptions {
+  /** Segment name, e.g. `myapp-ticks` (no slash). Must not exist yet. */
+  name: string;
+  /** Doorbell transport: called once per sleeping reader the writer wakes. */
+  onWake?: WakeHandler;
+  /**
+   * Testing and recovery aid: the byte position (and record sequence) the ring starts at. Lets tests start
+   * just below 2^32 to prove positions survive the wrap.
+   */
+  startPosition?: number;
+  startSequence?: number;
+}
+
+/** What the writer knows about one claimed reader slot. */
+export interface ReaderInfo {
+  readonly slot: number;
+  readonly pid: number;
+  readonly position: number;
+  /** Bytes written that this reader has not consumed yet. */
+  readonly lag: number;
+  readonly sleeping: boolean;
+  readonly laps: number;
+  readonly lostRecords: number;
+}
+
+/**
+ * The single writer of a broadcast ring. `write()` never blocks: by default it overwrites what the slowest
+ * reader has not read (that reader later skips ahead and reports a gap); with `backPressure: true` it returns
+ * `false` instead when the ring has no room for the record.
+ */
+export class RingWriter {
+  readonly name: string;
+  readonly capacity: number;
+  readonly maxReaders: number;
+  readonly maxRecordSize: number;
+  readonly backPressure: boolean;
+  /** Doorbell transport; may be set after creation (e.g. by `DoorbellServer`). */
+  onWake: WakeHandler | undefined;
+
+  readonly #segment: Segment;
+  readonly #words: Int32Array;
+  readonly #bytes: Uint8Array;
+  readonly #dataOffset: number;
+  readonly #dataWord: number;
+  readonly #mask: number;
+  #tail: number;
+  #offset: number;
+  #sequence: number;
+  /** Back-pressure only: the writer may write up to here without looking at reader positions again. */
+  #limit = 0;
+  #closed = false;
+
+  private constructor(segment: Segment, geometry: RingGeometry, options: RingWriterOptions) {
+    this.name = segment.name;
+    this.capacity = geometry.capacity;
+    this.maxReaders = geometry.maxReaders;
+    this.maxRecordSize = geometry.maxRecordSize;
+    this.backPressure = geometry.backPressure;
+    this.onWake = options.onWake;
+    this.#segment = segment;
+    this.#words = new Int32Array(segment.buffer);
+    this.#bytes = new Uint8Array(segment.buffer);
+    this.#dataOffset = geometry.dataOffset;
+    this.#dataWord = geometry.dataOffset >> 2;
+    this.#mask = geometry.capacity - 1;
+    this.#tail = options.startPosition ?? 0;
+    this.#offset = this.#tail % this.capacity;
+    this.#sequence = options.startSequence ?? 0;
+    storePosition(this.#words, H_INTENT, this.#tail);
+    storePosition(this.#words, H_TAIL, this.#tail);
+  }
+
+  /** Creates a new ring segment (mode 0600). Throws `SHMQ_ERR_SEGMENT_EXISTS` if the name is taken. */
+  static create(options: RingWriterOptions): RingWriter {
+    const geometry = normaliseGeometry(options);
+    const start = options.startPosition ?? 0;
+    const startSequence = options.startSequence ?? 0;
+    for (const [label, value] of [
+      ['startPosition', start],
+      ['startSequence', startSequence],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new InvalidArgumentError(`${label} must be a non-negative safe integer, got ${value}`);
+      }
+    }
+    if (start % 8 !== 0)
+      throw new InvalidArgumentError(`startPosition must be a multiple of 8, got ${start}`);
+    const segment = createRingSegment(options.name, geometry);
+    return new RingWriter(segment, geometry, options);
+  }
+
+  /** Byte position just past the last published record. */
+  get position(): number {
+    return this.#tail;
+  }
+
+  /** Sequence number the next record will carry (= records written, plus `startSequence`). */
+  get sequence(): number {
+    return this.#sequence;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Publishes one record (a copy of `payload`). Returns `true`, or `false` only in back-pressure mode when the
+   * slowest reader has not left room for it. Throws `SHMQ_ERR_RECORD_TOO_LARGE` above `maxRecordSize`.
+   */
+  write(payload: Uint8Array): boolean {
+    if (this.#closed) throw new ClosedError(`ring writer "${this.name}"`);
+    const length = payload.byteLength;
+    if (length > this.maxRecordSize) throw new RecordTooLargeError(length, this.maxRecordSize);
+    const size = recordBytes(length);
+    let offset = this.#offset;
+    // A record never straddles the end of the data area: the rest of the lap becomes a padding record.
+    const padding = offset + size > this.capacity ? this.capacity - offset : 0;
+    const end = this.#tail + padding + size;
+    if (this.backPressure && end > this.#limit && !this.#hasRoom(end)) return false;
+
+    const words = this.#words;
+    storePosition(words, H_INTENT, end);
+    if (padding !== 0) {
+      const at = this.#dataWord + (offset >> 2);
+      words[at] = PADDING_MARKER;
+      words[at + 1] = padding;
+      offset = 0;
+    }
+    const at = this.#dataWord + (offset >> 2);
+    const sequence = this.#sequence;
+    words[at] = length;
+    words[at + 1] = 0;
+    words[at + 2] = sequence >>> 0;
+    words[at + 3] = Math.floor(sequence / TWO_32);
+    this.#bytes.set(payload, this.#dataOffset + offset + RECORD_HEADER_BYTES);
+    storePosition(words, H_TAIL, end);
+
+    this.#tail = end;
+    this.#offset = (offset + size) & this.#mask;
+    this.#sequence = sequence + 1;
+    if (Atomics.load(words, H_SLEEPERS) !== 0) this.#wakeSleepers();
+    return true;
+  }
+
+  /** Slots currently claimed by readers, with how far each lags. */
+  readers(): ReaderInfo[] {
+    this.#assertOpen();
+    const out: ReaderInfo[] = [];
+    for (let slot = 0; slot < this.maxReaders; slot++) {
+      const words = this.#words;
+      const pid = Atomics.load(words, slotWord(slot, S_PID));
+      if (pid <= 0 || Atomics.load(words, slotWord(slot, S_STATE)) !== SLOT_ACTIVE) continue;
+      const position = loadPosition(words, slotWord(slot, S_POSITION));
+      out.push({
+        slot,
+        pid,
+        position,
+        lag: Math.max(0, this.#tail - position),
+        sleeping: Atomics.load(words, slotWord(slot, S_SLEEPING)) === 1,
+        laps: Atomics.load(words, slotWord(slot, S_LAPS)),
+        lostRecords:
+          (Atomics.load(words, slotWord(slot, S_LOST_HI)) >>> 0) * TWO_32 +
+          (Atomics.load(words, slotWord(slot, S_LOST_LO)) >>> 0),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Frees a reader's slot (e.g. its control connection closed). With `pid`, only if that process still owns
+   * it, so a slot already reclaimed by someone else is left alone. Returns whether the slot was freed.
+   */
+  releaseReader(slot: number, pid?: number): boolean {
+    this.#assertOpen();
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.maxReaders) {
+      throw new InvalidArgumentError(`slot must be an integer from 0 to ${this.maxReaders - 1}, got ${slot}`);
+    }
+    const owner = Atomics.load(this.#words, slotWord(slot, S_PID));
+    if (owner <= 0 || (pid !== undefined && owner !== pid)) return false;
+    return freeSlot(this.#words, slot, owner);
+  }
+
+  /** Frees every slot whose owner process no longer exists. Returns the slots freed. */
+  reapDeadReaders(): number[] {
+    this.#assertOpen();
+    const freed: number[] = [];
+    for (let slot = 0; slot < this.maxReaders; slot++) {
+      const pid = Atomics.load(this.#words, slotWord(slot, S_PID));
+      if (pid > 0 && !isProcessAlive(pid) && freeSlot(this.#words, slot, pid)) freed.push(slot);
+    }
+    return freed;
+  }
+
+  /**
+   * Marks the ring closed (readers drain what is left, then end), wakes every sleeping reader, unmaps the
+   * segment and, unless `unlink: false`, removes its name.
+   */
+  close(options: { unlink?: boolean } = {}): void {
+    if (this.#closed) return;
+    Atomics.store(this.#words, H_WRITER_STATE, WRITER_CLOSED);
+    this.#wakeSleepers();
+    this.#closed = true;
+    this.#segment.close();
+    if (options.unlink ?? true) Segment.unlink(this.name);
+  }
+
+  /** Back-pressure: is there room up to `end`? Refreshes the cached limit from the slowest live reader. */
+  #hasRoom(end: number): boolean {
+    let slowest = this.#slowestReader();
+    if (end - slowest > this.capacity && this.reapDeadReaders().length > 0) slowest = this.#slowestReader();
+    this.#limit = slowest + this.capacity;
+    return end <= this.#limit;
+  }
+
+  #slowestReader(): number {
+    let slowest = this.#tail;
+    const words = this.#words;
+    for (let slot = 0; slot < this.maxReaders; slot++) {
+      if (Atomics.load(words, slotWord(slot, S_STATE)) !== SLOT_ACTIVE) continue;
+      const position = loadPosition(words, slotWord(slot, S_POSITION));
+      if (position < slowest) slowest = position;
+    }
+    return slowest;
+  }
+
+  // LiteBlocking: only readers that announced they sleep get a doorbell, and each announcement gets one.
+  #wakeSleepers(): void {
+    const words = this.#words;
+    for (let slot = 0; slot < this.maxReaders; slot++) {
+      const at = slotWord(slot, S_SLEEPING);
+      if (Atomics.load(words, at) === 1 && Atomics.compareExchange(words, at, 1, 0) === 1) {
+        Atomics.sub(words, H_SLEEPERS, 1);
+        this.onWake?.(slot);
+      }
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError(`ring writer "${this.name}"`);
+  }
+}
+
+/**
+ * Frees a slot held by `owner`; shared by the writer and by readers reclaiming a dead process's slot. The pid
+ * word goes owner -> RELEASING -> 0 so nobody can claim the slot while its other words are being reset.
+ */
+export function freeSlot(words: Int32Array, slot: number, owner: number): boolean {
+  const pidWord = slotWord(slot, S_PID);
+  if (Atomics.compareExchange(words, pidWord, owner, SLOT_RELEASING) !== owner) return false;
+  Atomics.store(words, slotWord(slot, S_STATE), SLOT_FREE);
+  if (Atomics.compareExchange(words, slotWord(slot, S_SLEEPING), 1, 0) === 1)
+    Atomics.sub(words, H_SLEEPERS, 1);
+  Atomics.add(words, slotWord(slot, S_GENERATION), 1);
+  Atomics.store(words, pidWord, 0);
+  return true;
+}
