@@ -1,0 +1,62 @@
+/**
+ * Wire encodings. JSON goes out as text frames; msgpack as binary frames with the timestamp extension for every
+ * time value. Objects are built with `T` as their first key and msgpack keeps insertion order, which the Go SDK
+ * needs (its decoder rejects a map whose first key is not "T").
+ */
+import {
+  decodeTimestampToTimeSpec,
+  EXT_TIMESTAMP,
+  ExtensionCodec,
+  encodeTimeSpecToTimestamp,
+  encodeTimestampExtension,
+  decode as msgpackDecode,
+  encode as msgpackEncode,
+} from '@msgpack/msgpack';
+import { NanoTime } from './time.js';
+
+export type Encoding = 'json' | 'msgpack';
+
+const extensionCodec = new ExtensionCodec();
+extensionCodec.register({
+  type: EXT_TIMESTAMP,
+  encode(value: unknown): Uint8Array | null {
+    if (value instanceof NanoTime) return encodeTimeSpecToTimestamp({ sec: value.sec, nsec: value.nsec });
+    if (value instanceof Date) return encodeTimestampExtension(value);
+    return null;
+  },
+  decode(data: Uint8Array): NanoTime {
+    const spec = decodeTimestampToTimeSpec(data);
+    return new NanoTime(spec.sec, spec.nsec);
+  },
+});
+
+/** Encodes one frame: an array of messages (market data) or a single object (account stream). */
+export function encodeFrame(payload: unknown, encoding: Encoding): string | Buffer {
+  if (encoding === 'json') return JSON.stringify(payload);
+  const bytes = msgpackEncode(payload, { extensionCodec, ignoreUndefined: true });
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Decodes a frame the way a client of the mock would: msgpack timestamps become `NanoTime` (exact nanoseconds),
+ * JSON timestamps stay strings. Exported so tests can decode what they receive with full precision.
+ */
+export function decodeFrame(data: string | Uint8Array | ArrayBuffer | Buffer[], encoding: Encoding): unknown {
+  const bytes = toBytes(data);
+  if (encoding === 'json' || typeof bytes === 'string') {
+    return JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
+  }
+  return msgpackDecode(bytes, { extensionCodec });
+}
+
+function toBytes(data: string | Uint8Array | ArrayBuffer | Buffer[]): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+/** Encodes a client message in msgpack, as the official SDKs do (exported for tests and tools). */
+export function encodeMsgpack(value: unknown): Uint8Array {
+  return msgpackEncode(value, { extensionCodec, ignoreUndefined: true });
+}

@@ -1,0 +1,256 @@
+/**
+ * Synthetic crypto tape: per symbol a seeded random walk with trades (taker side `tks`), quotes, minute/daily/
+ * updated bars and an order book. The book is a ladder of levels around the mid; each tick it follows the price
+ * and a few sizes change. A session subscribing to orderbooks first gets a full `r:true` snapshot, then the deltas
+ * the ticks produce, where a level with `s:0` is removed.
+ */
+import { hashSeed, Random, roundTo } from '../random.js';
+import type { NanoTime } from '../time.js';
+import { BarBuilder } from './bar.js';
+import { dayStart, minuteIndex, minuteStart, type SyntheticClock } from './clock.js';
+import type { Bar } from './stocks.js';
+import type { AssetMarket, MarketEvent } from './types.js';
+
+const LEVELS = 10;
+
+export interface BookLevel {
+  p: number;
+  s: number;
+}
+
+export interface CryptoTrade {
+  p: number;
+  s: number;
+  t: NanoTime;
+  i: number;
+  tks: 'B' | 'S';
+}
+export interface CryptoQuote {
+  bp: number;
+  bs: number;
+  ap: number;
+  as: number;
+  t: NanoTime;
+}
+
+export class OrderBook {
+  readonly bids = new Map<number, number>();
+  readonly asks = new Map<number, number>();
+  t: NanoTime;
+
+  constructor(t: NanoTime) {
+    this.t = t;
+  }
+
+  /** Full book, best first, as an `r:true` message. */
+  snapshot(symbol: string): Record<string, unknown> {
+    return {
+      T: 'o',
+      S: symbol,
+      t: this.t,
+      b: sortedLevels(this.bids, 'desc'),
+      a: sortedLevels(this.asks, 'asc'),
+      r: true,
+    };
+  }
+
+  levels(): { b: BookLevel[]; a: BookLevel[] } {
+    return { b: sortedLevels(this.bids, 'desc'), a: sortedLevels(this.asks, 'asc') };
+  }
+}
+
+function sortedLevels(side: Map<number, number>, order: 'asc' | 'desc'): BookLevel[] {
+  const prices = [...side.keys()].sort((x, y) => (order === 'asc' ? x - y : y - x));
+  return prices.map((p) => ({ p, s: side.get(p) as number }));
+}
+
+export class CryptoTape {
+  private readonly rng: Random;
+  private price: number;
+  private readonly step_: number;
+  private nextTradeId = 1;
+  private minute: BarBuilder | null = null;
+  private minuteIdx = -1;
+  private day: BarBuilder | null = null;
+  readonly book: OrderBook;
+  lastTrade: CryptoTrade;
+  lastQuote: CryptoQuote;
+  lastBar: Bar | null = null;
+  prevDailyBar: Bar;
+
+  constructor(
+    seed: number,
+    readonly symbol: string,
+    start: NanoTime,
+  ) {
+    this.rng = new Random(hashSeed(seed, 'crypto', symbol));
+    const magnitude = this.rng.int(0, 4); // 1 .. 10 000
+    this.price = roundTo((1 + this.rng.next() * 9) * 10 ** magnitude, 2);
+    this.step_ = Math.max(0.01, roundTo(this.price * 0.0002, 2));
+    const before = start.plusNanos(-1_000_000);
+    this.prevDailyBar = {
+      t: dayStart(start.plusNanos(-86_400e9)),
+      o: this.price,
+      h: roundTo(this.price * 1.02, 2),
+      l: roundTo(this.price * 0.98, 2),
+      c: this.price,
+      v: roundTo(this.rng.next() * 1000, 6),
+      n: this.rng.int(100, 10_000),
+      vw: this.price,
+    };
+    this.book = new OrderBook(before);
+    this.rebuildLadder([], []);
+    this.lastQuote = this.quoteFromBook(before);
+    this.lastTrade = { p: this.price, s: 0.01, t: before, i: 0, tks: 'B' };
+  }
+
+  private size(): number {
+    return roundTo(0.001 + this.rng.next() * 2, 6);
+  }
+
+  private quoteFromBook(t: NanoTime): CryptoQuote {
+    const { b, a } = this.book.levels();
+    return { bp: b[0]?.p ?? this.price, bs: b[0]?.s ?? 0, ap: a[0]?.p ?? this.price, as: a[0]?.s ?? 0, t };
+  }
+
+  /** Moves the ladder to the current mid, recording every level that appeared, changed or went (s:0). */
+  private rebuildLadder(bidChanges: BookLevel[], askChanges: BookLevel[]): void {
+    const mid = Math.round(this.price / this.step_) * this.step_;
+    const wantBids = new Set<number>();
+    const wantAsks = new Set<number>();
+    for (let k = 1; k <= LEVELS; k++) {
+      wantBids.add(roundTo(mid - k * this.step_, 2));
+      wantAsks.add(roundTo(mid + k * this.step_, 2));
+    }
+    syncSide(this.book.bids, wantBids, bidChanges, () => this.size());
+    syncSide(this.book.asks, wantAsks, askChanges, () => this.size());
+  }
+
+  step(tickTime: NanoTime, tickNs: number, out: MarketEvent[]): void {
+    const S = this.symbol;
+    const m = minuteIndex(tickTime);
+    if (m !== this.minuteIdx) {
+      this.closeMinute(out);
+      this.minuteIdx = m;
+      this.minute = new BarBuilder(minuteStart(m), 6);
+      const dayT = dayStart(tickTime);
+      if (!this.day || this.day.start.sec !== dayT.sec) this.day = new BarBuilder(dayT, 6);
+    }
+    const third = Math.max(1, Math.floor(tickNs / 3));
+    const bookTime = tickTime.plusNanos(this.rng.int(0, third - 1));
+    const quoteTime = bookTime.plusNanos(this.rng.int(1, third));
+    const tradeTime = quoteTime.plusNanos(this.rng.int(1, third));
+
+    this.price = roundTo(Math.max(0.01, this.price * (1 + 0.0005 * this.rng.gaussian())), 2);
+    const b: BookLevel[] = [];
+    const a: BookLevel[] = [];
+    this.rebuildLadder(b, a);
+    // A couple of resting sizes change even when the mid does not move.
+    for (let n = this.rng.int(1, 2); n > 0; n--) {
+      const side = this.rng.chance(0.5) ? this.book.bids : this.book.asks;
+      const prices = [...side.keys()];
+      const price = this.rng.pick(prices);
+      const size = this.size();
+      side.set(price, size);
+      const changes = side === this.book.bids ? b : a;
+      const existing = changes.find((l) => l.p === price);
+      if (existing) existing.s = size;
+      else changes.push({ p: price, s: size });
+    }
+    this.book.t = bookTime;
+    out.push({ channel: 'orderbooks', symbol: S, message: { T: 'o', S, t: bookTime, b, a } });
+
+    const quote = this.quoteFromBook(quoteTime);
+    this.lastQuote = quote;
+    out.push({ channel: 'quotes', symbol: S, message: { T: 'q', S, ...quote } });
+
+    const taker = this.rng.chance(0.5) ? 'B' : 'S';
+    const trade: CryptoTrade = {
+      p: taker === 'B' ? quote.ap : quote.bp,
+      s: this.size(),
+      t: tradeTime,
+      i: this.nextTradeId++,
+      tks: taker,
+    };
+    this.lastTrade = trade;
+    this.minute?.add(trade.p, trade.s);
+    this.day?.add(trade.p, trade.s);
+    out.push({ channel: 'trades', symbol: S, message: { T: 't', S, ...trade } });
+  }
+
+  private closeMinute(out: MarketEvent[]): void {
+    const S = this.symbol;
+    const minute = this.minute;
+    if (!minute || minute.empty) return;
+    const bar: Bar = { t: minute.start, ...minute.fields() };
+    this.lastBar = bar;
+    out.push({ channel: 'bars', symbol: S, message: { T: 'b', S, ...bar } });
+    if (this.day && !this.day.empty) {
+      out.push({
+        channel: 'dailyBars',
+        symbol: S,
+        message: { T: 'd', S, t: this.day.start, ...this.day.fields() },
+      });
+    }
+    if (this.rng.chance(0.3)) {
+      out.push({
+        channel: 'updatedBars',
+        symbol: S,
+        message: { T: 'u', S, ...bar, v: roundTo(bar.v + 0.5, 6), n: bar.n + 1 },
+      });
+    }
+  }
+
+  currentBars(): { minuteBar: Bar | null; dailyBar: Bar | null } {
+    const m =
+      this.minute && !this.minute.empty ? { t: this.minute.start, ...this.minute.fields() } : this.lastBar;
+    const d = this.day && !this.day.empty ? { t: this.day.start, ...this.day.fields() } : null;
+    return { minuteBar: m, dailyBar: d };
+  }
+}
+
+function syncSide(
+  side: Map<number, number>,
+  wanted: ReadonlySet<number>,
+  changes: BookLevel[],
+  size: () => number,
+): void {
+  for (const price of [...side.keys()]) {
+    if (!wanted.has(price)) {
+      side.delete(price);
+      changes.push({ p: price, s: 0 });
+    }
+  }
+  for (const price of wanted) {
+    if (!side.has(price)) {
+      const s = size();
+      side.set(price, s);
+      changes.push({ p: price, s });
+    }
+  }
+}
+
+export class CryptoMarket implements AssetMarket {
+  private readonly tapes = new Map<string, CryptoTape>();
+  readonly universeOnly = false;
+
+  constructor(
+    private readonly seed: number,
+    private readonly clock: SyntheticClock,
+    readonly universe: readonly string[],
+  ) {}
+
+  tape(symbol: string): CryptoTape {
+    let tape = this.tapes.get(symbol);
+    if (!tape) {
+      tape = new CryptoTape(this.seed, symbol, this.clock.start);
+      this.tapes.set(symbol, tape);
+    }
+    return tape;
+  }
+
+  step(tick: number, active: ReadonlySet<string>, out: MarketEvent[]): void {
+    const time = this.clock.timeOf(tick);
+    for (const symbol of [...active].sort()) this.tape(symbol).step(time, this.clock.tickNs, out);
+  }
+}
