@@ -1,0 +1,551 @@
+// One shared Alpaca market-data session, as the daemon sees it: upstream frames in, client messages in, records
+// out. It owns no socket and does no I/O (except through an optional snapshot source), so the daemon decides how
+// bytes move and tests can drive it with real frames directly.
+//
+// Flow: the session authenticates upstream with the owner's credentials, answers each strategy's own auth locally,
+// funnels (un)subscribe requests through the SubscriptionBook (one upstream change in flight), answers each client
+// with an ack of its own set, and routes every data item only to the clients that want it.
+
+import { type AlpacaCredentials, CredentialCheck, credentialsFromAuthMessage } from './auth.js';
+import { ALPACA_ERROR_MESSAGES, type MalformedFrameError, UpstreamError } from './errors.js';
+import { type Encoding, FEED_PROFILES, type FeedKind, type FeedProfile } from './feeds.js';
+import { asBuffer } from './frame-items.js';
+import { LatestCache } from './latest-cache.js';
+import { writeMsgpackArrayHeader } from './msgpack-items.js';
+import { AlpacaRouter, type ClientId, type RoutedRecord } from './router.js';
+import type { SnapshotSource, SymbolSnapshot } from './snapshot.js';
+import {
+  type ChannelSymbols,
+  type CommittedChange,
+  type SubscriptionAction,
+  SubscriptionBook,
+} from './subscription-book.js';
+import { parseSubscriptionRequest } from './subscription-request.js';
+import { decodeRaw, encodeFrame, isoToTimestampExt, looksLikeJson } from './wire.js';
+
+/** Where the session's output goes. The daemon implements it over its sockets and shared-memory ring. */
+export interface SessionOutput {
+  /** Bytes for these clients (one ring record with a recipient set). `isBinary`: msgpack / binary frame. */
+  deliver(recipients: readonly ClientId[], bytes: Uint8Array, isBinary: boolean): void;
+  /** Bytes for the upstream WebSocket. */
+  sendUpstream(bytes: Uint8Array, isBinary: boolean): void;
+  /** Things the daemon should log, count or pass on as status events. Optional. */
+  event?(event: SessionEvent): void;
+}
+
+export type SessionEvent =
+  | { readonly type: 'upstream-authenticated' }
+  /** Alpaca refused the session (402, 404, 406, 409, 411, ...): the daemon decides whether and when to retry. */
+  | { readonly type: 'upstream-error'; readonly error: UpstreamError }
+  /** 407: Alpaca is about to drop us for being slow. Already passed on to every client. */
+  | { readonly type: 'slow-client-warning' }
+  | { readonly type: 'resubscribed'; readonly union: ReadonlyMap<string, readonly string[]> }
+  | { readonly type: 'malformed-upstream-frame'; readonly error: MalformedFrameError }
+  | { readonly type: 'snapshot-failed'; readonly clientId: ClientId; readonly error: unknown }
+  /** Live data held while a client's snapshot was being fetched overflowed; the oldest frames were dropped. */
+  | { readonly type: 'held-data-dropped'; readonly clientId: ClientId; readonly dropped: number };
+
+export interface AlpacaSessionOptions {
+  readonly feed: FeedKind;
+  /** Upstream wire encoding. Default msgpack (what every official SDK uses; options accept nothing else). */
+  readonly encoding?: Encoding;
+  /** The connection owner's credentials: used upstream, and compared with each strategy's own auth. */
+  readonly credentials: AlpacaCredentials;
+  /**
+   * 'message' (default): send `{"action":"auth",...}` after `connected`. 'headers': the daemon put the
+   * credentials in the upgrade headers, so just wait for `authenticated`.
+   */
+  readonly upstreamAuth?: 'message' | 'headers';
+  /** Replay the latest trade/quote/bar (and a synthetic order-book snapshot) to late joiners. Default true. */
+  readonly replayLatest?: boolean;
+  /** Source of initial state for `snapshot: true` requests when nothing is cached. */
+  readonly snapshots?: SnapshotSource;
+  /** Most frames held per client while its snapshot is fetched. Default 10 000. */
+  readonly maxHeldFrames?: number;
+}
+
+export interface AttachOptions {
+  /** The daemon already checked this client's credentials (it joined with the owner's). Default true. */
+  readonly authenticated?: boolean;
+  /** Send Alpaca's `[{"T":"success","msg":"connected"}]` greeting, as an SDK expects. Default true. */
+  readonly greet?: boolean;
+  /** Encoding of this client's control answers until it sends a message. Default: the upstream encoding. */
+  readonly encoding?: Encoding;
+}
+
+interface ClientState {
+  authenticated: boolean;
+  /** Has it sent its own auth message yet? (a second one gets 403, like Alpaca) */
+  sentAuth: boolean;
+  encoding: Encoding;
+}
+
+interface Held {
+  frames: RoutedRecord[];
+  dropped: number;
+}
+
+export interface SessionStats {
+  upstreamFrames: number;
+  routedRecords: number;
+  unroutedItems: number;
+  malformedUpstreamFrames: number;
+  malformedClientMessages: number;
+  replayedItems: number;
+}
+
+export class AlpacaSession {
+  readonly feed: FeedKind;
+  readonly encoding: Encoding;
+  readonly profile: FeedProfile;
+  readonly book: SubscriptionBook;
+  readonly router: AlpacaRouter;
+  readonly cache: LatestCache;
+  readonly stats: SessionStats = {
+    upstreamFrames: 0,
+    routedRecords: 0,
+    unroutedItems: 0,
+    malformedUpstreamFrames: 0,
+    malformedClientMessages: 0,
+    replayedItems: 0,
+  };
+  private readonly output: SessionOutput;
+  private readonly options: AlpacaSessionOptions;
+  private readonly check: CredentialCheck;
+  private readonly clients = new Map<ClientId, ClientState>();
+  private readonly held = new Map<ClientId, Held>();
+  private upstreamOpen = false;
+  private upstreamAuthenticated = false;
+  /** Ack keys in the order Alpaca's own ack used (falls back to the feed profile's). */
+  private ackKeys: readonly string[];
+
+  constructor(options: AlpacaSessionOptions, output: SessionOutput) {
+    this.options = options;
+    this.output = output;
+    this.feed = options.feed;
+    this.profile = FEED_PROFILES[options.feed];
+    this.encoding = options.encoding ?? 'msgpack';
+    this.ackKeys = this.profile.ackKeys;
+    this.check = new CredentialCheck(options.credentials);
+    this.router = new AlpacaRouter({ feed: this.feed, encoding: this.encoding });
+    this.cache = new LatestCache({ encoding: this.encoding, trackOrderBooks: this.feed === 'crypto' });
+    this.book = new SubscriptionBook(this.profile, {
+      sendUpstream: (action, channels) => this.sendSubscription(action, channels),
+      requestCompleted: (change) => this.completed(change),
+      requestRejected: (clientId, code, msg) => this.replyError(clientId, code, msg),
+      routingChanged: () => this.router.setRoutingTable(this.book.routingTable()),
+    });
+  }
+
+  /** True once Alpaca has authenticated the shared session. */
+  get ready(): boolean {
+    return this.upstreamAuthenticated;
+  }
+
+  // ---- upstream side ----
+
+  /** The upstream WebSocket is open (first time or after a reconnect). */
+  onUpstreamOpen(): void {
+    this.upstreamOpen = true;
+    this.upstreamAuthenticated = false;
+  }
+
+  /** One upstream frame. */
+  onUpstreamMessage(bytes: Uint8Array, _isBinary: boolean): void {
+    this.stats.upstreamFrames++;
+    let result: ReturnType<AlpacaRouter['route']>;
+    try {
+      result = this.router.route(bytes);
+    } catch (error) {
+      this.stats.malformedUpstreamFrames++;
+      this.output.event?.({ type: 'malformed-upstream-frame', error: error as MalformedFrameError });
+      return;
+    }
+    const { records, items, controls, unrouted } = result;
+    this.stats.unroutedItems += unrouted;
+    if (this.options.replayLatest !== false && records.length > 0) this.cache.observe(asBuffer(bytes), items);
+    this.deliverRecords(records);
+    if (controls.length > 0) {
+      // Decode the control items before anything can reuse `items` (handling may route replays).
+      const buffer = asBuffer(bytes);
+      const decoded = controls.map((k) => {
+        try {
+          return decodeRaw(buffer.subarray(items.start[k]!, items.end[k]!), this.encoding);
+        } catch {
+          return undefined;
+        }
+      });
+      for (const message of decoded) if (message) this.handleControl(message as Record<string, unknown>);
+    }
+  }
+
+  /** The upstream WebSocket closed. Everything in flight is retried after the next authentication. */
+  onUpstreamClosed(): void {
+    this.upstreamOpen = false;
+    this.upstreamAuthenticated = false;
+    this.book.setUpstreamReady(false);
+    this.cache.clear();
+  }
+
+  private handleControl(message: Record<string, unknown>): void {
+    const type = message.T;
+    if (type === 'success') {
+      if (message.msg === 'connected' && this.options.upstreamAuth !== 'headers') {
+        const { keyId, secretKey } = this.options.credentials;
+        this.sendUpstreamMessage({ action: 'auth', key: keyId, secret: secretKey });
+      } else if (message.msg === 'authenticated') {
+        this.upstreamAuthenticated = true;
+        this.output.event?.({ type: 'upstream-authenticated' });
+        this.book.setUpstreamReady(true);
+      }
+      return;
+    }
+    if (type === 'subscription') {
+      const set = new Map<string, readonly string[]>();
+      const keys: string[] = [];
+      for (const [key, value] of Object.entries(message)) {
+        if (key === 'T') continue;
+        keys.push(key);
+        if (Array.isArray(value))
+          set.set(
+            key,
+            value.filter((s): s is string => typeof s === 'string'),
+          );
+      }
+      if (keys.length > 0) this.ackKeys = keys;
+      const wasResync = this.book.inFlightKind === 'resync';
+      this.book.upstreamAcked(set);
+      if (wasResync) this.output.event?.({ type: 'resubscribed', union: set });
+      return;
+    }
+    if (type === 'error') {
+      const code = typeof message.code === 'number' ? message.code : 500;
+      const msg = typeof message.msg === 'string' ? message.msg : (ALPACA_ERROR_MESSAGES[code] ?? 'error');
+      if (this.book.upstreamRejected(code, msg)) return;
+      if (code === 407) {
+        this.output.event?.({ type: 'slow-client-warning' });
+        this.broadcastError(code, msg);
+        return;
+      }
+      this.output.event?.({ type: 'upstream-error', error: new UpstreamError(code, msg) });
+      // Errors about the session itself concern everybody once it is running.
+      if (this.upstreamAuthenticated) this.broadcastError(code, msg);
+    }
+  }
+
+  private sendSubscription(action: SubscriptionAction, channels: ChannelSymbols): void {
+    const message: Record<string, unknown> = { action };
+    for (const channel of this.profile.channels) {
+      const symbols = channels.get(channel);
+      if (symbols && symbols.size > 0) message[channel] = [...symbols];
+    }
+    this.sendUpstreamMessage(message);
+  }
+
+  /** Alpaca expects single objects (not arrays) from clients. */
+  private sendUpstreamMessage(message: Record<string, unknown>): void {
+    if (!this.upstreamOpen) return;
+    if (this.encoding === 'json') this.output.sendUpstream(Buffer.from(JSON.stringify(message)), false);
+    else this.output.sendUpstream(encodeSingle(message), true);
+  }
+
+  // ---- client side ----
+
+  /** A client joined this upstream. */
+  onClientAttached(clientId: ClientId, options: AttachOptions = {}): void {
+    if (this.clients.has(clientId)) return;
+    this.clients.set(clientId, {
+      authenticated: options.authenticated ?? true,
+      sentAuth: false,
+      encoding: options.encoding ?? this.encoding,
+    });
+    this.book.attach(clientId);
+    if (options.greet !== false) this.reply(clientId, [{ T: 'success', msg: 'connected' }]);
+  }
+
+  /** A message from a strategy: its own auth, subscribe or unsubscribe (JSON or msgpack). */
+  onClientMessage(clientId: ClientId, bytes: Uint8Array | string, isBinary: boolean): void {
+    const state = this.clients.get(clientId);
+    if (!state) return;
+    let message: unknown;
+    try {
+      if (typeof bytes === 'string') {
+        state.encoding = 'json';
+        message = JSON.parse(bytes);
+      } else if (!isBinary || looksLikeJson(bytes)) {
+        state.encoding = 'json';
+        message = decodeRaw(bytes, 'json');
+      } else {
+        state.encoding = 'msgpack';
+        message = decodeRaw(bytes, 'msgpack');
+      }
+    } catch {
+      this.stats.malformedClientMessages++;
+      this.replyError(clientId, 400);
+      return;
+    }
+    // SDKs send single objects; accept an array of them too.
+    const messages = Array.isArray(message) ? message : [message];
+    for (const m of messages) this.handleClientMessage(clientId, state, m);
+  }
+
+  private handleClientMessage(clientId: ClientId, state: ClientState, message: unknown): void {
+    if (typeof message !== 'object' || message === null) {
+      this.stats.malformedClientMessages++;
+      this.replyError(clientId, 400);
+      return;
+    }
+    const credentials = credentialsFromAuthMessage(message);
+    if (credentials !== undefined) {
+      if (state.sentAuth) {
+        this.replyError(clientId, 403);
+        return;
+      }
+      if (credentials === null || !this.check.matches(credentials)) {
+        this.replyError(clientId, 402);
+        return;
+      }
+      state.sentAuth = true;
+      state.authenticated = true;
+      this.reply(clientId, [{ T: 'success', msg: 'authenticated' }]);
+      return;
+    }
+    const m = message as Record<string, unknown>;
+    if (m.action !== 'subscribe' && m.action !== 'unsubscribe') {
+      this.replyError(clientId, 400);
+      return;
+    }
+    if (!state.authenticated) {
+      this.replyError(clientId, 401);
+      return;
+    }
+    if (this.profile.msgpackOnly && state.encoding === 'json') {
+      this.replyError(clientId, 412);
+      return;
+    }
+    const parsed = parseSubscriptionRequest(m, this.profile);
+    if (!parsed.ok) {
+      this.book.rejectLocally(clientId, parsed.code, ALPACA_ERROR_MESSAGES[parsed.code] ?? 'error');
+      return;
+    }
+    this.book.request(clientId, parsed.request);
+  }
+
+  /** The client disconnected or died: its subscriptions are released; what nobody wants goes upstream as unsubscribe. */
+  onClientGone(clientId: ClientId): void {
+    if (!this.clients.delete(clientId)) return;
+    this.held.delete(clientId);
+    this.book.release(clientId);
+  }
+
+  /** The client's current (acknowledged) set, channel -> symbols. */
+  subscriptionsOf(clientId: ClientId): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.book.setOf(clientId);
+  }
+
+  // ---- answers ----
+
+  private completed(change: CommittedChange): void {
+    const state = this.clients.get(change.clientId);
+    if (!state) return; // gone meanwhile
+    this.reply(change.clientId, [this.ackFor(change.clientId)]);
+    if (change.request.action !== 'subscribe') {
+      // Keys nobody wants any more: what we cached for them would go stale.
+      for (const [channel, symbols] of change.upstreamChanged)
+        for (const s of symbols) this.cache.forget(channel, s);
+      return;
+    }
+    if (change.request.snapshot && this.options.snapshots && this.feed !== 'news') {
+      this.startSnapshot(change);
+    } else if (this.options.replayLatest !== false) {
+      this.replayToLateJoiner(change);
+    }
+  }
+
+  /** The ack Alpaca would send if this client were alone: ITS set, every key of the feed, in Alpaca's order. */
+  ackFor(clientId: ClientId): Record<string, unknown> {
+    const set = this.book.setOf(clientId);
+    const ack: Record<string, unknown> = { T: 'subscription' };
+    for (const key of this.ackKeys) {
+      const source = this.profile.derived[key] ?? key;
+      ack[key] = [...(set.get(source) ?? [])];
+    }
+    return ack;
+  }
+
+  /** Latest known items for keys the client joined without the union changing (Alpaca sends nothing then). */
+  private replayToLateJoiner(change: CommittedChange): void {
+    const raw: Buffer[] = [];
+    const synthetic: Record<string, unknown>[] = [];
+    for (const [channel, symbols] of change.changed) {
+      const fresh = change.upstreamChanged.get(channel);
+      for (const symbol of symbols) {
+        if (symbol === '*' || fresh?.has(symbol)) continue;
+        if (channel === 'orderbooks') {
+          const book = this.cache.bookSnapshot(symbol);
+          if (book) synthetic.push(book as unknown as Record<string, unknown>);
+          continue;
+        }
+        const item = this.cache.latestItem(channel, symbol);
+        if (item) raw.push(item);
+      }
+    }
+    this.sendItems(change.clientId, raw, synthetic);
+  }
+
+  /**
+   * `snapshot: true`: the client's live data is held while its initial state is gathered (cache first, REST for
+   * the rest); then it gets the state, then the held data. Nothing is dropped silently.
+   */
+  private startSnapshot(change: CommittedChange): void {
+    const clientId = change.clientId;
+    const raw: Buffer[] = [];
+    const synthetic: Record<string, unknown>[] = [];
+    const missing = new Map<string, Set<string>>(); // symbol -> channels still needed
+    for (const [channel, symbols] of change.changed) {
+      for (const symbol of symbols) {
+        if (symbol === '*') continue;
+        if (channel === 'orderbooks') {
+          const book = change.upstreamChanged.get(channel)?.has(symbol)
+            ? undefined
+            : this.cache.bookSnapshot(symbol);
+          if (book) synthetic.push(book as unknown as Record<string, unknown>);
+          continue;
+        }
+        if (channel !== 'trades' && channel !== 'quotes' && channel !== 'bars') continue;
+        const item = this.cache.latestItem(channel, symbol);
+        if (item) raw.push(item);
+        else {
+          let set = missing.get(symbol);
+          if (!set) {
+            set = new Set();
+            missing.set(symbol, set);
+          }
+          set.add(channel);
+        }
+      }
+    }
+    if (missing.size === 0) {
+      this.sendItems(clientId, raw, synthetic);
+      return;
+    }
+    this.held.set(clientId, { frames: [], dropped: 0 });
+    this.options.snapshots!.fetch([...missing.keys()]).then(
+      (snapshots) => {
+        for (const [symbol, channels] of missing) {
+          const snap = snapshots.get(symbol);
+          if (!snap) continue;
+          for (const channel of channels) {
+            const item = pickSnapshotItem(snap, channel);
+            if (item) synthetic.push(item);
+          }
+        }
+        this.releaseHeld(clientId, raw, synthetic);
+      },
+      (error: unknown) => {
+        this.output.event?.({ type: 'snapshot-failed', clientId, error });
+        this.releaseHeld(clientId, raw, synthetic);
+      },
+    );
+  }
+
+  private releaseHeld(clientId: ClientId, raw: Buffer[], synthetic: Record<string, unknown>[]): void {
+    const held = this.held.get(clientId);
+    if (!held || !this.clients.has(clientId)) return;
+    this.held.delete(clientId);
+    this.sendItems(clientId, raw, synthetic);
+    if (held.dropped > 0) this.output.event?.({ type: 'held-data-dropped', clientId, dropped: held.dropped });
+    for (const record of held.frames)
+      this.output.deliver([clientId], record.bytes, this.encoding === 'msgpack');
+  }
+
+  /** One frame in the upstream encoding: raw cached items as they are, plus synthetic ones encoded. */
+  private sendItems(clientId: ClientId, raw: Buffer[], synthetic: Record<string, unknown>[]): void {
+    const count = raw.length + synthetic.length;
+    if (count === 0) return;
+    this.stats.replayedItems += count;
+    const encoded = synthetic.map((m) => this.encodeItem(m));
+    const parts = [...raw, ...encoded];
+    let frame: Buffer;
+    if (this.encoding === 'json') {
+      frame = Buffer.concat([
+        Buffer.from('['),
+        ...parts.flatMap((p, k) => (k > 0 ? [COMMA, p] : [p])),
+        CLOSE,
+      ]);
+    } else {
+      const header = Buffer.allocUnsafe(5);
+      const headerLength = writeMsgpackArrayHeader(header, 0, parts.length);
+      frame = Buffer.concat([header.subarray(0, headerLength), ...parts]);
+    }
+    this.output.deliver([clientId], frame, this.encoding === 'msgpack');
+  }
+
+  private encodeItem(message: Record<string, unknown>): Buffer {
+    if (this.encoding === 'json') return Buffer.from(JSON.stringify(message));
+    // REST answers carry RFC-3339 strings; the msgpack stream carries timestamp extensions.
+    const t = message.t;
+    const withTime = typeof t === 'string' ? { ...message, t: isoToTimestampExt(t) ?? t } : message;
+    return encodeSingle(withTime);
+  }
+
+  private deliverRecords(records: RoutedRecord[]): void {
+    const isBinary = this.encoding === 'msgpack';
+    for (const record of records) {
+      let recipients = record.recipients;
+      if (this.held.size > 0) recipients = this.holdBack(record, recipients);
+      if (recipients.length === 0) continue;
+      this.stats.routedRecords++;
+      this.output.deliver(recipients, record.bytes, isBinary);
+    }
+  }
+
+  /** Keeps records for clients whose snapshot is pending; returns the others. */
+  private holdBack(record: RoutedRecord, recipients: readonly ClientId[]): readonly ClientId[] {
+    const max = this.options.maxHeldFrames ?? 10_000;
+    const others: ClientId[] = [];
+    for (const id of recipients) {
+      const held = this.held.get(id);
+      if (!held) {
+        others.push(id);
+        continue;
+      }
+      held.frames.push(record);
+      if (held.frames.length > max) {
+        held.frames.shift();
+        held.dropped++;
+      }
+    }
+    return others;
+  }
+
+  private reply(clientId: ClientId, messages: readonly Record<string, unknown>[]): void {
+    const state = this.clients.get(clientId);
+    const encoding = state?.encoding ?? this.encoding;
+    this.output.deliver([clientId], encodeFrame(messages, encoding), encoding === 'msgpack');
+  }
+
+  private replyError(clientId: ClientId, code: number, msg?: string): void {
+    this.reply(clientId, [{ T: 'error', code, msg: msg ?? ALPACA_ERROR_MESSAGES[code] ?? 'error' }]);
+  }
+
+  private broadcastError(code: number, msg: string): void {
+    for (const id of this.clients.keys()) this.replyError(id, code, msg);
+  }
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+function encodeSingle(message: unknown): Buffer {
+  // encodeFrame wraps in an array; for a single message, strip the one-byte fixarray header.
+  const framed = encodeFrame([message], 'msgpack');
+  return Buffer.from(framed.buffer, framed.byteOffset + 1, framed.byteLength - 1);
+}
+
+function pickSnapshotItem(snap: SymbolSnapshot, channel: string): Record<string, unknown> | undefined {
+  if (channel === 'trades') return snap.trade;
+  if (channel === 'quotes') return snap.quote;
+  if (channel === 'bars') return snap.bar;
+  return undefined;
+}
