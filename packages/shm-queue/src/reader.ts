@@ -55,6 +55,11 @@ export interface RingReaderOptions {
   spinMicros?: number;
   /** Called once per gap, before the first record after it is handed out. */
   onGap?: (gap: GapInfo) => void;
+  /**
+   * Claim exactly this slot (free, or held by a dead process) instead of the first free one: for writers that
+   * assign slots themselves and route records and doorbells by them. Throws `SHMQ_ERR_NO_FREE_SLOT` if it is held.
+   */
+  slot?: number;
 }
 
 const DEFAULT_SPIN_MICROS = 200;
@@ -142,7 +147,17 @@ export class RingReader implements AsyncIterable<Buffer> {
     if (!Number.isFinite(spin) || spin < 0)
       throw new InvalidArgumentError(`spinMicros must be >= 0, got ${spin}`);
     const { segment, geometry } = openRingSegment(options.name);
-    const slot = claimSlot(new Int32Array(segment.buffer), geometry.maxReaders);
+    const words = new Int32Array(segment.buffer);
+    let slot: number;
+    try {
+      slot =
+        options.slot === undefined
+          ? claimSlot(words, geometry.maxReaders)
+          : claimExactSlot(words, options.slot, geometry.maxReaders);
+    } catch (error) {
+      segment.close();
+      throw error;
+    }
     if (slot < 0) {
       segment.close();
       throw new NoFreeSlotError(options.name, geometry.maxReaders);
@@ -452,6 +467,19 @@ export class RingReader implements AsyncIterable<Buffer> {
 }
 
 /** Claims a free slot, else reclaims one whose owner died. Returns -1 when all owners are alive. */
+function claimExactSlot(words: Int32Array, slot: number, maxReaders: number): number {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= maxReaders) {
+    throw new InvalidArgumentError(`slot must be an integer from 0 to ${maxReaders - 1}, got ${slot}`);
+  }
+  const me = process.pid;
+  if (Atomics.compareExchange(words, slotWord(slot, S_PID), 0, me) === 0) return slot;
+  const owner = Atomics.load(words, slotWord(slot, S_PID));
+  if (owner > 0 && owner !== me && !isProcessAlive(owner) && freeSlot(words, slot, owner)) {
+    if (Atomics.compareExchange(words, slotWord(slot, S_PID), 0, me) === 0) return slot;
+  }
+  return -1;
+}
+
 function claimSlot(words: Int32Array, maxReaders: number): number {
   const me = process.pid;
   for (let slot = 0; slot < maxReaders; slot++) {
