@@ -16,7 +16,11 @@ import {
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const OPS = Number(process.env.BENCH_OPS ?? 2_000_000);
 
-function measure(name: string, ops: number, fn: (ops: number) => number): { name: string; opsPerSec: number } {
+function measure(
+  name: string,
+  ops: number,
+  fn: (ops: number) => number,
+): { name: string; opsPerSec: number } {
   fn(Math.min(ops, 200_000)); // warm up: let the JIT settle before timing
   const rates: number[] = [];
   let sink = 0;
@@ -33,7 +37,9 @@ function measure(name: string, ops: number, fn: (ops: number) => number): { name
 }
 
 // A 100-byte record: 12-byte header, 2 recipients (4 bytes), 84-byte payload (a typical Alpaca trade is ~100-150).
-const payload = new TextEncoder().encode(`{"T":"t","S":"AAPL","i":96921,"x":"D","p":126.55,"s":1,"z":"C"}`.padEnd(84, ' '));
+const payload = new TextEncoder().encode(
+  `{"T":"t","S":"AAPL","i":96921,"x":"D","p":126.55,"s":1,"z":"C"}`.padEnd(84, ' '),
+);
 const init = { connectionId: 7, binary: false, recipients: [3, 12], payload };
 const ring = new Uint8Array(1 << 20);
 const recordLength = encodeDataRecordInto(ring, 0, init);
