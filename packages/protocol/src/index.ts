@@ -106,6 +106,14 @@ export {
   eventRecordLength,
   ringRecordIsFor,
 } from './record/codec.js';
+export {
+  FragmentAssembler,
+  type FragmentAssemblerOptions,
+  type FragmentLoss,
+  fragmentPayload,
+  maxFragmentPayload,
+  type PayloadPart,
+} from './record/fragments.js';
 export { RecipientSet, type Recipients } from './record/recipients.js';
 export {
   type FragmentInfo,

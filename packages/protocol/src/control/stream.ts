@@ -8,7 +8,10 @@ import type { ControlMessage } from './messages.js';
 export interface ControlStreamHandlers {
   /** A decoded control message. Byte fields are views into the received chunks (Node never reuses those). */
   onMessage(message: ControlMessage): void;
-  /** A doorbell byte: the ring has data for this reader. Omit on the daemon side (clients never ring). */
+  /**
+   * A doorbell byte: the ring has data for this reader. Omit on the daemon side: clients never ring, so without
+   * this handler a doorbell is a `MalformedFrameError`.
+   */
   onDoorbell?(): void;
 }
 
@@ -106,8 +109,11 @@ export class ControlStreamDecoder {
     while (pos < n) {
       const lead = bytes[pos]!;
       if (lead === DOORBELL_BYTE) {
+        const onDoorbell = this.#handlers.onDoorbell;
+        if (!onDoorbell)
+          throw new MalformedFrameError('control stream: a doorbell on a stream that takes none');
         pos++;
-        this.#handlers.onDoorbell?.();
+        onDoorbell.call(this.#handlers);
         continue;
       }
       if (lead !== FRAME_MARK) {
