@@ -9,7 +9,8 @@ export const LAYOUT_VERSION = 1;
 
 export const HEADER_BYTES = 256;
 export const SLOT_BYTES = 64;
-export const RECORD_HEADER_BYTES = 16;
+/** Record header: int32 payload length (PADDING_MARKER for padding), uint32 low 32 bits of the sequence. */
+export const RECORD_HEADER_BYTES = 8;
 export const RECORD_ALIGN = 8;
 export const PADDING_MARKER = -1;
 
@@ -30,6 +31,11 @@ export const H_SLEEPERS = 11;
 export const H_TAIL = 16;
 /** End of the record the writer is writing now; bytes before `intent - capacity` may be overwritten. */
 export const H_INTENT = 32;
+/**
+ * A recent value of the writer's next sequence number (refreshed every 2^20 records). Records carry only the low
+ * 32 bits of their sequence; a joining reader extends them to 64 bits with this word.
+ */
+export const H_SEQUENCE = 48;
 
 export const FLAG_BACK_PRESSURE = 1;
 

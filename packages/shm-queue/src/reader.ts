@@ -9,6 +9,7 @@ import {
 import { openRingSegment } from './header.js';
 import {
   H_INTENT,
+  H_SEQUENCE,
   H_SLEEPERS,
   H_TAIL,
   H_WRITER_STATE,
@@ -95,8 +96,8 @@ export class RingReader implements AsyncIterable<Buffer> {
   #offset = 0;
   #published = -1;
   #tail = 0;
-  /** Sequence expected next; -1 until the first record fixes the baseline. */
-  #expected = -1;
+  /** Sequence number of the next record at #position. */
+  #expected = 0;
   // The record #next() found (absolute byte offset of the payload in the segment).
   #recordOffset = 0;
   #recordLength = 0;
@@ -177,7 +178,7 @@ export class RingReader implements AsyncIterable<Buffer> {
   get lostRecords(): number {
     return this.#lostRecords;
   }
-  /** Sequence number of the last record handed out, or -1. */
+  /** Sequence number of the last record handed out (one less than the next expected). */
   get lastSequence(): number {
     return this.#expected - 1;
   }
@@ -353,29 +354,17 @@ export class RingReader implements AsyncIterable<Buffer> {
       const offset = this.#offset;
       const at = this.#dataWord + (offset >> 2);
       const length = words[at]!;
-      if (length === PADDING_MARKER) {
-        const padding = words[at + 1]!;
-        if (!this.#intact(position)) {
-          this.#skipLapped();
-          continue;
-        }
-        if (padding !== capacity - offset) {
-          throw new CorruptRecordError(
-            this.name,
-            position,
-            `padding of ${padding} bytes at offset ${offset}`,
-          );
-        }
-        this.#position = position + padding;
-        this.#offset = 0;
-        continue;
-      }
-      const sequence = (words[at + 2]! >>> 0) + (words[at + 3]! >>> 0) * TWO_32;
-      const size = recordBytes(length);
+      const sequenceLow = words[at + 1]!;
       if (!this.#intact(position)) {
         this.#skipLapped();
         continue;
       }
+      if (length === PADDING_MARKER) {
+        this.#position = position + capacity - offset;
+        this.#offset = 0;
+        continue;
+      }
+      const size = recordBytes(length);
       if (
         length < 0 ||
         length > this.maxRecordSize ||
@@ -384,17 +373,21 @@ export class RingReader implements AsyncIterable<Buffer> {
       ) {
         throw new CorruptRecordError(this.name, position, `record length ${length} out of range`);
       }
-      const expected = this.#expected;
-      if (sequence !== expected && expected !== -1) {
-        if (sequence < expected) {
-          throw new CorruptRecordError(this.name, position, `sequence ${sequence} after ${expected - 1}`);
-        }
-        this.#reportGap(sequence - expected, sequence);
+      // Records carry the low 32 bits of their sequence; a lap loses far fewer than 2^31 records, so the
+      // distance from the expected sequence is exact modulo 2^32.
+      const skipped = (sequenceLow - this.#expected) >>> 0;
+      if (skipped !== 0) {
+        // Laps are caught by the intent check above, so a sequence jump here means the ring is damaged.
+        throw new CorruptRecordError(
+          this.name,
+          position,
+          `sequence ${this.#expected + skipped}, expected ${this.#expected}`,
+        );
       }
       this.#recordPosition = position;
       this.#recordOffset = this.#dataOffset + offset + RECORD_HEADER_BYTES;
       this.#recordLength = length;
-      this.#recordSequence = sequence;
+      this.#recordSequence = this.#expected;
       this.#recordSize = size;
       return true;
     }
@@ -420,17 +413,37 @@ export class RingReader implements AsyncIterable<Buffer> {
 
   /**
    * Lapped: resume at the start of the writer's current lap (always a record boundary), so only what was really
-   * overwritten is lost; the next record's sequence number tells exactly how many records that was.
+   * overwritten is lost. Every record boundary, the tail included, holds the low 32 bits of the sequence of the
+   * record that starts there, so the gap is known exactly at once, even if nothing more is ever written.
    */
   #skipLapped(): void {
-    const tail = loadPosition(this.#words, H_TAIL);
-    let target = tail - (tail % this.capacity);
-    if (target <= this.#position || !this.#intact(target)) target = tail;
-    this.#position = target;
-    this.#offset = target % this.capacity;
-    this.#tail = tail;
     this.#laps++;
-    Atomics.add(this.#words, slotWord(this.slot, S_LAPS), 1);
+    const words = this.#words;
+    Atomics.add(words, slotWord(this.slot, S_LAPS), 1);
+    for (;;) {
+      const tail = loadPosition(words, H_TAIL);
+      let target = tail - (tail % this.capacity);
+      if (target <= this.#position) target = tail;
+      let sequenceLow = words[this.#dataWord + ((target % this.capacity) >> 2) + 1]!;
+      if (!this.#intact(target)) {
+        // The writer is wrapping right now (or died doing so): the tail itself is always intact.
+        target = tail;
+        sequenceLow = words[this.#dataWord + ((target % this.capacity) >> 2) + 1]!;
+        if (!this.#intact(target)) continue;
+      }
+      this.#position = target;
+      this.#offset = target % this.capacity;
+      this.#tail = tail;
+      const skipped = (sequenceLow - this.#expected) >>> 0;
+      if (skipped >= 0x80000000) {
+        throw new CorruptRecordError(this.name, target, `sequence goes backwards from ${this.#expected}`);
+      }
+      if (skipped !== 0) {
+        this.#reportGap(skipped, this.#expected + skipped);
+        this.#expected += skipped;
+      }
+      return;
+    }
   }
 
   #reportGap(lost: number, resumedAt: number): void {
@@ -443,21 +456,26 @@ export class RingReader implements AsyncIterable<Buffer> {
 
   #joinAtTail(): void {
     const words = this.#words;
-    for (let pass = 0; pass < 2; pass++) {
-      // Second pass: the writer now sees us as active, so the position we settle on cannot be overrun unseen.
+    Atomics.store(words, this.#sleepingWord, 0);
+    Atomics.store(words, slotWord(this.slot, S_LAPS), 0);
+    Atomics.store(words, slotWord(this.slot, S_LOST_LO), 0);
+    Atomics.store(words, slotWord(this.slot, S_LOST_HI), 0);
+    storePosition(words, this.#positionWord, loadPosition(words, H_TAIL));
+    Atomics.store(words, slotWord(this.slot, S_STATE), SLOT_ACTIVE);
+    // Now that the writer counts us, settle on a tail whose next-sequence word was still intact when read.
+    for (;;) {
       const tail = loadPosition(words, H_TAIL);
+      const offset = tail % this.capacity;
+      const sequenceLow = words[this.#dataWord + (offset >> 2) + 1]!;
+      const recent = loadPosition(words, H_SEQUENCE);
+      if (!this.#intact(tail)) continue;
       storePosition(words, this.#positionWord, tail);
-      if (pass === 0) {
-        Atomics.store(words, this.#sleepingWord, 0);
-        Atomics.store(words, slotWord(this.slot, S_LAPS), 0);
-        Atomics.store(words, slotWord(this.slot, S_LOST_LO), 0);
-        Atomics.store(words, slotWord(this.slot, S_LOST_HI), 0);
-        Atomics.store(words, slotWord(this.slot, S_STATE), SLOT_ACTIVE);
-      }
       this.#position = tail;
       this.#published = tail;
       this.#tail = tail;
-      this.#offset = tail % this.capacity;
+      this.#offset = offset;
+      this.#expected = recent + ((sequenceLow - recent) | 0);
+      return;
     }
   }
 

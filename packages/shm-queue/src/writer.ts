@@ -2,6 +2,7 @@ import { ClosedError, InvalidArgumentError, RecordTooLargeError } from './errors
 import { createRingSegment, type GeometryOptions, normaliseGeometry, type RingGeometry } from './header.js';
 import {
   H_INTENT,
+  H_SEQUENCE,
   H_SLEEPERS,
   H_TAIL,
   H_WRITER_STATE,
@@ -27,6 +28,10 @@ import {
 } from './layout.js';
 import { isProcessAlive } from './process.js';
 import { Segment } from './segment.js';
+
+/** The writer also stamps the next record's sequence word, 8 bytes past the end of each record. */
+const NEXT_HEADER_BYTES = 8;
+const SEQUENCE_REFRESH_MASK = 0xfffff;
 
 /** Called with a reader's slot when the writer flipped that reader's `sleeping` flag: send it one doorbell. */
 export type WakeHandler = (slot: number) => void;
@@ -99,7 +104,10 @@ export class RingWriter {
     this.#tail = options.startPosition ?? 0;
     this.#offset = this.#tail % this.capacity;
     this.#sequence = options.startSequence ?? 0;
-    storePosition(this.#words, H_INTENT, this.#tail);
+    storePosition(this.#words, H_SEQUENCE, this.#sequence);
+    storePosition(this.#words, H_INTENT, this.#tail + NEXT_HEADER_BYTES);
+    // The next record's sequence is always readable at the tail, so a reader joining there knows its baseline.
+    this.#words[this.#dataWord + (this.#offset >> 2) + 1] = this.#sequence >>> 0;
     storePosition(this.#words, H_TAIL, this.#tail);
   }
 
@@ -149,28 +157,38 @@ export class RingWriter {
     // A record never straddles the end of the data area: the rest of the lap becomes a padding record.
     const padding = offset + size > this.capacity ? this.capacity - offset : 0;
     const end = this.#tail + padding + size;
-    if (this.backPressure && end > this.#limit && !this.#hasRoom(end)) return false;
+    if (
+      this.backPressure &&
+      end + NEXT_HEADER_BYTES > this.#limit &&
+      !this.#hasRoom(end + NEXT_HEADER_BYTES)
+    ) {
+      return false;
+    }
 
     const words = this.#words;
-    storePosition(words, H_INTENT, end);
+    const sequence = this.#sequence;
+    // Bytes up to `end + 8` change now (this record and the next one's sequence word): readers behind by more than
+    // the capacity see it through the intent and skip instead of reading half-overwritten bytes.
+    storePosition(words, H_INTENT, end + NEXT_HEADER_BYTES);
     if (padding !== 0) {
       const at = this.#dataWord + (offset >> 2);
       words[at] = PADDING_MARKER;
-      words[at + 1] = padding;
+      words[at + 1] = sequence;
       offset = 0;
     }
     const at = this.#dataWord + (offset >> 2);
-    const sequence = this.#sequence;
     words[at] = length;
-    words[at + 1] = 0;
-    words[at + 2] = sequence >>> 0;
-    words[at + 3] = Math.floor(sequence / TWO_32);
+    words[at + 1] = sequence;
     this.#bytes.set(payload, this.#dataOffset + offset + RECORD_HEADER_BYTES);
+    const next = (offset + size) & this.#mask;
+    words[this.#dataWord + (next >> 2) + 1] = sequence + 1;
     storePosition(words, H_TAIL, end);
 
     this.#tail = end;
-    this.#offset = (offset + size) & this.#mask;
+    this.#offset = next;
     this.#sequence = sequence + 1;
+    if ((sequence & SEQUENCE_REFRESH_MASK) === SEQUENCE_REFRESH_MASK)
+      storePosition(words, H_SEQUENCE, sequence + 1);
     if (Atomics.load(words, H_SLEEPERS) !== 0) this.#wakeSleepers();
     return true;
   }

@@ -1,0 +1,254 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type GapInfo, RingReader, RingWriter, ShmQueueError } from '../src/index.js';
+import { Cleanup, shmLeftovers } from './helpers.js';
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+const TWO_32 = 2 ** 32;
+
+function payload(sequence: number, size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (sequence * 31 + i * 7) & 0xff;
+  return bytes;
+}
+
+function open(options: {
+  capacity?: number;
+  backPressure?: boolean;
+  startPosition?: number;
+  startSequence?: number;
+}) {
+  const name = cleanup.name('ring');
+  const writer = RingWriter.create({ name, capacity: 4096, ...options });
+  cleanup.defer(() => writer.close());
+  const gaps: GapInfo[] = [];
+  const reader = RingReader.open({ name, onGap: (gap) => gaps.push(gap) });
+  cleanup.defer(() => reader.close());
+  return { name, writer, reader, gaps };
+}
+
+type ReadMode = 'copy' | 'view' | 'poll';
+
+/** Reads everything available with one of the three read paths, as copies. */
+function drain(reader: RingReader, mode: ReadMode): Array<{ sequence: number; bytes: Uint8Array }> {
+  const out: Array<{ sequence: number; bytes: Uint8Array }> = [];
+  if (mode === 'poll') {
+    reader.poll((buffer, offset, length, sequence) => {
+      out.push({ sequence, bytes: buffer.slice(offset, offset + length) });
+    });
+    return out;
+  }
+  for (;;) {
+    const record = mode === 'copy' ? reader.tryRead() : reader.tryReadView();
+    if (record === null) return out;
+    out.push({ sequence: reader.lastSequence, bytes: Uint8Array.from(record) });
+  }
+}
+
+describe('records in and out', () => {
+  it('hands out records in order through every read path, empty ones included', () => {
+    const { writer, reader } = open({});
+    expect(reader.tryRead()).toBeNull();
+    const sizes = [0, 1, 7, 8, 9, 100, writer.maxRecordSize];
+    for (const [i, size] of sizes.entries()) expect(writer.write(payload(i, size))).toBe(true);
+    const got = drain(reader, 'copy');
+    expect(got.map((r) => r.sequence)).toEqual(sizes.map((_, i) => i));
+    got.forEach((record, i) => expect(record.bytes).toEqual(payload(i, sizes[i]!)));
+    expect(reader.tryRead()).toBeNull();
+    expect(reader.hasData()).toBe(false);
+  });
+
+  it('rejects a record above maxRecordSize with SHMQ_ERR_RECORD_TOO_LARGE', () => {
+    const { writer } = open({ capacity: 8192 });
+    expect(writer.maxRecordSize).toBe(8192 / 4 - 8);
+    expect(() => writer.write(new Uint8Array(writer.maxRecordSize + 1))).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_RECORD_TOO_LARGE', name: 'RecordTooLargeError' }),
+    );
+  });
+
+  it('returns false when full in back-pressure mode, and true again once the reader made room', () => {
+    const { writer, reader } = open({ backPressure: true });
+    const record = new Uint8Array(100); // 112 bytes with header and alignment
+    let written = 0;
+    while (writer.write(record)) written++;
+    // The writer also keeps 8 bytes for the next record's sequence word.
+    expect(written).toBe(Math.floor((4096 - 8) / 112));
+    // The next record needs the 64 bytes left before the end as padding, so two records must be read first.
+    expect(reader.tryRead()).not.toBeNull();
+    expect(writer.write(record)).toBe(false);
+    expect(reader.tryRead()).not.toBeNull();
+    expect(writer.write(record)).toBe(true);
+    expect(drain(reader, 'copy')).toHaveLength(written - 1);
+  });
+
+  it('a zero-copy view reads as empty after close (the buffer is detached, not freed under it)', () => {
+    const { writer, reader } = open({});
+    writer.write(payload(1, 64));
+    const view = reader.tryReadView()!;
+    expect(view.length).toBe(64);
+    reader.close();
+    expect(view.length).toBe(0);
+    expect(view[0]).toBeUndefined();
+    expect(() => reader.tryRead()).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_CLOSED' }));
+  });
+
+  it('validates options with SHMQ_ERR_INVALID_ARGUMENT', () => {
+    const name = cleanup.name('bad');
+    const bad = [
+      { capacity: 5000 },
+      { capacity: 1024 },
+      { maxReaders: 0 },
+      { maxRecordSize: 2 ** 21 },
+      { startPosition: 3 },
+    ];
+    for (const options of bad) {
+      expect(() => RingWriter.create({ name, ...options })).toThrow(
+        expect.objectContaining({ code: 'SHMQ_ERR_INVALID_ARGUMENT' }),
+      );
+    }
+    expect(() => RingWriter.create({ name: 'has/slash' })).toThrow(ShmQueueError);
+    expect(() => RingReader.open({ name, idle: 'nap' as 'spin' })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_INVALID_ARGUMENT' }),
+    );
+    expect(shmLeftovers()).toEqual([]);
+  });
+
+  it('reports SEGMENT_EXISTS and SEGMENT_NOT_FOUND', () => {
+    const { name } = open({});
+    expect(() => RingWriter.create({ name })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_SEGMENT_EXISTS' }),
+    );
+    expect(() => RingReader.open({ name: cleanup.name('missing') })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_SEGMENT_NOT_FOUND' }),
+    );
+  });
+
+  it('gives out every slot once, then SHMQ_ERR_NO_FREE_SLOT; a released slot is reused', () => {
+    const name = cleanup.name('slots');
+    const writer = RingWriter.create({ name, maxReaders: 3 });
+    cleanup.defer(() => writer.close());
+    const readers = [0, 1, 2].map(() => RingReader.open({ name }));
+    expect(readers.map((r) => r.slot)).toEqual([0, 1, 2]);
+    expect(() => RingReader.open({ name })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_NO_FREE_SLOT' }),
+    );
+    readers[1]!.close();
+    const again = RingReader.open({ name });
+    expect(again.slot).toBe(1);
+    expect(writer.readers().map((r) => r.slot)).toEqual([0, 1, 2]);
+    for (const reader of [readers[0]!, readers[2]!, again]) reader.close();
+    expect(writer.readers()).toEqual([]);
+  });
+});
+
+describe('overrun', () => {
+  it('a lapped reader skips ahead and reports exactly the records it lost', () => {
+    const { writer, reader, gaps } = open({});
+    const record = new Uint8Array(100);
+    for (let i = 0; i < 3; i++) writer.write(record);
+    expect(drain(reader, 'copy')).toHaveLength(3);
+    for (let i = 0; i < 1000; i++) writer.write(payload(i + 3, 100));
+    const got = drain(reader, 'poll');
+    expect(gaps).toHaveLength(1);
+    expect(reader.laps).toBe(1);
+    expect(gaps[0]!.lost + got.length).toBe(1000);
+    expect(got[0]!.sequence).toBe(gaps[0]!.resumedAt);
+    got.forEach((r, i) => {
+      expect(r.sequence).toBe(gaps[0]!.resumedAt + i);
+      expect(r.bytes).toEqual(payload(r.sequence, 100));
+    });
+    expect(reader.lostRecords).toBe(gaps[0]!.lost);
+    expect(writer.readers()[0]).toMatchObject({ laps: 1, lostRecords: gaps[0]!.lost });
+  });
+});
+
+describe('wrap boundaries (property tests)', () => {
+  const op = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.record({ kind: fc.constant('write' as const), size: fc.nat({ max: 4096 / 4 - 8 }) }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('read' as const),
+        mode: fc.constantFrom<ReadMode>('copy', 'view', 'poll'),
+      }),
+    },
+  );
+
+  it('back-pressure: nothing lost, duplicated or reordered across the 2^32 position and sequence wraps', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 1024 }),
+        fc.nat({ max: 64 }),
+        fc.array(op, { minLength: 1, maxLength: 120 }),
+        (below, seqBelow, ops) => {
+          const { writer, reader, gaps } = open({
+            backPressure: true,
+            startPosition: TWO_32 - below * 8,
+            startSequence: TWO_32 - seqBelow,
+          });
+          const pending: Array<{ sequence: number; size: number }> = [];
+          const check = (mode: ReadMode) => {
+            for (const record of drain(reader, mode)) {
+              const want = pending.shift()!;
+              expect(record.sequence).toBe(want.sequence);
+              expect(record.bytes).toEqual(payload(want.sequence, want.size));
+            }
+            expect(pending).toEqual([]);
+          };
+          for (const step of ops) {
+            if (step.kind === 'write') {
+              const sequence = writer.sequence;
+              if (!writer.write(payload(sequence, step.size))) {
+                check('copy');
+                expect(writer.write(payload(sequence, step.size))).toBe(true);
+              }
+              pending.push({ sequence, size: step.size });
+            } else {
+              check(step.mode);
+            }
+          }
+          check('poll');
+          expect(gaps).toEqual([]);
+          expect(reader.position).toBe(writer.position);
+          writer.close();
+          reader.close();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('overwrite: received + lost = written, in order, intact, wherever the counters start', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 1024 }),
+        fc.array(fc.nat({ max: 4096 / 4 - 8 }), { minLength: 1, maxLength: 200 }),
+        fc.constantFrom<ReadMode>('copy', 'view', 'poll'),
+        (below, sizes, mode) => {
+          const { writer, reader, gaps } = open({
+            startPosition: TWO_32 - below * 8,
+            startSequence: TWO_32 - 3,
+          });
+          const first = writer.sequence;
+          for (const size of sizes) writer.write(payload(writer.sequence, size));
+          const got = drain(reader, mode);
+          const lost = gaps.reduce((sum, gap) => sum + gap.lost, 0);
+          expect(got.length + lost).toBe(sizes.length);
+          got.forEach((record, i) => {
+            if (i > 0) expect(record.sequence).toBeGreaterThan(got[i - 1]!.sequence);
+            expect(record.bytes).toEqual(payload(record.sequence, sizes[record.sequence - first]!));
+          });
+          if (got.length > 0) expect(got.at(-1)!.sequence).toBe(first + sizes.length - 1);
+          writer.close();
+          reader.close();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
