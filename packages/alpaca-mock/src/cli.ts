@@ -26,17 +26,7 @@ async function main(): Promise<number | null> {
     process.stderr.write(`alpaca-mock: ${(error as Error).message} (${code})\n`);
     return error instanceof AlpacaMockError && error.code === 'ALPACA_MOCK_ERR_LISTEN' ? 1 : 2;
   }
-  const o = mock.options;
-  process.stdout.write(
-    [
-      `alpaca-mock listening on ${mock.url}`,
-      `  stocks  ${mock.url}/v2/iex   crypto ${mock.url}/v1beta3/crypto/us   account ${mock.url}/stream`,
-      `  REST    ${mock.httpUrl}/v2/stocks/snapshots?symbols=${o.symbols.stocks[0] ?? 'AAPL'}`,
-      // Only key ids: secrets never go to logs, even a mock's.
-      `  keys    ${o.keys.map((k) => k.key).join(', ')}   seed ${o.seed}   rate ${o.rate}/s   connection limit ${o.connectionLimit}`,
-      '',
-    ].join('\n'),
-  );
+  // Signal handlers first: whoever reads the URL may signal us at once.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -49,6 +39,17 @@ async function main(): Promise<number | null> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  const o = mock.options;
+  process.stdout.write(
+    [
+      `alpaca-mock listening on ${mock.url}`,
+      `  stocks  ${mock.url}/v2/iex   crypto ${mock.url}/v1beta3/crypto/us   account ${mock.url}/stream`,
+      `  REST    ${mock.httpUrl}/v2/stocks/snapshots?symbols=${o.symbols.stocks[0] ?? 'AAPL'}`,
+      // Only key ids: secrets never go to logs, even a mock's.
+      `  keys    ${o.keys.map((k) => k.key).join(', ')}   seed ${o.seed}   rate ${o.rate}/s   connection limit ${o.connectionLimit}`,
+      '',
+    ].join('\n'),
+  );
   return null;
 }
 

@@ -25,6 +25,8 @@ export class Feed {
     private readonly market: SyntheticMarket,
     private readonly options: ResolvedOptions,
     private readonly sessions: FeedSessions,
+    /** Told when the timer stops for lack of demand (inspection waiters care). */
+    private readonly onIdle: () => void = () => {},
   ) {
     this.periodMs = (options.batchSize * 1000) / options.rate;
   }
@@ -71,7 +73,10 @@ export class Feed {
       byMarket.get(id)?.push(session);
     }
     const listeners = [...this.sessions.accounts()].filter((s) => s.hasDemand());
-    if (demand.size === 0 && listeners.length === 0) return;
+    if (demand.size === 0 && listeners.length === 0) {
+      this.onIdle();
+      return;
+    }
 
     const events = new Map<MarketId, MarketEvent[]>();
     for (const id of demand.keys()) events.set(id, []);
@@ -97,5 +102,6 @@ export class Feed {
     }
     for (const update of updates) for (const session of listeners) session.deliver(update);
     if (this.hasDemand()) this.schedule();
+    else this.onIdle();
   }
 }

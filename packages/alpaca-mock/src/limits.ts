@@ -10,6 +10,9 @@ export class ConnectionRegistry {
   private readonly held = new Map<string, number>();
   private readonly holdTimers = new Set<NodeJS.Timeout>();
 
+  /** `onHoldExpired` lets the mock tell waiters that a half-dead slot became free. */
+  constructor(private readonly onHoldExpired: () => void = () => {}) {}
+
   private static slot(endpoint: string, identity: string): string {
     return `${endpoint}\0${identity}`;
   }
@@ -37,6 +40,7 @@ export class ConnectionRegistry {
       const n = (this.held.get(slot) ?? 1) - 1;
       if (n > 0) this.held.set(slot, n);
       else this.held.delete(slot);
+      this.onHoldExpired();
     }, holdMs);
     this.holdTimers.add(timer);
   }

@@ -52,7 +52,7 @@ export class AlpacaMock extends EventEmitter {
   readonly host: string;
   private readonly market: SyntheticMarket;
   private readonly feed: Feed;
-  private readonly registry = new ConnectionRegistry();
+  private readonly registry = new ConnectionRegistry(() => this.emit('change'));
   private readonly gate: UpgradeGate;
   private readonly all: BaseSession[] = [];
   private readonly open = new Set<BaseSession>();
@@ -68,10 +68,15 @@ export class AlpacaMock extends EventEmitter {
     this.host = options.host;
     this.market = new SyntheticMarket(options);
     this.gate = new UpgradeGate(options.upgradeRateLimit);
-    this.feed = new Feed(this.market, options, {
-      marketData: () => this.openOf(MarketDataSession),
-      accounts: () => this.openOf(AccountSession),
-    });
+    this.feed = new Feed(
+      this.market,
+      options,
+      {
+        marketData: () => this.openOf(MarketDataSession),
+        accounts: () => this.openOf(AccountSession),
+      },
+      () => this.emit('change'),
+    );
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: options.perMessageDeflate,

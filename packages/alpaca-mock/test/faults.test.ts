@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startAlpacaMock } from '../src/index.js';
+import { AlpacaClient, Cleanup, isData, sleep } from './client.js';
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+describe('fault injection', () => {
+  it('drop() destroys the socket without a close frame', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    expect(mock.drop({ endpoint: 'v2/iex' })).toBe(1);
+    expect((await client.closed).code).toBe(1006);
+  });
+
+  it('slowClient() sends 407 and closes', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    mock.slowClient();
+    expect(await client.next()).toEqual({ T: 'error', code: 407, msg: 'slow client' });
+    expect((await client.closed).code).toBe(1008);
+  });
+
+  it('stall() withholds data and pongs until resume(), counting what was withheld', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ rate: 100 }));
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    await client.request({ action: 'subscribe', quotes: ['AAPL'] });
+    await client.collect(isData, 2);
+    const session = await mock.waitForSession({ endpoint: 'v2/iex' });
+    mock.stall({ id: session.id });
+    await sleep(30);
+    const before = client.messages.length;
+    let pong = false;
+    client.ws.once('pong', () => {
+      pong = true;
+    });
+    client.ws.ping();
+    await sleep(250);
+    expect(client.messages.length).toBe(before);
+    expect(pong).toBe(false);
+    expect(session.stalled).toBe(true);
+    expect(session.stats.withheld).toBeGreaterThan(0);
+    mock.resume({ id: session.id });
+    await client.collect(isData, before + 2);
+    expect(pong).toBe(true);
+  });
+
+  it('push() sends a specific message to the chosen sessions only', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    const iex = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    const sip = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/sip`));
+    const trade = {
+      T: 't',
+      S: 'AAPL',
+      i: 96921,
+      x: 'D',
+      p: 126.55,
+      s: 1,
+      c: ['@', 'I'],
+      z: 'C',
+      t: '2021-02-22T15:51:44.208Z',
+    };
+    expect(mock.push([trade], { endpoint: 'v2/iex' })).toBe(1);
+    expect(await iex.next()).toEqual(trade);
+    await sleep(50);
+    expect(sip.messages.filter(isData)).toEqual([]);
+    expect(mock.sessions({ endpoint: 'v2/iex' })[0]?.sent.at(-1)).toEqual(trade);
+  });
+
+  it('restart() closes every session with 1012, comes back on the same port, and the market carries on', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ rate: 100 }));
+    const port = mock.port;
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    await client.request({ action: 'subscribe', trades: ['AAPL'] });
+    const before = await client.collect((m) => m.T === 't', 3);
+    const restarting = mock.restart({ downMs: 200 });
+    expect((await client.closed).code).toBe(1012);
+    await restarting;
+    expect(mock.port).toBe(port);
+    const again = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    await again.request({ action: 'subscribe', trades: ['AAPL'] });
+    const [first] = await again.collect((m) => m.T === 't', 1);
+    // Alpaca replays nothing: the new session starts after the last id the old one saw.
+    expect(first?.i as number).toBeGreaterThan(before.at(-1)?.i as number);
+  });
+
+  it('restart({ abrupt: true }) drops connections without a close frame', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    await mock.restart({ abrupt: true });
+    expect((await client.closed).code).toBe(1006);
+    cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+  });
+});

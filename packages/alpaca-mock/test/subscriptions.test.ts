@@ -1,0 +1,195 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startAlpacaMock } from '../src/index.js';
+import { AlpacaClient, Cleanup, isData, sleep } from './client.js';
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+const EMPTY_STOCK_ACK = {
+  T: 'subscription',
+  trades: [],
+  quotes: [],
+  bars: [],
+  updatedBars: [],
+  dailyBars: [],
+  statuses: [],
+  lulds: [],
+  corrections: [],
+  cancelErrors: [],
+  imbalances: [],
+};
+
+describe('subscriptions', () => {
+  it('acks the full current set, with corrections and cancelErrors following trades', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    expect(
+      await client.request({ action: 'subscribe', trades: ['AAPL'], quotes: ['AMD', 'CLDR'], bars: ['*'] }),
+    ).toEqual({
+      ...EMPTY_STOCK_ACK,
+      trades: ['AAPL'],
+      quotes: ['AMD', 'CLDR'],
+      bars: ['*'],
+      corrections: ['AAPL'],
+      cancelErrors: ['AAPL'],
+    });
+    // The next ack lists everything, not the delta.
+    expect(await client.request({ action: 'subscribe', trades: ['MSFT'], statuses: ['AAPL'] })).toEqual({
+      ...EMPTY_STOCK_ACK,
+      trades: ['AAPL', 'MSFT'],
+      quotes: ['AMD', 'CLDR'],
+      bars: ['*'],
+      statuses: ['AAPL'],
+      corrections: ['AAPL', 'MSFT'],
+      cancelErrors: ['AAPL', 'MSFT'],
+    });
+    expect(
+      await client.request({ action: 'unsubscribe', trades: ['AAPL'], quotes: ['AMD'], bars: ['*'] }),
+    ).toEqual({
+      ...EMPTY_STOCK_ACK,
+      trades: ['MSFT'],
+      quotes: ['CLDR'],
+      statuses: ['AAPL'],
+      corrections: ['MSFT'],
+      cancelErrors: ['MSFT'],
+    });
+    const session = mock.sessions({ endpoint: 'v2/iex' })[0];
+    expect(session?.subscriptions()).toMatchObject({ trades: ['MSFT'], quotes: ['CLDR'] });
+  });
+
+  it('rejects a request over the symbol limit with 405 and leaves the set exactly as it was', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ symbolLimit: 3 }));
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    await client.request({ action: 'subscribe', trades: ['AAPL'], quotes: ['AAPL', 'MSFT'] });
+    // Two new symbols would make four distinct trades+quotes entries: the WHOLE request fails, bars included.
+    expect(
+      await client.request({ action: 'subscribe', trades: ['AMD'], quotes: ['TSLA'], bars: ['SPY'] }),
+    ).toEqual({
+      T: 'error',
+      code: 405,
+      msg: 'symbol limit exceeded',
+    });
+    // Bars do not count against the limit; the next ack shows nothing of the rejected request.
+    expect(await client.request({ action: 'subscribe', bars: ['QQQ'] })).toEqual({
+      ...EMPTY_STOCK_ACK,
+      trades: ['AAPL'],
+      quotes: ['AAPL', 'MSFT'],
+      bars: ['QQQ'],
+      corrections: ['AAPL'],
+      cancelErrors: ['AAPL'],
+    });
+    expect(await client.request({ action: 'subscribe', quotes: ['AMD'] })).toMatchObject({
+      T: 'subscription',
+    });
+  });
+
+  it('answers a channel the feed does not have with 410', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    const stocks = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    expect(await stocks.request({ action: 'subscribe', orderbooks: ['AAPL'] })).toEqual({
+      T: 'error',
+      code: 410,
+      msg: 'invalid subscribe action for this feed',
+    });
+    const news = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v1beta1/news`));
+    expect(await news.request({ action: 'subscribe', trades: ['AAPL'] })).toMatchObject({ code: 410 });
+    expect(await news.request({ action: 'subscribe', news: ['AAPL'] })).toEqual({
+      T: 'subscription',
+      news: ['AAPL'],
+    });
+  });
+
+  it('delivers only what was asked for, and * means every symbol of the universe', async () => {
+    const mock = cleanup.add(
+      await startAlpacaMock({ rate: 100, symbols: { stocks: ['AAPL', 'MSFT', 'AMD'] } }),
+    );
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    await client.request({ action: 'subscribe', trades: ['*'], quotes: ['MSFT'] });
+    const data = await client.collect(isData, 60);
+    const trades = data.filter((m) => m.T === 't');
+    expect(new Set(trades.map((m) => m.S))).toEqual(new Set(['AAPL', 'MSFT', 'AMD']));
+    expect(data.filter((m) => m.T === 'q').every((m) => m.S === 'MSFT')).toBe(true);
+    expect(data.every((m) => ['t', 'q', 'c', 'x'].includes(m.T as string))).toBe(true);
+    // Trade ids count up per symbol without gaps: nothing was lost.
+    for (const symbol of ['AAPL', 'MSFT', 'AMD']) {
+      const ids = trades.filter((m) => m.S === symbol).map((m) => m.i as number);
+      expect(ids).toEqual(ids.map((_, k) => (ids[0] as number) + k));
+    }
+    // Stock trades carry the documented fields; timestamps have nanoseconds.
+    expect(Object.keys(trades[0] ?? {})).toEqual(['T', 'S', 'i', 'x', 'p', 's', 'c', 'z', 't']);
+    expect(trades[0]?.t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+  });
+
+  it('batches several messages per frame when batchSize > 1', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ rate: 500, batchSize: 5 }));
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    await client.request({ action: 'subscribe', trades: ['AAPL', 'MSFT'], quotes: ['AAPL'] });
+    await client.collect(isData, 30);
+    expect(Math.max(...client.frames.map((f) => f.count))).toBeGreaterThanOrEqual(15);
+  });
+
+  it('keeps sending unsubscribed data for the configured tail, then stops', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ rate: 100, unsubscribeTailMs: 300 }));
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    await client.request({ action: 'subscribe', trades: ['AAPL'] });
+    await client.collect((m) => m.T === 't', 3);
+    const ack = await client.request({ action: 'unsubscribe', trades: ['AAPL'] });
+    expect(ack.trades).toEqual([]);
+    const ackIndex = client.messages.indexOf(ack);
+    await sleep(600);
+    const after = client.messages.slice(ackIndex + 1).filter(isData);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((m) => m.S === 'AAPL')).toBe(true);
+    // The tail is over: nothing more arrives and the feed has gone idle.
+    await mock.waitFor(() => !mock.feedRunning);
+    const settled = client.messages.length;
+    await sleep(200);
+    expect(client.messages.length).toBe(settled);
+  });
+
+  it('sends nothing after the unsubscribe ack when the tail is 0, and the feed goes idle', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ rate: 100, unsubscribeTailMs: 0 }));
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    expect(mock.feedRunning).toBe(false);
+    await client.request({ action: 'subscribe', quotes: ['AAPL'] });
+    expect(mock.feedRunning).toBe(true);
+    await client.collect((m) => m.T === 'q', 3);
+    const ack = await client.request({ action: 'unsubscribe', quotes: ['AAPL'] });
+    const ackIndex = client.messages.indexOf(ack);
+    await sleep(150);
+    expect(client.messages.slice(ackIndex + 1)).toEqual([]);
+    expect(mock.feedRunning).toBe(false);
+  });
+
+  it('serves FAKEPACA on the always-on test feed', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ rate: 100 }));
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/test`));
+    await client.request({ action: 'subscribe', trades: ['*'], quotes: ['FAKEPACA'] });
+    const data = await client.collect(isData, 10);
+    expect(data.every((m) => m.S === 'FAKEPACA')).toBe(true);
+  });
+
+  it('sends minute bars, daily bars, statuses, LULDs and imbalances at synthetic minute boundaries', async () => {
+    // 1 synthetic second per tick at 400 ticks/s: a synthetic minute every 150 ms.
+    const mock = cleanup.add(await startAlpacaMock({ rate: 400, tickMs: 1000, batchSize: 4 }));
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/sip`));
+    await client.request({
+      action: 'subscribe',
+      bars: ['AAPL'],
+      dailyBars: ['AAPL'],
+      updatedBars: ['AAPL'],
+      statuses: ['AAPL'],
+      lulds: ['AAPL'],
+      imbalances: ['AAPL'],
+    });
+    const bars = await client.collect((m) => m.T === 'b', 3, 8000);
+    for (const T of ['d', 's', 'l', 'i']) expect(client.messages.some((m) => m.T === T)).toBe(true);
+    expect(Object.keys(bars[0] ?? {})).toEqual(['T', 'S', 't', 'o', 'h', 'l', 'c', 'v', 'n', 'vw']);
+    // Bars start on minute boundaries, one synthetic minute apart.
+    const starts = bars.map((b) => Date.parse(b.t as string));
+    expect(starts.every((t) => t % 60_000 === 0)).toBe(true);
+    expect((starts[1] as number) - (starts[0] as number)).toBe(60_000);
+    // No trades or quotes were asked for, so none came.
+    expect(client.messages.some((m) => m.T === 't' || m.T === 'q')).toBe(false);
+  });
+});
