@@ -3,6 +3,7 @@
 export const roleModules = {
   'unix-fanout': () => import('../baselines/unix-fanout.js'),
   'ws-fanout': () => import('../baselines/ws-fanout.js'),
+  'ws-relay-hub': () => import('../baselines/ws-relay-hub.js'),
   micro: () => import('../baselines/micro.js'),
   codec: () => import('../suites/codec-roles.js'),
   adapter: () => import('../suites/adapter-roles.js'),

@@ -3,6 +3,7 @@ import type { Suite } from '../harness/suite.js';
 import { adapterSuite } from './adapter.js';
 import { codecSuite } from './codec.js';
 import { floorsSuite } from './floors.js';
+import { proxySuite } from './proxy.js';
 import { shmQueueSuite } from './shm-queue.js';
 
-export const suites: readonly Suite[] = [floorsSuite, codecSuite, adapterSuite, shmQueueSuite];
+export const suites: readonly Suite[] = [floorsSuite, codecSuite, adapterSuite, shmQueueSuite, proxySuite];
