@@ -55,7 +55,7 @@ describe('records in and out', () => {
     for (const [i, size] of sizes.entries()) expect(writer.write(payload(i, size))).toBe(true);
     const got = drain(reader, 'copy');
     expect(got.map((r) => r.sequence)).toEqual(sizes.map((_, i) => i));
-    got.forEach((record, i) => expect(record.bytes).toEqual(payload(i, sizes[i]!)));
+    for (const [i, record] of got.entries()) expect(record.bytes).toEqual(payload(i, sizes[i]!));
     expect(reader.tryRead()).toBeNull();
     expect(reader.hasData()).toBe(false);
   });

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { RingReader, RingWriter, Segment } from '../src/index.js';
+import { Cleanup } from './helpers.js';
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+// Byte offsets from LAYOUT.md.
+const MAGIC = 0x51524d57;
+const VERSION_OFFSET = 4;
+const CAPACITY_OFFSET = 12;
+const DATA_OFFSET_64_READERS = 256 + 64 * 64;
+
+function ringWithRawView(capacity = 4096) {
+  const name = cleanup.name('corrupt');
+  const writer = RingWriter.create({ name, capacity });
+  cleanup.defer(() => writer.close());
+  const raw = Segment.open(name); // a second mapping of the same pages, to damage them
+  cleanup.defer(() => raw.close());
+  return { name, writer, view: new DataView(raw.buffer) };
+}
+
+describe('opening something that is not a valid ring', () => {
+  it('SHMQ_ERR_NOT_A_RING for a segment without the magic', () => {
+    const name = cleanup.name('not-a-ring');
+    const segment = Segment.create(name, 8192);
+    segment.close();
+    expect(() => RingReader.open({ name })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_NOT_A_RING', name: 'NotARingError' }),
+    );
+  });
+
+  it('SHMQ_ERR_VERSION for another layout version', () => {
+    const { name, view } = ringWithRawView();
+    view.setInt32(VERSION_OFFSET, 99, true);
+    expect(() => RingReader.open({ name })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_VERSION', found: 99, expected: 1 }),
+    );
+  });
+
+  it('SHMQ_ERR_TRUNCATED for a segment shorter than its header says', () => {
+    const name = cleanup.name('truncated');
+    const segment = Segment.create(name, 8192);
+    const view = new DataView(segment.buffer);
+    const header = [MAGIC, 1, DATA_OFFSET_64_READERS, 1 << 20, 64, 64, 8, 0, 1000];
+    for (const [i, word] of header.entries()) view.setInt32(i * 4, word, true);
+    segment.close();
+    expect(() => RingReader.open({ name })).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_TRUNCATED' }));
+
+    const tiny = cleanup.name('tiny');
+    const small = Segment.create(tiny, 64);
+    new DataView(small.buffer).setInt32(0, MAGIC, true);
+    new DataView(small.buffer).setInt32(4, 1, true);
+    small.close();
+    expect(() => RingReader.open({ name: tiny })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_TRUNCATED' }),
+    );
+  });
+
+  it('SHMQ_ERR_CORRUPT_HEADER for impossible geometry', () => {
+    const { name, view } = ringWithRawView();
+    view.setInt32(CAPACITY_OFFSET, 12345, true);
+    expect(() => RingReader.open({ name })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_CORRUPT_HEADER', name: 'CorruptHeaderError' }),
+    );
+  });
+});
+
+describe('corrupted records', () => {
+  const damage: Array<[string, (view: DataView, at: number) => void]> = [
+    ['a length beyond the segment', (view, at) => view.setInt32(at, 1_000_000_000, true)],
+    ['a negative length', (view, at) => view.setInt32(at, -7, true)],
+    ['a length running past the published tail', (view, at) => view.setInt32(at, 900, true)],
+    ['a sequence number out of order', (view, at) => view.setInt32(at + 4, 12345, true)],
+  ];
+  for (const [what, corrupt] of damage) {
+    it(`SHMQ_ERR_CORRUPT_RECORD for ${what}, never a hang or an out-of-bounds read`, () => {
+      const { name, writer, view } = ringWithRawView();
+      const reader = RingReader.open({ name });
+      cleanup.defer(() => reader.close());
+      writer.write(Buffer.from('fine'));
+      writer.write(Buffer.from('about to be damaged'));
+      expect(reader.tryRead()?.toString()).toBe('fine');
+      corrupt(view, DATA_OFFSET_64_READERS + 16);
+      for (const read of [() => reader.tryRead(), () => reader.tryReadView(), () => reader.poll(() => {})]) {
+        expect(read).toThrow(
+          expect.objectContaining({ code: 'SHMQ_ERR_CORRUPT_RECORD', name: 'CorruptRecordError' }),
+        );
+      }
+    });
+  }
+});
