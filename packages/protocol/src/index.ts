@@ -11,6 +11,7 @@ export {
   encodeControlFrameInto,
 } from './control/codec.js';
 export {
+  DOORBELL,
   DOORBELL_BYTE,
   FRAME_HEADER_BYTES,
   FRAME_MARK,

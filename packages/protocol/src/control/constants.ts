@@ -10,6 +10,8 @@ import type { ControlMessageType, LogLevel } from './messages.js';
 export const FRAME_MARK = 0x57;
 /** The doorbell byte: ASCII BEL. */
 export const DOORBELL_BYTE = 0x07;
+/** A ready doorbell to write (`socket.write(DOORBELL)`): shared, so never modify it. */
+export const DOORBELL: Uint8Array = Uint8Array.of(DOORBELL_BYTE);
 /** Lead byte + u32 body length. */
 export const FRAME_HEADER_BYTES = 5;
 

@@ -40,21 +40,22 @@ export interface DataRecordInit {
  * Market data usually goes to a few readers (list: 2-8 bytes); a passthrough feed shared by hundreds goes as a
  * bitset (at most 128 bytes for 1024 slots). Either way `isFor(slot)` is a couple of byte reads.
  */
-interface RecipientPlan {
-  bitset: boolean;
-  field: number;
-  bytes: number;
-}
+// The plan for the record being encoded. Module-level scratch rather than a returned object: encoding is
+// synchronous and single-threaded, and this keeps the encoder free of per-record allocations.
+let planBitset = false;
+let planField = 0;
+let planBytes = 0;
 
-function planRecipients(recipients: Recipients, limits: ProtocolLimits): RecipientPlan {
+function planRecipients(recipients: Recipients, limits: ProtocolLimits): void {
   let count: number;
   let maxSlot: number;
   if (recipients instanceof RecipientSet) {
     count = recipients.size;
     maxSlot = recipients.maxSlot;
   } else {
-    if (!Array.isArray(recipients))
+    if (!Array.isArray(recipients)) {
       throw new InvalidArgumentError('recipients must be an array of slots or a RecipientSet');
+    }
     count = recipients.length;
     maxSlot = -1;
     for (let i = 0; i < count; i++) {
@@ -69,24 +70,32 @@ function planRecipients(recipients: Recipients, limits: ProtocolLimits): Recipie
     throw new OverLimitError('maxReaderSlots', maxSlot + 1, limits.maxReaderSlots);
   if (count > limits.maxReaderSlots) throw new OverLimitError('maxReaderSlots', count, limits.maxReaderSlots);
   const bitsetBytes = maxSlot < 0 ? 0 : (maxSlot >>> 3) + 1;
-  if (count * 2 <= bitsetBytes || count === 0) return { bitset: false, field: count, bytes: count * 2 };
-  return { bitset: true, field: bitsetBytes, bytes: bitsetBytes };
+  if (count * 2 <= bitsetBytes || count === 0) {
+    planBitset = false;
+    planField = count;
+    planBytes = count * 2;
+  } else {
+    planBitset = true;
+    planField = bitsetBytes;
+    planBytes = bitsetBytes;
+  }
 }
 
-function writeRecipients(target: Uint8Array, at: number, recipients: Recipients, plan: RecipientPlan): void {
-  if (plan.bitset) {
+function writeRecipients(target: Uint8Array, at: number, recipients: Recipients): void {
+  if (planBitset) {
     if (recipients instanceof RecipientSet) {
-      target.set(recipients.bits.subarray(0, plan.field), at);
+      target.set(recipients.bits.subarray(0, planField), at);
     } else {
-      target.fill(0, at, at + plan.field);
-      for (const slot of recipients) target[at + (slot >>> 3)]! |= 1 << (slot & 7);
+      target.fill(0, at, at + planField);
+      for (let i = 0; i < recipients.length; i++) {
+        const slot = recipients[i]!;
+        target[at + (slot >>> 3)]! |= 1 << (slot & 7);
+      }
     }
     return;
   }
-  let i = 0;
-  for (const slot of recipients instanceof RecipientSet ? recipients.slots() : recipients) {
-    writeU16(target, at + 2 * i++, slot);
-  }
+  const slots = recipients instanceof RecipientSet ? recipients.slots() : recipients;
+  for (let i = 0; i < slots.length; i++) writeU16(target, at + 2 * i, slots[i]!);
 }
 
 // ---- encode ------------------------------------------------------------------------------------------------------
@@ -107,13 +116,12 @@ function writeHeader(
   at: number,
   kind: number,
   flags: number,
-  plan: RecipientPlan,
   connectionId: number,
   payloadLength: number,
 ): void {
   target[at] = kind;
-  target[at + 1] = flags | (plan.bitset ? RecordFlag.BITSET : 0);
-  writeU16(target, at + 2, plan.field);
+  target[at + 1] = flags | (planBitset ? RecordFlag.BITSET : 0);
+  writeU16(target, at + 2, planField);
   writeU32(target, at + 4, connectionId);
   writeU32(target, at + 8, payloadLength);
 }
@@ -126,12 +134,8 @@ function checkTarget(target: Uint8Array, offset: number, length: number): void {
 
 /** Exact encoded length of a data record. */
 export function dataRecordLength(init: DataRecordInit, limits: ProtocolLimits = DEFAULT_LIMITS): number {
-  return (
-    RECORD_HEADER_BYTES +
-    (init.fragment ? RECORD_FRAGMENT_BYTES : 0) +
-    planRecipients(init.recipients, limits).bytes +
-    init.payload.length
-  );
+  planRecipients(init.recipients, limits);
+  return RECORD_HEADER_BYTES + (init.fragment ? RECORD_FRAGMENT_BYTES : 0) + planBytes + init.payload.length;
 }
 
 /**
@@ -152,16 +156,16 @@ export function encodeDataRecordInto(
   if (payload.length > limits.maxPayloadBytes) {
     throw new OverLimitError('maxPayloadBytes', payload.length, limits.maxPayloadBytes);
   }
-  const plan = planRecipients(init.recipients, limits);
+  planRecipients(init.recipients, limits);
   let flags = init.binary ? RecordFlag.BINARY : 0;
-  let length = RECORD_HEADER_BYTES + plan.bytes + payload.length;
+  let length = RECORD_HEADER_BYTES + planBytes + payload.length;
   if (fragment) {
     checkFragment(fragment, payload.length, limits);
     flags |= RecordFlag.FRAGMENT;
     length += RECORD_FRAGMENT_BYTES;
   }
   checkTarget(target, offset, length);
-  writeHeader(target, offset, RecordKindCode.data, flags, plan, connectionId, payload.length);
+  writeHeader(target, offset, RecordKindCode.data, flags, connectionId, payload.length);
   let at = offset + RECORD_HEADER_BYTES;
   if (fragment) {
     writeU32(target, at, fragment.messageId);
@@ -169,8 +173,8 @@ export function encodeDataRecordInto(
     writeU32(target, at + 8, fragment.remaining);
     at += RECORD_FRAGMENT_BYTES;
   }
-  writeRecipients(target, at, init.recipients, plan);
-  target.set(payload, at + plan.bytes);
+  writeRecipients(target, at, init.recipients);
+  target.set(payload, at + planBytes);
   return length;
 }
 
@@ -187,7 +191,8 @@ export function eventRecordLength(
   recipients: Recipients,
   limits: ProtocolLimits = DEFAULT_LIMITS,
 ): number {
-  return RECORD_HEADER_BYTES + planRecipients(recipients, limits).bytes + eventBodyLength(event);
+  planRecipients(recipients, limits);
+  return RECORD_HEADER_BYTES + planBytes + eventBodyLength(event);
 }
 
 /** Encodes a connection event for a set of readers as a ring record; returns bytes written. */
@@ -203,13 +208,13 @@ export function encodeEventRecordInto(
       `connectionId must be an integer in 0..4294967295, got ${event.connectionId}`,
     );
   }
-  const plan = planRecipients(recipients, limits);
   const bodyLength = eventBodyLength(event);
-  const length = RECORD_HEADER_BYTES + plan.bytes + bodyLength;
+  planRecipients(recipients, limits);
+  const length = RECORD_HEADER_BYTES + planBytes + bodyLength;
   checkTarget(target, offset, length);
-  writeHeader(target, offset, RecordKindCode.event, 0, plan, event.connectionId, bodyLength);
-  writeRecipients(target, offset + RECORD_HEADER_BYTES, recipients, plan);
-  const w = new Writer(target, offset + RECORD_HEADER_BYTES + plan.bytes);
+  writeHeader(target, offset, RecordKindCode.event, 0, event.connectionId, bodyLength);
+  writeRecipients(target, offset + RECORD_HEADER_BYTES, recipients);
+  const w = new Writer(target, offset + RECORD_HEADER_BYTES + planBytes);
   writeEventBody(w, event, limits);
   return length;
 }
