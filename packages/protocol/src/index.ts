@@ -138,5 +138,6 @@ export {
   negotiateVersion,
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
+  versionMismatchFromRefusal,
 } from './version.js';
 export { decodeText } from './wire/utf8.js';

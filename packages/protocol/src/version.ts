@@ -1,4 +1,4 @@
-import { BadVersionError, VersionMismatchError, type VersionRange } from './errors.js';
+import { BadVersionError, ProtocolErrorCode, VersionMismatchError, type VersionRange } from './errors.js';
 
 /** The protocol version this build speaks best. Bumped on any incompatible change to a frame layout. */
 export const PROTOCOL_VERSION = 1;
@@ -48,4 +48,16 @@ export function assertAcceptedVersion(version: number, offered: VersionRange = S
       `daemon chose protocol version ${version}, outside the offered ${offered.min}..${offered.max}`,
     );
   }
+}
+
+/**
+ * The client's reading of a `refused` frame: a `VersionMismatchError` naming both ranges when the refusal was about
+ * versions, else null (the refusal's `code` and `message` are then a daemon error to report as such).
+ */
+export function versionMismatchFromRefusal(
+  refused: { readonly code: string; readonly minVersion: number; readonly maxVersion: number },
+  offered: VersionRange = SUPPORTED_VERSIONS,
+): VersionMismatchError | null {
+  if (refused.code !== ProtocolErrorCode.VERSION_MISMATCH) return null;
+  return new VersionMismatchError(offered, { min: refused.minVersion, max: refused.maxVersion });
 }
