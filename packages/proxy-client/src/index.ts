@@ -1,2 +1,35 @@
-// Intentionally empty: this package's API lands with its own issue (see the README).
-export {};
+// @wsproxy/client: what a strategy imports to share one upstream WebSocket with its sibling processes.
+export { type WebsocketProxyCallback, WebsocketProxyClient } from './callback-facade.js';
+export { type ClientState, connect, WsproxyClient, type WsproxyClientEvents } from './client.js';
+export {
+  BadUrlError,
+  CredentialsMismatchError,
+  daemonError,
+  ProtocolViolationError,
+  UpstreamUnreachableError,
+} from './daemon-errors.js';
+export {
+  ClosedError,
+  DaemonDisconnectedError,
+  DaemonRequestError,
+  DaemonSpawnError,
+  DaemonUnavailableError,
+  HandshakeRefusedError,
+  InvalidArgumentError,
+  WsproxyClientError,
+} from './errors.js';
+export type { ConnectOptions, OpenOptions } from './options.js';
+export {
+  type CloseInfo,
+  type GapInfo,
+  type ReconnectCause,
+  type ReconnectedInfo,
+  type ReconnectingInfo,
+  SharedSocket,
+  type SharedSocketEvents,
+  type SharedSocketState,
+  type SocketFragment,
+  type SocketMessage,
+  type SubscribeAnswer,
+  type UnsubscribeAnswer,
+} from './shared-socket.js';

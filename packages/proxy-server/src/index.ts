@@ -1,2 +1,44 @@
-// Intentionally empty: this package's API lands with its own issue (see the README).
-export {};
+// @wsproxy/proxy-server: the daemon that holds upstream WebSockets and shares them with local processes.
+export {
+  type AdapterContext,
+  type ClientId,
+  passthrough,
+  type SubscribeResult,
+  type UnsubscribeResult,
+  type UpstreamAdapter,
+  type UpstreamAdapterFactory,
+  type UpstreamFrame,
+} from './adapter.js';
+export { fetchStatus } from './control-client.js';
+export { Daemon, type DaemonOptions, type RingOptions } from './daemon.js';
+export { daemonEntryPath, EXIT_ALREADY_RUNNING } from './daemon-entry.js';
+export { socketIsLive } from './daemon-socket.js';
+export {
+  DaemonAlreadyRunningError,
+  InsecureRuntimeDirError,
+  InvalidArgumentError,
+  InvalidUrlError,
+  NotSupportedError,
+  UnknownAdapterError,
+  UpstreamUnreachableError,
+  WrongCredentialsError,
+  WsproxyServerError,
+} from './errors.js';
+export { LOG_LEVELS, type LogLevel } from './logging.js';
+export {
+  DEFAULT_NAMESPACE,
+  ensureRuntimeDir,
+  type RuntimePaths,
+  runtimeDirFor,
+  runtimePaths,
+  validateNamespace,
+} from './runtime-dir.js';
+export type { ReconnectOptions } from './upstream/backoff.js';
+export { CREDENTIAL_HEADERS } from './upstream/credential-identity.js';
+export {
+  type UpstreamConnectionOptions,
+  type UpstreamState,
+  type UpstreamTlsOptions,
+  validateUpstreamUrl,
+} from './upstream/upstream-connection.js';
+export type { UpstreamDefaults } from './upstream/upstream-registry.js';

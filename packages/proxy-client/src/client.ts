@@ -1,0 +1,460 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConnectionEvent, DaemonStatus, LogLevel, Welcome } from '@wsproxy/protocol';
+import { type RuntimePaths, runtimePaths, validateUpstreamUrl } from '@wsproxy/proxy-server';
+import { ControlChannel } from './control-channel.js';
+import { BadUrlError } from './daemon-errors.js';
+import { connectToDaemon } from './discovery.js';
+import { ClosedError, DaemonDisconnectedError, InvalidArgumentError, WsproxyClientError } from './errors.js';
+import {
+  type ConnectOptions,
+  checkOpenOptions,
+  type OpenOptions,
+  type ResolvedConnectOptions,
+  resolveConnectOptions,
+  resolveOpenHeaders,
+} from './options.js';
+import { type Fragment, RingConsumer } from './ring-consumer.js';
+import {
+  type OpenSpec,
+  SharedSocket,
+  type SocketOwner,
+  type SubscribeAnswer,
+  type UnsubscribeAnswer,
+} from './shared-socket.js';
+
+export type ClientState = 'connected' | 'recovering' | 'closed';
+
+export interface WsproxyClientEvents {
+  /** The daemon went away (crash, kill, stop). With `recover`, recovery starts at once. */
+  disconnected: [error: WsproxyClientError];
+  /** Recovered: a (possibly new) daemon serves us again and every socket was reopened. */
+  reconnected: [info: { readonly daemonPid: number; readonly attempt: number; readonly downtimeMs: number }];
+  /** A failure not tied to one socket (e.g. recovery gave up on a socket). */
+  error: [error: WsproxyClientError];
+}
+
+/** A message being put back together from its ring fragments. */
+interface Assembly {
+  messageId: number;
+  buffer: Buffer;
+  filled: number;
+}
+
+/** Everything that belongs to one daemon connection: replaced as a whole after a daemon restart. */
+interface Attachment {
+  readonly channel: ControlChannel;
+  readonly consumer: RingConsumer;
+  readonly welcome: Welcome;
+}
+
+/**
+ * A strategy's link to the wsproxy daemon. Opens shared sockets, and reads their data from shared memory.
+ * Create it with `connect()`.
+ */
+export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements SocketOwner {
+  readonly namespace: string;
+  readonly paths: RuntimePaths;
+  private readonly options: ResolvedConnectOptions;
+  private attachment!: Attachment;
+  private currentState: ClientState = 'connected';
+  private readonly sockets = new Set<SharedSocket>();
+  private readonly byConnection = new Map<number, Set<SharedSocket>>();
+  private readonly assemblies = new Map<number, Assembly>();
+  private nextSocketId = 1;
+
+  private constructor(options: ResolvedConnectOptions) {
+    super();
+    this.options = options;
+    this.namespace = options.namespace;
+    this.paths = runtimePaths(options.namespace, options.runtimeDir);
+  }
+
+  /** @internal use `connect()` */
+  static async create(options: ConnectOptions = {}): Promise<WsproxyClient> {
+    const client = new WsproxyClient(resolveConnectOptions(options));
+    client.attachment = await client.attach();
+    return client;
+  }
+
+  get state(): ClientState {
+    return this.currentState;
+  }
+
+  /** The pid of the daemon serving this client right now. */
+  get daemonPid(): number {
+    return this.attachment.welcome.daemonPid;
+  }
+
+  get daemonVersion(): string {
+    return this.attachment.welcome.daemonVersion;
+  }
+
+  /** The daemon's id for this client (shown by `wsproxy status`). */
+  get clientId(): number {
+    return this.attachment.welcome.clientId;
+  }
+
+  /**
+   * Opens (or joins) the shared upstream connection for `url` and these credentials. Resolves once the upstream is
+   * ready; rejects with a typed error (`BadUrlError`, `UpstreamUnreachableError`, `CredentialsMismatchError`, ...).
+   */
+  async open(url: string, options: OpenOptions = {}): Promise<SharedSocket> {
+    this.assertUsable();
+    try {
+      validateUpstreamUrl(url);
+    } catch (error) {
+      throw new BadUrlError((error as Error).message);
+    }
+    checkOpenOptions(options);
+    const spec: OpenSpec = {
+      url,
+      headers: resolveOpenHeaders(options),
+      credentials: options.credentials
+        ? { key: options.credentials.key, secret: options.credentials.secret }
+        : null,
+      adapter: options.adapter ?? '',
+    };
+    const { connectionId, isNew } = await this.openOnDaemon(spec);
+    const socket = new SharedSocket(this, this.nextSocketId++, connectionId, isNew, spec);
+    this.sockets.add(socket);
+    this.index(socket);
+    return socket;
+  }
+
+  /** The daemon's view: clients, upstreams and their states, delivery counters, gaps, ring fill. */
+  async status(): Promise<DaemonStatus> {
+    this.assertUsable();
+    const answer = await this.attachment.channel.call({ type: 'status' });
+    if (answer.type !== 'statusReport') throw unexpected(answer.type);
+    return answer.status;
+  }
+
+  /** Changes the daemon's log level (it logs to `<runtimeDir>/<namespace>.log`). */
+  async setLogLevel(level: LogLevel): Promise<void> {
+    this.assertUsable();
+    await this.attachment.channel.call({ type: 'setLogLevel', level });
+  }
+
+  /** Closes every socket and the connection to the daemon. The daemon exits after its linger if nobody is left. */
+  async close(): Promise<void> {
+    if (this.currentState === 'closed') return;
+    const wasConnected = this.currentState === 'connected';
+    this.currentState = 'closed';
+    if (wasConnected && this.attachment.channel.isOpen) {
+      await this.attachment.channel.call({ type: 'close', connectionId: 'all' }).catch(() => {});
+    }
+    this.detach();
+    for (const socket of this.sockets) socket.markClosed({ code: 1000, reason: 'client closed' });
+    this.sockets.clear();
+    this.byConnection.clear();
+  }
+
+  // ---- SocketOwner -------------------------------------------------------------------------------------------
+
+  /** @internal */
+  async sendOn(socket: SharedSocket, data: Uint8Array, binary: boolean): Promise<void> {
+    this.assertUsable();
+    await this.attachment.channel.call({
+      type: 'send',
+      connectionId: socket.connectionId,
+      binary,
+      payload: data,
+    });
+  }
+
+  /** @internal */
+  async subscribeOn(socket: SharedSocket, params: Uint8Array): Promise<SubscribeAnswer> {
+    this.assertUsable();
+    const answer = await this.attachment.channel.call({
+      type: 'subscribe',
+      connectionId: socket.connectionId,
+      params,
+    });
+    if (answer.type !== 'subscribed') throw unexpected(answer.type);
+    return { alreadySubscribed: answer.alreadySubscribed, reply: Buffer.from(answer.reply) };
+  }
+
+  /** @internal */
+  async unsubscribeOn(socket: SharedSocket, params: Uint8Array): Promise<UnsubscribeAnswer> {
+    this.assertUsable();
+    const answer = await this.attachment.channel.call({
+      type: 'unsubscribe',
+      connectionId: socket.connectionId,
+      params,
+    });
+    if (answer.type !== 'unsubscribed') throw unexpected(answer.type);
+    return { stillSubscribed: answer.stillSubscribed, reply: Buffer.from(answer.reply) };
+  }
+
+  /** @internal */
+  async closeSocket(socket: SharedSocket): Promise<void> {
+    this.forget(socket);
+    socket.markClosed({ code: 1000, reason: 'closed by this client' });
+    if (this.currentState === 'connected') {
+      await this.attachment.channel
+        .call({ type: 'close', connectionId: socket.connectionId })
+        .catch((error) => {
+          // The daemon may have closed the upstream meanwhile: leaving is done either way.
+          if (!(error instanceof WsproxyClientError)) throw error;
+        });
+    }
+  }
+
+  // ---- daemon connection ------------------------------------------------------------------------------------
+
+  private async attach(): Promise<Attachment> {
+    const { socket } = await connectToDaemon(
+      this.paths,
+      { enabled: this.options.spawn, args: this.options.daemonArgs, namespace: this.namespace },
+      this.options.connectTimeoutMs,
+    );
+    const { channel, welcome } = await ControlChannel.handshake(
+      socket,
+      this.options.name,
+      this.options.connectTimeoutMs,
+    );
+    let consumer: RingConsumer;
+    try {
+      consumer = new RingConsumer(welcome.ringName, welcome.readerSlot, this.options.idle, {
+        fragment: (fragment) => this.onFragment(fragment),
+        event: (event) => this.onEvent(event),
+        gap: (lost) => this.onGap(lost),
+        ended: (error) => {
+          // The ring failed under a live control connection: treat it like losing the daemon.
+          if (error && channel.isOpen && this.attachment?.channel === channel) channel.close();
+        },
+      });
+    } catch (error) {
+      channel.close();
+      throw error;
+    }
+    channel.on('doorbell', () => consumer.wake());
+    channel.on('event', (event) => this.onEvent(event));
+    channel.on('closed', (error) => {
+      consumer.writerGone();
+      if (this.attachment?.channel === channel && this.currentState === 'connected') {
+        void this.onDaemonLost(error ?? new DaemonDisconnectedError());
+      }
+    });
+    return { channel, consumer, welcome };
+  }
+
+  private detach(): void {
+    this.attachment.consumer.close();
+    this.attachment.channel.close();
+    this.assemblies.clear();
+  }
+
+  private async onDaemonLost(error: WsproxyClientError): Promise<void> {
+    const lostAt = Date.now();
+    this.attachment.consumer.close();
+    this.assemblies.clear();
+    if (!this.options.recover) {
+      this.currentState = 'closed';
+      this.emit('disconnected', error);
+      for (const socket of this.sockets)
+        socket.markClosed({ code: 1006, reason: 'the wsproxy daemon went away' });
+      this.sockets.clear();
+      this.byConnection.clear();
+      return;
+    }
+    this.currentState = 'recovering';
+    this.emit('disconnected', error);
+    this.byConnection.clear();
+    for (const socket of this.sockets) {
+      socket.markReconnecting({ cause: 'daemon', attempt: 1, delayMs: 0, reason: error.message });
+    }
+    let attempt = 0;
+    for (;;) {
+      attempt += 1;
+      if (this.isClosed()) return;
+      try {
+        this.attachment = await this.attach();
+        break;
+      } catch {
+        await sleep(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+    if (this.isClosed()) {
+      this.detach();
+      return;
+    }
+    this.currentState = 'connected';
+    await Promise.all([...this.sockets].map((socket) => this.reopen(socket, attempt, lostAt)));
+    this.emit('reconnected', { daemonPid: this.daemonPid, attempt, downtimeMs: Date.now() - lostAt });
+  }
+
+  /** After a daemon restart: the same open, then the same subscriptions, then `reconnected`. */
+  private async reopen(socket: SharedSocket, attempt: number, lostAt: number): Promise<void> {
+    try {
+      const { connectionId } = await this.openOnDaemon(socket.spec);
+      socket.connectionId = connectionId;
+      this.index(socket);
+      for (const params of socket.subscriptions) {
+        await this.attachment.channel.call({ type: 'subscribe', connectionId, params });
+      }
+      socket.markReconnected({ cause: 'daemon', attempt, downtimeMs: Date.now() - lostAt }, connectionId);
+    } catch (error) {
+      this.forget(socket);
+      const failure =
+        error instanceof WsproxyClientError
+          ? error
+          : new WsproxyClientError('WSP_ERR_INTERNAL', (error as Error).message);
+      socket.fail(failure);
+      socket.markClosed({
+        code: 1011,
+        reason: `could not reopen after a daemon restart: ${failure.message}`,
+      });
+    }
+  }
+
+  private async openOnDaemon(spec: OpenSpec): Promise<{ connectionId: number; isNew: boolean }> {
+    const answer = await this.attachment.channel.call({
+      type: 'open',
+      url: spec.url,
+      adapter: spec.adapter,
+      headers: spec.headers,
+      credentials: spec.credentials,
+    });
+    if (answer.type !== 'opened') throw unexpected(answer.type);
+    return { connectionId: answer.connectionId, isNew: answer.isNew };
+  }
+
+  // ---- data -------------------------------------------------------------------------------------------------
+
+  private onFragment(fragment: Fragment): void {
+    const sockets = this.byConnection.get(fragment.connectionId);
+    if (!sockets) return;
+    for (const socket of sockets) {
+      socket.deliverFragment({ data: fragment.data, binary: fragment.binary, remaining: fragment.remaining });
+    }
+    let whole: Buffer;
+    if (!fragment.fragmented) {
+      whole = fragment.data;
+    } else {
+      let assembly = this.assemblies.get(fragment.connectionId);
+      if (fragment.offset === 0) {
+        assembly = {
+          messageId: fragment.messageId,
+          buffer: Buffer.allocUnsafe(fragment.data.byteLength + fragment.remaining),
+          filled: 0,
+        };
+        this.assemblies.set(fragment.connectionId, assembly);
+      } else if (
+        !assembly ||
+        assembly.messageId !== fragment.messageId ||
+        assembly.filled !== fragment.offset
+      ) {
+        // The start of this message was lost to a gap (already reported); its tail is useless alone.
+        this.assemblies.delete(fragment.connectionId);
+        return;
+      }
+      fragment.data.copy(assembly.buffer, assembly.filled);
+      assembly.filled += fragment.data.byteLength;
+      if (fragment.remaining > 0) return;
+      this.assemblies.delete(fragment.connectionId);
+      whole = assembly.buffer;
+    }
+    const message = fragment.binary
+      ? ({ binary: true, data: whole } as const)
+      : ({ binary: false, data: whole.toString('utf8') } as const);
+    for (const socket of sockets) socket.deliver(message);
+  }
+
+  private onGap(lostRecords: number): void {
+    // Records of any connection may be among the lost ones, and so may the middle of a fragmented message.
+    this.assemblies.clear();
+    for (const socket of this.sockets) socket.emit('gap', { lostMessages: lostRecords, lostBytes: 0 });
+  }
+
+  private onEvent(event: ConnectionEvent): void {
+    if (event.kind === 'gap' && event.connectionId === 0) {
+      for (const socket of this.sockets)
+        socket.emit('gap', { lostMessages: event.lostMessages, lostBytes: event.lostBytes });
+      return;
+    }
+    const sockets = [...(this.byConnection.get(event.connectionId) ?? [])];
+    switch (event.kind) {
+      case 'reconnecting':
+        for (const socket of sockets) {
+          socket.markReconnecting({
+            cause: 'upstream',
+            attempt: event.attempt,
+            delayMs: event.delayMs,
+            reason: event.reason,
+          });
+        }
+        return;
+      case 'reconnected':
+        for (const socket of sockets) {
+          socket.markReconnected({ cause: 'upstream', attempt: event.attempt, downtimeMs: event.downtimeMs });
+        }
+        return;
+      case 'error':
+        for (const socket of sockets) socket.fail(new WsproxyClientError(event.code, event.message));
+        return;
+      case 'closed':
+        this.assemblies.delete(event.connectionId);
+        for (const socket of sockets) {
+          this.forget(socket);
+          socket.markClosed({ code: event.code, reason: event.reason });
+        }
+        return;
+      case 'gap':
+        for (const socket of sockets)
+          socket.emit('gap', { lostMessages: event.lostMessages, lostBytes: event.lostBytes });
+        return;
+    }
+  }
+
+  private index(socket: SharedSocket): void {
+    let set = this.byConnection.get(socket.connectionId);
+    if (!set) {
+      set = new Set();
+      this.byConnection.set(socket.connectionId, set);
+    }
+    set.add(socket);
+  }
+
+  private forget(socket: SharedSocket): void {
+    this.sockets.delete(socket);
+    const set = this.byConnection.get(socket.connectionId);
+    set?.delete(socket);
+    if (set && set.size === 0) this.byConnection.delete(socket.connectionId);
+  }
+
+  /** A method, not a field check: `close()` may run while recovery awaits, which narrowing cannot see. */
+  private isClosed(): boolean {
+    return this.currentState === 'closed';
+  }
+
+  private assertUsable(): void {
+    if (this.currentState === 'closed') throw new ClosedError('this wsproxy client');
+    if (this.currentState === 'recovering') {
+      throw new DaemonDisconnectedError(
+        'the daemon is being restarted; wait for the client\'s "reconnected" event',
+      );
+    }
+  }
+}
+
+function unexpected(type: string): WsproxyClientError {
+  return new WsproxyClientError('WSP_ERR_PROTOCOL', `unexpected answer ${type} from the daemon`);
+}
+
+/**
+ * Connects to this user's wsproxy daemon for the namespace, spawning it if none runs.
+ *
+ * ```ts
+ * const client = await connect();
+ * const socket = await client.open('wss://stream.example.com/v2/feed');
+ * for await (const message of socket) console.log(message.data);
+ * ```
+ */
+export function connect(options: ConnectOptions = {}): Promise<WsproxyClient> {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    return Promise.reject(new InvalidArgumentError('options must be an object'));
+  }
+  return WsproxyClient.create(options);
+}

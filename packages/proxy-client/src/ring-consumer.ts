@@ -1,0 +1,113 @@
+import { type ConnectionEvent, decodeRecordEvent, decodeRingRecordInto, RingRecord } from '@wsproxy/protocol';
+import { type GapInfo, type IdleStrategy, RingReader } from '@wsproxy/shm-queue';
+
+/** One piece of an upstream message as it came through the ring (a whole message has offset 0, remaining 0). */
+export interface Fragment {
+  readonly connectionId: number;
+  readonly binary: boolean;
+  /** A private copy: safe to keep. */
+  readonly data: Buffer;
+  readonly offset: number;
+  readonly remaining: number;
+  readonly messageId: number;
+  readonly fragmented: boolean;
+}
+
+export interface RingConsumerHandlers {
+  fragment(fragment: Fragment): void;
+  event(event: ConnectionEvent): void;
+  /** Records overwritten before we read them; we cannot know which connections they belonged to. */
+  gap(lostRecords: number): void;
+  /** The reader stopped: the writer closed the ring, or vanished (`error`). */
+  ended(error: Error | undefined): void;
+}
+
+/**
+ * Reads the daemon's ring and keeps only the records addressed to our slot. Waits with the chosen idle strategy:
+ * `block` sleeps until the daemon rings our doorbell (no CPU while idle).
+ */
+export class RingConsumer {
+  private readonly reader: RingReader;
+  private readonly record = new RingRecord();
+  private stopped = false;
+
+  constructor(
+    ringName: string,
+    private readonly slot: number,
+    idle: IdleStrategy,
+    private readonly handlers: RingConsumerHandlers,
+  ) {
+    // Claim exactly the slot the daemon assigned: it addresses our records and rings our doorbell by it.
+    this.reader = RingReader.open({
+      name: ringName,
+      slot,
+      idle,
+      onGap: (gap: GapInfo) => this.handlers.gap(gap.lost),
+    });
+    void this.run();
+  }
+
+  /** A doorbell byte arrived on the control socket. */
+  wake(): void {
+    this.reader.notify();
+  }
+
+  /** The control socket closed: the writer is gone; drain what is there and stop. */
+  writerGone(): void {
+    this.reader.writerGone();
+  }
+
+  close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.reader.close();
+  }
+
+  private async run(): Promise<void> {
+    const onRecord = (buffer: Uint8Array, offset: number, length: number) =>
+      this.onRecord(buffer, offset, length);
+    try {
+      while (!this.stopped && (await this.reader.ready())) {
+        if (this.stopped) break;
+        this.reader.poll(onRecord);
+      }
+      this.finish(undefined);
+    } catch (error) {
+      this.finish(this.stopped ? undefined : (error as Error));
+    }
+  }
+
+  private finish(error: Error | undefined): void {
+    if (!this.stopped) this.close();
+    this.handlers.ended(error);
+  }
+
+  private onRecord(buffer: Uint8Array, offset: number, length: number): void {
+    let record: RingRecord;
+    try {
+      record = decodeRingRecordInto(this.record, buffer.subarray(offset, offset + length));
+    } catch {
+      // Torn by a lap mid-read (or a daemon bug): either way one record is lost, and we say so.
+      this.handlers.gap(1);
+      return;
+    }
+    if (!record.isFor(this.slot)) return;
+    if (record.kind === 'event') {
+      const event = decodeRecordEvent(record);
+      if (this.reader.verify()) this.handlers.event(event);
+      return;
+    }
+    const data = Buffer.from(record.payload);
+    // The writer may have lapped us while we copied; a torn copy is dropped (the reader reports the gap next).
+    if (!this.reader.verify()) return;
+    this.handlers.fragment({
+      connectionId: record.connectionId,
+      binary: record.binary,
+      data,
+      offset: record.fragmentOffset,
+      remaining: record.remaining,
+      messageId: record.messageId,
+      fragmented: record.fragmented,
+    });
+  }
+}

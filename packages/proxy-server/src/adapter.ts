@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+
+/** A daemon-assigned number naming one connected client process for as long as it stays connected. */
+export type ClientId = number;
+
+/** What an adapter may see and do for one shared upstream connection. */
+export interface AdapterContext {
+  readonly url: string;
+  /** Request headers of the connection's owner (credential values included: for the adapter's eyes only). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Credentials the owner presented, e.g. for an auth message. Never log them, never deliver them. */
+  readonly credentials: { readonly key: string; readonly secret: string } | null;
+  readonly logger: Logger;
+  /** Clients currently attached to this upstream. */
+  members(): ReadonlySet<ClientId>;
+  /** Sends a frame upstream; false when the upstream is not open right now. */
+  sendUpstream(data: Uint8Array | string, isBinary: boolean): boolean;
+  /** Hands one frame to some clients, written once into the shared ring. `'all'` means every member. */
+  deliver(recipients: Iterable<ClientId> | 'all', data: Uint8Array, isBinary: boolean): void;
+}
+
+export interface UpstreamFrame {
+  readonly data: Buffer;
+  readonly isBinary: boolean;
+}
+
+/** The answer to a subscribe request. */
+export interface SubscribeResult {
+  /** Another client already held (some of) it, so nothing new went upstream for it. */
+  readonly alreadySubscribed: boolean;
+  /** The adapter's reply to the requester (Alpaca: the ack listing the client's own set). May be empty. */
+  readonly reply?: Uint8Array;
+}
+
+/** The answer to an unsubscribe request. */
+export interface UnsubscribeResult {
+  /** Other clients still hold (some of) it, so it stays subscribed upstream. */
+  readonly stillSubscribed: boolean;
+  readonly reply?: Uint8Array;
+}
+
+/**
+ * The hook through which protocol knowledge enters the daemon (issue 8's Alpaca adapter is one). One instance per
+ * upstream connection. Every method is optional except routing: the daemon's defaults are plain passthrough.
+ */
+export interface UpstreamAdapter {
+  /** After every (re)connect; opens complete only when this resolves (e.g. Alpaca: authenticated). */
+  onUpstreamOpen?(reconnected: boolean): Promise<void> | void;
+  /** A frame from upstream: decide who gets it (call `ctx.deliver`). */
+  onUpstreamFrame(frame: UpstreamFrame): void;
+  /** A frame a client sent; the default forwards it upstream unchanged. */
+  onClientFrame?(client: ClientId, frame: UpstreamFrame): void;
+  onClientJoin?(client: ClientId): void;
+  /** The client closed the socket, or died: release whatever it held. */
+  onClientLeave?(client: ClientId): void;
+  /** `params` is the adapter's own encoding, passed through from the client untouched. */
+  subscribe?(client: ClientId, params: Uint8Array): Promise<SubscribeResult> | SubscribeResult;
+  unsubscribe?(client: ClientId, params: Uint8Array): Promise<UnsubscribeResult> | UnsubscribeResult;
+  dispose?(): void;
+}
+
+export interface UpstreamAdapterFactory {
+  /** The name clients ask for in `open(url, { adapter })`. */
+  readonly name: string;
+  create(context: AdapterContext): UpstreamAdapter;
+}
+
+/**
+ * Every frame to every member, unchanged. Passthrough knows no vendor's subscription scheme, so a subscription is
+ * an opaque topic: its `params` bytes are sent upstream as one text frame by the first client that subscribes and
+ * answered locally for later ones. Unsubscribe only drops the client's hold (passthrough cannot know the vendor's
+ * unsubscribe message; send it with `send()` when `stillSubscribed` is false).
+ */
+export const passthrough: UpstreamAdapterFactory = {
+  name: 'passthrough',
+  create(context) {
+    const holders = new Map<string, Set<ClientId>>();
+    const topicOf = (params: Uint8Array) =>
+      Buffer.from(params.buffer, params.byteOffset, params.byteLength).toString('latin1');
+    return {
+      onUpstreamFrame(frame) {
+        context.deliver('all', frame.data, frame.isBinary);
+      },
+      onClientFrame(_client, frame) {
+        context.sendUpstream(frame.data, frame.isBinary);
+      },
+      subscribe(client, params) {
+        const topic = topicOf(params);
+        const set = holders.get(topic);
+        if (set) {
+          set.add(client);
+          return { alreadySubscribed: true };
+        }
+        holders.set(topic, new Set([client]));
+        context.sendUpstream(Buffer.from(params).toString('utf8'), false);
+        return { alreadySubscribed: false };
+      },
+      unsubscribe(client, params) {
+        const topic = topicOf(params);
+        const set = holders.get(topic);
+        set?.delete(client);
+        if (set && set.size === 0) holders.delete(topic);
+        return { stillSubscribed: (set?.size ?? 0) > 0 };
+      },
+      onClientLeave(client) {
+        for (const [topic, set] of holders) {
+          set.delete(client);
+          if (set.size === 0) holders.delete(topic);
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,285 @@
+#!/usr/bin/env node
+import { createReadStream, existsSync, readFileSync, statSync, watch } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { DaemonStatus } from '@wsproxy/protocol';
+import type { UpstreamAdapterFactory } from './adapter.js';
+import { fetchStatus } from './control-client.js';
+import { Daemon } from './daemon.js';
+import { EXIT_ALREADY_RUNNING } from './daemon-entry.js';
+import { DaemonAlreadyRunningError, InvalidArgumentError, WsproxyServerError } from './errors.js';
+import { assertLogLevel } from './logging.js';
+import { DEFAULT_NAMESPACE, runtimeDirFor, runtimePaths } from './runtime-dir.js';
+
+const HELP = `wsproxy — share one upstream WebSocket among many local processes
+
+Usage: wsproxy <command> [options]
+
+Commands:
+  start     run the daemon in the foreground (clients spawn it by themselves; this is for debugging
+            and service managers)
+  stop      ask the running daemon to shut down cleanly
+  status    clients, upstream connections and their states, delivery counters, gaps, ring fill
+  logs      print the daemon's log file (--follow to keep reading)
+
+Options (every command):
+  --namespace <name>     which daemon (default "${DEFAULT_NAMESPACE}"; one daemon per user and namespace)
+  --runtime-dir <dir>    folder of the socket and log (default $WSPROXY_RUNTIME_DIR, $XDG_RUNTIME_DIR/wsproxy,
+                         or a per-user folder in the temp dir)
+  --json                 machine-readable output
+  -h, --help             this text
+
+Options (start):
+  --linger <ms>               exit this long after the last client left (default 5000)
+  --log-level <level>         fatal|error|warn|info|debug|trace|silent (default info)
+  --ring-size <bytes>         shared ring capacity, a power of two (default 33554432)
+  --max-clients <n>           most clients at once (default 64)
+  --ping-interval <ms>        upstream keepalive ping (default 10000; 0 disables)
+  --pong-timeout <ms>         upstream declared dead without a pong (default 5000)
+  --reconnect-initial <ms>    first reconnect delay ceiling (default 250)
+  --reconnect-max <ms>        reconnect delay cap (default 30000)
+  --adapter <module>          load an adapter module (repeatable); it exports an UpstreamAdapterFactory
+                              as default, \`adapter\` or \`adapters\`
+
+Options (logs):
+  -f, --follow           keep printing new lines
+  -n, --lines <n>        how many lines from the end (default 100)
+`;
+
+const options = {
+  namespace: { type: 'string' },
+  'runtime-dir': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  linger: { type: 'string' },
+  'log-level': { type: 'string' },
+  'ring-size': { type: 'string' },
+  'max-clients': { type: 'string' },
+  'ping-interval': { type: 'string' },
+  'pong-timeout': { type: 'string' },
+  'reconnect-initial': { type: 'string' },
+  'reconnect-max': { type: 'string' },
+  adapter: { type: 'string', multiple: true },
+  follow: { type: 'boolean', short: 'f' },
+  lines: { type: 'string', short: 'n' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new InvalidArgumentError(`--${name} must be a non-negative integer`);
+  return parsed;
+}
+
+async function loadAdapters(specifiers: readonly string[]): Promise<UpstreamAdapterFactory[]> {
+  const out: UpstreamAdapterFactory[] = [];
+  for (const specifier of specifiers) {
+    const target =
+      specifier.startsWith('.') || isAbsolute(specifier) ? pathToFileURL(resolve(specifier)).href : specifier;
+    const module = (await import(target)) as Record<string, unknown>;
+    const found = [
+      module.default,
+      module.adapter,
+      ...(Array.isArray(module.adapters) ? module.adapters : []),
+    ].filter(
+      (candidate): candidate is UpstreamAdapterFactory =>
+        typeof candidate === 'object' &&
+        candidate !== null &&
+        typeof (candidate as UpstreamAdapterFactory).name === 'string' &&
+        typeof (candidate as UpstreamAdapterFactory).create === 'function',
+    );
+    if (found.length === 0)
+      throw new InvalidArgumentError(`--adapter ${specifier} exports no adapter factory`);
+    out.push(...found);
+  }
+  return out;
+}
+
+async function start(values: Values, namespace: string, runtimeDir: string): Promise<number> {
+  const daemon = await Daemon.start({
+    namespace,
+    runtimeDir,
+    lingerMs: integer('linger', values.linger),
+    logLevel: values['log-level'] === undefined ? undefined : assertLogLevel(values['log-level']),
+    ring: {
+      capacityBytes: integer('ring-size', values['ring-size']),
+      maxClients: integer('max-clients', values['max-clients']),
+    },
+    upstream: {
+      pingIntervalMs: integer('ping-interval', values['ping-interval']),
+      pongTimeoutMs: integer('pong-timeout', values['pong-timeout']),
+      reconnect: {
+        initialDelayMs: integer('reconnect-initial', values['reconnect-initial']),
+        maxDelayMs: integer('reconnect-max', values['reconnect-max']),
+      },
+    },
+    adapters: await loadAdapters(values.adapter ?? []),
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => void daemon.shutdown(`signal ${signal}`));
+  }
+  if (values.json)
+    console.log(JSON.stringify({ pid: process.pid, socket: daemon.paths.socketPath, ring: daemon.ringName }));
+  else console.log(`wsproxy daemon ${process.pid} listening on ${daemon.paths.socketPath}`);
+  await daemon.stopped;
+  return 0;
+}
+
+function formatStatus(status: DaemonStatus): string {
+  const lines = [
+    `daemon ${status.daemon.pid} v${status.daemon.version}, up ${Math.round(status.daemon.uptimeMs / 1000)} s, log level ${status.daemon.logLevel}`,
+    `ring ${status.ring.name}: ${(status.ring.fill * 100).toFixed(1)}% of ${status.ring.capacityBytes} bytes in use, ${status.ring.recordsWritten} records written`,
+    `upstreams (${status.upstreams.length}):`,
+    ...status.upstreams.map(
+      (u) =>
+        `  #${u.connectionId} ${u.url} [${u.adapter}] ${u.state}, clients ${u.clients.join(',') || '-'}, ${u.messagesIn} msgs / ${u.bytesIn} bytes in, ${u.reconnects} reconnects`,
+    ),
+    `clients (${status.clients.length}):`,
+    ...status.clients.map(
+      (c) =>
+        `  #${c.clientId} ${c.name || '-'} pid ${c.pid} slot ${c.readerSlot}: connections ${c.connections.join(',') || '-'}, delivered ${c.deliveredMessages} msgs / ${c.deliveredBytes} bytes, ${c.gaps} gaps (${c.lostMessages} lost)`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+async function status(values: Values, socketPath: string): Promise<number> {
+  if (!existsSync(socketPath)) {
+    if (values.json) console.log(JSON.stringify({ running: false }));
+    else console.log('no wsproxy daemon is running');
+    return 1;
+  }
+  const report = await fetchStatus(socketPath);
+  console.log(values.json ? JSON.stringify({ running: true, ...report }) : formatStatus(report));
+  return 0;
+}
+
+async function stop(values: Values, socketPath: string): Promise<number> {
+  let pid: number;
+  try {
+    pid = (await fetchStatus(socketPath)).daemon.pid;
+  } catch {
+    if (values.json) console.log(JSON.stringify({ stopped: false, running: false }));
+    else console.log('no wsproxy daemon is running');
+    return 1;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      break;
+    }
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  if (values.json) console.log(JSON.stringify({ stopped: true, pid }));
+  else console.log(`stopped wsproxy daemon ${pid}`);
+  return 0;
+}
+
+function printLogLines(text: string, json: boolean): void {
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    if (json) {
+      console.log(line);
+      continue;
+    }
+    try {
+      const {
+        time,
+        level,
+        msg,
+        pid: _pid,
+        hostname: _host,
+        ...rest
+      } = JSON.parse(line) as Record<string, unknown>;
+      const levelName = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }[
+        Number(level)
+      ];
+      const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
+      console.log(`${new Date(Number(time)).toISOString()} ${levelName ?? level} ${String(msg)}${extra}`);
+    } catch {
+      console.log(line);
+    }
+  }
+}
+
+async function logs(values: Values, logPath: string): Promise<number> {
+  if (!existsSync(logPath)) {
+    console.error(`no log file at ${logPath}`);
+    return 1;
+  }
+  const count = integer('lines', values.lines) ?? 100;
+  const lines = readFileSync(logPath, 'utf8').split('\n').filter(Boolean);
+  printLogLines(lines.slice(-count).join('\n'), values.json === true);
+  if (!values.follow) return 0;
+  let offset = statSync(logPath).size;
+  await new Promise<void>(() => {
+    watch(logPath, () => {
+      const size = statSync(logPath).size;
+      if (size <= offset) return;
+      const stream = createReadStream(logPath, { start: offset, end: size - 1, encoding: 'utf8' });
+      offset = size;
+      let chunk = '';
+      stream.on('data', (data) => {
+        chunk += data;
+      });
+      stream.on('end', () => printLogLines(chunk, values.json === true));
+    });
+  });
+  return 0;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options,
+    allowPositionals: true,
+    strict: true,
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(HELP);
+    return command || values.help ? 0 : 1;
+  }
+  const namespace = values.namespace ?? DEFAULT_NAMESPACE;
+  const runtimeDir = values['runtime-dir'] ?? runtimeDirFor();
+  const paths = runtimePaths(namespace, runtimeDir);
+  switch (command) {
+    case 'start':
+      return start(values, namespace, runtimeDir);
+    case 'stop':
+      return stop(values, paths.socketPath);
+    case 'status':
+      return status(values, paths.socketPath);
+    case 'logs':
+      return logs(values, paths.logPath);
+    default:
+      throw new InvalidArgumentError(`unknown command ${JSON.stringify(command)}; see wsproxy --help`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Upstream sockets and timers are closed by now; exit even if a library left a handle behind.
+    setTimeout(() => process.exit(code), 100).unref();
+  },
+  (error: unknown) => {
+    if (error instanceof DaemonAlreadyRunningError) {
+      console.error(error.message);
+      process.exit(EXIT_ALREADY_RUNNING);
+    }
+    const code =
+      error instanceof WsproxyServerError || (error as { code?: unknown }).code
+        ? ` [${String((error as { code?: unknown }).code)}]`
+        : '';
+    console.error(`wsproxy: ${(error as Error).message ?? String(error)}${code}`);
+    process.exit(1);
+  },
+);

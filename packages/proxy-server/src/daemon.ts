@@ -1,0 +1,422 @@
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import type { Server } from 'node:net';
+import {
+  type ClientRequest,
+  type ConnectionEvent,
+  DaemonErrorCode,
+  type DaemonMessage,
+  type DaemonStatus,
+  type Hello,
+  negotiateVersion,
+  PROTOCOL_VERSION,
+  VersionMismatchError,
+} from '@wsproxy/protocol';
+import { RingWriter } from '@wsproxy/shm-queue';
+import type { Logger } from 'pino';
+import { type ClientId, passthrough, type UpstreamAdapterFactory } from './adapter.js';
+import { ClientRegistry } from './client-registry.js';
+import { ClientSession } from './client-session.js';
+import { bindDaemonSocket } from './daemon-socket.js';
+import { InvalidArgumentError, WsproxyServerError } from './errors.js';
+import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logging.js';
+import { removeOrphanSegments, ringScope, ringSegmentName } from './ring-segments.js';
+import { RingPublisher } from './routing/ring-publisher.js';
+import {
+  DEFAULT_NAMESPACE,
+  ensureRuntimeDir,
+  type RuntimePaths,
+  runtimeDirFor,
+  runtimePaths,
+} from './runtime-dir.js';
+import { statusReport } from './status-report.js';
+import type { UpstreamDefaults } from './upstream/upstream-registry.js';
+import { type SharedUpstream, UpstreamRegistry } from './upstream/upstream-registry.js';
+
+export interface RingOptions {
+  /** Bytes of the shared data ring (power of two). Default 32 MiB: room for a 16 MiB message in flight. */
+  readonly capacityBytes?: number;
+  /** Most clients at once. Default 64. */
+  readonly maxClients?: number;
+  /** Largest ring record; bigger messages are fragmented. Default 256 KiB. */
+  readonly maxRecordBytes?: number;
+}
+
+export interface DaemonOptions {
+  readonly namespace?: string;
+  /** Default: `runtimeDirFor(process.env)`. */
+  readonly runtimeDir?: string;
+  /** Stay this long after the last client left before exiting. Default 5000 ms. */
+  readonly lingerMs?: number;
+  readonly logLevel?: LogLevel;
+  readonly ring?: RingOptions;
+  /** Keepalive, reconnect and TLS settings for every upstream. */
+  readonly upstream?: UpstreamDefaults;
+  /** Adapters besides the built-in `passthrough`. */
+  readonly adapters?: readonly UpstreamAdapterFactory[];
+}
+
+const DEFAULT_LINGER_MS = 5_000;
+
+function packageVersion(): string {
+  try {
+    const url = new URL('../package.json', import.meta.url);
+    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${name} must be a non-negative integer; got ${String(value)}`);
+  }
+  return value;
+}
+
+function errorAnswer(requestId: number, error: unknown): DaemonMessage {
+  if (error instanceof WsproxyServerError)
+    return { type: 'error', requestId, code: error.code, message: error.message };
+  const message = error instanceof Error ? error.message : String(error);
+  return { type: 'error', requestId, code: DaemonErrorCode.INTERNAL, message };
+}
+
+/**
+ * The wsproxy daemon: one per user and namespace. Owns the Unix socket, the shared ring, the upstream connections,
+ * and exits by itself when nobody has needed it for `lingerMs`.
+ */
+export class Daemon {
+  readonly paths: RuntimePaths;
+  readonly namespace: string;
+  readonly version = packageVersion();
+  private readonly lingerMs: number;
+  private readonly log: DaemonLogger;
+  private readonly logger: Logger;
+  private readonly clients: ClientRegistry;
+  private readonly upstreams: UpstreamRegistry;
+  private readonly ring: RingWriter;
+  private readonly publisher: RingPublisher;
+  private server: Server | undefined;
+  private socketInode = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private shuttingDown: Promise<void> | undefined;
+  private readonly startedAt = Date.now();
+  private readonly downSince = new Map<number, number>();
+  private resolveStopped!: () => void;
+  /** Resolves once the daemon has shut down and released everything. */
+  readonly stopped = new Promise<void>((resolve) => {
+    this.resolveStopped = resolve;
+  });
+
+  private constructor(options: DaemonOptions) {
+    this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    this.paths = runtimePaths(this.namespace, options.runtimeDir ?? runtimeDirFor());
+    this.lingerMs = nonNegativeInteger('lingerMs', options.lingerMs ?? DEFAULT_LINGER_MS);
+    ensureRuntimeDir(this.paths.dir);
+    this.log = createDaemonLogger({ file: this.paths.logPath, level: options.logLevel ?? 'info' });
+    this.logger = this.log.logger.child({ namespace: this.namespace });
+
+    const scope = ringScope(this.paths.dir, this.namespace);
+    const orphans = removeOrphanSegments(scope);
+    if (orphans.length > 0) this.logger.info({ segments: orphans }, 'removed segments of a dead daemon');
+    const ring = options.ring ?? {};
+    this.clients = new ClientRegistry(ring.maxClients ?? 64);
+    this.ring = RingWriter.create({
+      name: ringSegmentName(scope),
+      capacity: ring.capacityBytes ?? 32 * 1024 * 1024,
+      maxReaders: ring.maxClients ?? 64,
+      maxRecordSize: ring.maxRecordBytes ?? 256 * 1024,
+      onWake: (slot) => this.clients.atSlot(slot)?.ringDoorbell(),
+    });
+    this.publisher = new RingPublisher(this.ring, this.clients);
+
+    const adapters = new Map<string, UpstreamAdapterFactory>([[passthrough.name, passthrough]]);
+    for (const adapter of options.adapters ?? []) adapters.set(adapter.name, adapter);
+    this.upstreams = new UpstreamRegistry({
+      adapters,
+      logger: this.logger,
+      defaults: options.upstream,
+      observer: {
+        deliver: (upstream, recipients, data, isBinary) => {
+          this.publisher.publish(
+            upstream.id,
+            recipients === 'all' ? upstream.members.keys() : recipients,
+            data,
+            isBinary,
+          );
+        },
+        reconnecting: (upstream, info) => {
+          if (!this.downSince.has(upstream.id)) this.downSince.set(upstream.id, Date.now());
+          this.tellMembers(upstream, { kind: 'reconnecting', connectionId: upstream.id, ...info });
+        },
+        reconnected: (upstream) => {
+          const since = this.downSince.get(upstream.id) ?? Date.now();
+          this.downSince.delete(upstream.id);
+          this.tellMembers(upstream, {
+            kind: 'reconnected',
+            connectionId: upstream.id,
+            attempt: upstream.connection.stats.reconnects,
+            downtimeMs: Math.min(0xffff_ffff, Date.now() - since),
+          });
+        },
+        closed: (upstream, info) => {
+          this.downSince.delete(upstream.id);
+          this.publisher.forget(upstream.id);
+          const code = info.code >= 1000 && info.code <= 4999 ? info.code : 1006;
+          this.tellMembers(upstream, {
+            kind: 'closed',
+            connectionId: upstream.id,
+            code,
+            reason: info.reason,
+          });
+          for (const id of upstream.members.keys()) this.clients.get(id)?.connections.delete(upstream.id);
+        },
+      },
+    });
+  }
+
+  /** Creates the daemon and binds its socket. Throws `DaemonAlreadyRunningError` when another one serves. */
+  static async start(options: DaemonOptions = {}): Promise<Daemon> {
+    const daemon = new Daemon(options);
+    try {
+      daemon.server = await bindDaemonSocket(daemon.paths, (socket) => daemon.accept(socket));
+    } catch (error) {
+      daemon.ring.close({ unlink: true });
+      daemon.log.flush();
+      throw error;
+    }
+    daemon.socketInode = statSync(daemon.paths.socketPath).ino;
+    daemon.logger.info(
+      { pid: process.pid, version: daemon.version, socket: daemon.paths.socketPath, ring: daemon.ring.name },
+      'daemon started',
+    );
+    daemon.scheduleLinger();
+    return daemon;
+  }
+
+  get ringName(): string {
+    return this.ring.name;
+  }
+
+  /** Closes every upstream (1001: going away), disconnects clients, removes the ring and the socket. */
+  shutdown(reason = 'shutdown'): Promise<void> {
+    this.shuttingDown ??= this.doShutdown(reason);
+    return this.shuttingDown;
+  }
+
+  private async doShutdown(reason: string): Promise<void> {
+    this.logger.info({ reason }, 'daemon shutting down');
+    clearTimeout(this.lingerTimer);
+    this.server?.close();
+    this.removeSocketFile();
+    for (const session of [...this.clients.all()]) session.close();
+    await this.upstreams.closeAll(1001, 'wsproxy daemon shutting down');
+    this.ring.close({ unlink: true });
+    this.log.flush();
+    this.resolveStopped();
+  }
+
+  private removeSocketFile(): void {
+    // Only our own socket: after a stale-socket takeover the path may already belong to a newer daemon.
+    try {
+      if (statSync(this.paths.socketPath).ino === this.socketInode) unlinkSync(this.paths.socketPath);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  private accept(socket: import('node:net').Socket): void {
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    new ClientSession(
+      socket,
+      {
+        hello: (session, hello) => this.onHello(session, hello),
+        request: (session, request) => this.onRequest(session, request),
+        closed: (session) => this.onClientGone(session),
+      },
+      this.logger,
+    );
+  }
+
+  private onHello(session: ClientSession, hello: Hello): DaemonMessage {
+    const refuse = (code: string, message: string): DaemonMessage => ({
+      type: 'refused',
+      code,
+      message,
+      minVersion: PROTOCOL_VERSION,
+      maxVersion: PROTOCOL_VERSION,
+    });
+    let version: number;
+    try {
+      version = negotiateVersion({ min: hello.minVersion, max: hello.maxVersion });
+    } catch (error) {
+      const code = error instanceof VersionMismatchError ? error.code : DaemonErrorCode.PROTOCOL;
+      return refuse(code, (error as Error).message);
+    }
+    if (this.shuttingDown) return refuse(DaemonErrorCode.SHUTTING_DOWN, 'the daemon is shutting down');
+    if (!this.clients.admit(session)) {
+      return refuse(DaemonErrorCode.TOO_MANY_CLIENTS, `all ${this.ring.maxReaders} client slots are taken`);
+    }
+    session.name = hello.clientName;
+    session.pid = hello.clientPid;
+    clearTimeout(this.lingerTimer);
+    this.logger.info({ client: session.id, name: session.name, clientPid: session.pid }, 'client connected');
+    return {
+      type: 'welcome',
+      version,
+      clientId: session.id,
+      daemonPid: process.pid,
+      daemonVersion: this.version,
+      ringName: this.ring.name,
+      readerSlot: session.readerSlot,
+    };
+  }
+
+  private onClientGone(session: ClientSession): void {
+    if (!this.clients.remove(session)) return;
+    this.logger.info({ client: session.id, clientPid: session.pid }, 'client disconnected');
+    // The client's reader slot must be free before another client is given the same slot number.
+    if (!this.ring.closed) this.ring.releaseReader(session.readerSlot);
+    this.upstreams.releaseClient(session.id).catch((error: unknown) => {
+      this.logger.error({ err: error }, 'releasing a client failed');
+    });
+    this.scheduleLinger();
+  }
+
+  private scheduleLinger(): void {
+    if (this.clients.size > 0 || this.shuttingDown) return;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = setTimeout(() => {
+      if (this.clients.size === 0) void this.shutdown('no clients left');
+    }, this.lingerMs);
+  }
+
+  private tellMembers(upstream: SharedUpstream, event: ConnectionEvent): void {
+    for (const id of upstream.members.keys()) this.clients.get(id)?.send({ type: 'event', event });
+  }
+
+  private memberUpstream(session: ClientSession, connectionId: number): SharedUpstream {
+    const upstream = session.connections.has(connectionId) ? this.upstreams.get(connectionId) : undefined;
+    if (!upstream) {
+      throw new WsproxyServerError(
+        DaemonErrorCode.UNKNOWN_CONNECTION,
+        `connection ${connectionId} is not open for this client`,
+      );
+    }
+    return upstream;
+  }
+
+  private onRequest(session: ClientSession, request: ClientRequest): void {
+    this.handle(session, request).then(
+      (answer) => session.send(answer),
+      (error: unknown) => {
+        if (!(error instanceof WsproxyServerError))
+          this.logger.error({ err: error, request: request.type }, 'request failed');
+        session.send(errorAnswer(request.requestId, error));
+      },
+    );
+  }
+
+  private async handle(session: ClientSession, request: ClientRequest): Promise<DaemonMessage> {
+    const { requestId } = request;
+    switch (request.type) {
+      case 'open': {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of request.headers) {
+          headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+        }
+        const { upstream, isNew } = await this.upstreams.open(session.id, {
+          url: request.url,
+          headers,
+          credentials: request.credentials,
+          adapter: request.adapter || passthrough.name,
+        });
+        if (session.closed) {
+          // The client died while we were connecting for it.
+          await this.upstreams.release(session.id, upstream);
+          return { type: 'ok', requestId };
+        }
+        session.connections.add(upstream.id);
+        this.logger.info({ client: session.id, upstream: upstream.id, isNew }, 'client joined upstream');
+        return { type: 'opened', requestId, connectionId: upstream.id, isNew };
+      }
+      case 'close': {
+        if (request.connectionId !== 'all') {
+          const upstream = this.memberUpstream(session, request.connectionId);
+          await this.upstreams.release(session.id, upstream);
+          if (!upstream.members.has(session.id)) session.connections.delete(upstream.id);
+          return { type: 'ok', requestId };
+        }
+        const all = [...session.connections].map((id) => this.upstreams.get(id));
+        session.connections.clear();
+        await Promise.all(
+          all.map((upstream) => upstream && this.upstreams.release(session.id, upstream, true)),
+        );
+        return { type: 'ok', requestId };
+      }
+      case 'send': {
+        const upstream = this.memberUpstream(session, request.connectionId);
+        const frame = { data: Buffer.from(request.payload), isBinary: request.binary };
+        if (upstream.adapter.onClientFrame) {
+          upstream.adapter.onClientFrame(session.id, frame);
+        } else if (!upstream.connection.send(frame.data, frame.isBinary)) {
+          throw new WsproxyServerError(
+            DaemonErrorCode.SEND_FAILED,
+            `connection ${upstream.id} is not open upstream`,
+          );
+        }
+        return { type: 'ok', requestId };
+      }
+      case 'subscribe': {
+        const upstream = this.memberUpstream(session, request.connectionId);
+        if (!upstream.adapter.subscribe) throw this.notSupported(upstream, 'subscribe');
+        const result = await upstream.adapter.subscribe(session.id, Buffer.from(request.params));
+        return {
+          type: 'subscribed',
+          requestId,
+          alreadySubscribed: result.alreadySubscribed,
+          reply: result.reply ?? new Uint8Array(0),
+        };
+      }
+      case 'unsubscribe': {
+        const upstream = this.memberUpstream(session, request.connectionId);
+        if (!upstream.adapter.unsubscribe) throw this.notSupported(upstream, 'unsubscribe');
+        const result = await upstream.adapter.unsubscribe(session.id, Buffer.from(request.params));
+        return {
+          type: 'unsubscribed',
+          requestId,
+          stillSubscribed: result.stillSubscribed,
+          reply: result.reply ?? new Uint8Array(0),
+        };
+      }
+      case 'setLogLevel':
+        this.log.setLevel(request.level);
+        return { type: 'ok', requestId };
+      case 'status':
+        return { type: 'statusReport', requestId, status: this.status() };
+    }
+  }
+
+  private notSupported(upstream: SharedUpstream, what: string): WsproxyServerError {
+    return new WsproxyServerError(
+      DaemonErrorCode.NOT_SUPPORTED,
+      `the ${upstream.adapterName} adapter of connection ${upstream.id} does not support ${what}`,
+    );
+  }
+
+  status(): DaemonStatus {
+    return statusReport({
+      pid: process.pid,
+      version: this.version,
+      startedAt: this.startedAt,
+      logLevel: this.logger.level,
+      ring: this.ring,
+      clients: [...this.clients.all()],
+      upstreams: [...this.upstreams.all()],
+    });
+  }
+}
+
+export type { ClientId };

@@ -1,0 +1,86 @@
+/**
+ * Errors raised by the daemon itself (not by the wire codec, whose catalogue lives in `@wsproxy/protocol`).
+ * Users match on `code`; every code is listed in the package README.
+ */
+export class WsproxyServerError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'WsproxyServerError';
+    this.code = code;
+  }
+}
+
+/** An option or argument had the wrong type or value. */
+export class InvalidArgumentError extends WsproxyServerError {
+  constructor(message: string) {
+    super('WSP_ERR_INVALID_ARGUMENT', message);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+/** No adapter of that name is registered in this daemon. */
+export class UnknownAdapterError extends WsproxyServerError {
+  constructor(name: string, known: readonly string[]) {
+    super('WSP_ERR_UNKNOWN_ADAPTER', `unknown adapter ${JSON.stringify(name)}; known: ${known.join(', ')}`);
+    this.name = 'UnknownAdapterError';
+  }
+}
+
+/** The connection's adapter does not support the request (e.g. a subscription scheme it does not know). */
+export class NotSupportedError extends WsproxyServerError {
+  constructor(message: string) {
+    super('WSP_ERR_NOT_SUPPORTED', message);
+    this.name = 'NotSupportedError';
+  }
+}
+
+/** The runtime folder is not owned by us, is a symlink, or is readable/writable by others. */
+export class InsecureRuntimeDirError extends WsproxyServerError {
+  readonly path: string;
+
+  constructor(path: string, reason: string) {
+    super('WSP_ERR_INSECURE_RUNTIME_DIR', `refusing to use runtime folder ${path}: ${reason}`);
+    this.name = 'InsecureRuntimeDirError';
+    this.path = path;
+  }
+}
+
+/** Another live daemon already serves this namespace. */
+export class DaemonAlreadyRunningError extends WsproxyServerError {
+  readonly socketPath: string;
+
+  constructor(socketPath: string) {
+    super('WSP_ERR_DAEMON_RUNNING', `a wsproxy daemon is already listening on ${socketPath}`);
+    this.name = 'DaemonAlreadyRunningError';
+    this.socketPath = socketPath;
+  }
+}
+
+/** A client presented credentials that differ from those of the upstream connection's owner. */
+export class WrongCredentialsError extends WsproxyServerError {
+  constructor(url: string) {
+    super(
+      'WSP_ERR_WRONG_CREDENTIALS',
+      `the connection to ${url} is owned by another session; present the same credentials to join it`,
+    );
+    this.name = 'WrongCredentialsError';
+  }
+}
+
+/** The upstream URL is not a ws:// or wss:// URL. */
+export class InvalidUrlError extends WsproxyServerError {
+  constructor(url: string, reason: string) {
+    super('WSP_ERR_BAD_URL', `invalid upstream URL ${JSON.stringify(url)}: ${reason}`);
+    this.name = 'InvalidUrlError';
+  }
+}
+
+/** The upstream could not be reached or refused the WebSocket handshake on the first attempt. */
+export class UpstreamUnreachableError extends WsproxyServerError {
+  constructor(url: string, reason: string, options?: ErrorOptions) {
+    super('WSP_ERR_UPSTREAM_UNREACHABLE', `could not connect to ${url}: ${reason}`, options);
+    this.name = 'UpstreamUnreachableError';
+  }
+}

@@ -1,0 +1,239 @@
+import { EventEmitter } from 'node:events';
+import WebSocket, { type ClientOptions, type RawData } from 'ws';
+import { InvalidUrlError, UpstreamUnreachableError } from '../errors.js';
+import {
+  backoffDelay,
+  type ReconnectOptions,
+  type ResolvedReconnectOptions,
+  resolveReconnectOptions,
+} from './backoff.js';
+
+/** TLS settings handed to `ws` (and so to `tls.connect`) as they are. */
+export interface UpstreamTlsOptions {
+  readonly ca?: string | Buffer | Array<string | Buffer>;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly rejectUnauthorized?: boolean;
+  readonly servername?: string;
+}
+
+export interface UpstreamConnectionOptions {
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly tls?: UpstreamTlsOptions;
+  readonly perMessageDeflate?: boolean;
+  /** Ping the upstream this often. Default 10 s; 0 disables keepalive. */
+  readonly pingIntervalMs?: number;
+  /** Declare the upstream dead if no pong arrives this long after a ping. Default 5 s. */
+  readonly pongTimeoutMs?: number;
+  /** Limit for the opening handshake. Default 10 s. */
+  readonly handshakeTimeoutMs?: number;
+  readonly reconnect?: ReconnectOptions;
+}
+
+export type UpstreamState =
+  | { readonly kind: 'connecting' }
+  | { readonly kind: 'open'; readonly since: number }
+  | {
+      readonly kind: 'reconnecting';
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly reason: string;
+    }
+  | { readonly kind: 'closed'; readonly code: number; readonly reason: string };
+
+export interface UpstreamConnectionEvents {
+  /** The socket is open: the first time, and again after each successful reconnect. */
+  open: [{ readonly reconnected: boolean }];
+  message: [data: Buffer, isBinary: boolean];
+  /** The socket dropped and a retry is scheduled. */
+  reconnecting: [{ readonly attempt: number; readonly delayMs: number; readonly reason: string }];
+  /** Final: no more retries (closed by us, or retries exhausted). */
+  closed: [{ readonly code: number; readonly reason: string }];
+}
+
+export function validateUpstreamUrl(url: unknown): URL {
+  if (typeof url !== 'string' || url.length === 0) throw new InvalidUrlError(String(url), 'not a string');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidUrlError(url, 'not a URL');
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw new InvalidUrlError(url, `scheme must be ws: or wss:, not ${parsed.protocol}`);
+  }
+  if (parsed.hash) throw new InvalidUrlError(url, 'fragments are not allowed in WebSocket URLs');
+  return parsed;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/**
+ * One upstream WebSocket that stays up: keepalive by ping/pong, reconnect with backoff after a drop. The very first
+ * connect is not retried: whoever opened it wants to hear at once that the host is unreachable.
+ */
+export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
+  readonly url: string;
+  private readonly options: UpstreamConnectionOptions;
+  private readonly reconnectOptions: ResolvedReconnectOptions;
+  private socket: WebSocket | undefined;
+  private currentState: UpstreamState = { kind: 'connecting' };
+  private attempt = 0;
+  private openedAt = 0;
+  private everOpened = false;
+  private closing = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pongTimer: NodeJS.Timeout | undefined;
+  /** Counters for `wsproxy status`. */
+  readonly stats = { messagesIn: 0, bytesIn: 0, messagesOut: 0, reconnects: 0 };
+
+  constructor(options: UpstreamConnectionOptions) {
+    super();
+    validateUpstreamUrl(options.url);
+    this.url = options.url;
+    this.options = options;
+    this.reconnectOptions = resolveReconnectOptions(options.reconnect);
+  }
+
+  get state(): UpstreamState {
+    return this.currentState;
+  }
+
+  /** Resolves once the first connection is open; rejects with `UpstreamUnreachableError` otherwise. */
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onOpen = () => {
+        this.off('closed', onClosed);
+        resolve();
+      };
+      const onClosed = (event: { code: number; reason: string }) => {
+        this.off('open', onOpen);
+        reject(new UpstreamUnreachableError(this.url, event.reason));
+      };
+      this.once('open', onOpen);
+      this.once('closed', onClosed);
+      this.dial();
+    });
+  }
+
+  send(data: Uint8Array | string, isBinary: boolean): boolean {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(data, { binary: isBinary });
+    this.stats.messagesOut += 1;
+    return true;
+  }
+
+  /** Closes for good: 1000 when the last client left, 1001 when the daemon shuts down. */
+  close(code = 1000, reason = ''): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.retryTimer);
+    this.stopKeepalive();
+    const socket = this.socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) {
+      this.finish(code, reason || 'closed');
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      // A peer that never answers our close frame must not hold the daemon's shutdown hostage.
+      const force = setTimeout(() => socket.terminate(), 2_000);
+      socket.once('close', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      if (socket.readyState === WebSocket.CONNECTING) socket.terminate();
+      else socket.close(code, reason);
+    });
+  }
+
+  private dial(): void {
+    const { tls, headers, perMessageDeflate, handshakeTimeoutMs } = this.options;
+    const wsOptions: ClientOptions = {
+      headers: headers ? { ...headers } : undefined,
+      perMessageDeflate: perMessageDeflate ?? false,
+      handshakeTimeout: handshakeTimeoutMs ?? 10_000,
+      ...tls,
+    };
+    const socket = new WebSocket(this.url, wsOptions);
+    this.socket = socket;
+    let failure = 'connection closed';
+    socket.on('open', () => {
+      this.openedAt = Date.now();
+      this.currentState = { kind: 'open', since: this.openedAt };
+      const reconnected = this.everOpened;
+      this.everOpened = true;
+      if (reconnected) this.stats.reconnects += 1;
+      this.startKeepalive(socket);
+      this.emit('open', { reconnected });
+    });
+    socket.on('message', (data, isBinary) => {
+      const payload = toBuffer(data);
+      this.stats.messagesIn += 1;
+      this.stats.bytesIn += payload.byteLength;
+      this.emit('message', payload, isBinary);
+    });
+    socket.on('pong', () => clearTimeout(this.pongTimer));
+    socket.on('unexpected-response', (_request, response) => {
+      failure = `handshake refused with HTTP ${response.statusCode}`;
+      socket.terminate();
+    });
+    socket.on('error', (error) => {
+      failure = error.message || failure;
+    });
+    socket.on('close', (code, reasonBuffer) => {
+      this.stopKeepalive();
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      const reason = reasonBuffer.length > 0 ? reasonBuffer.toString() : failure;
+      if (this.closing) return this.finish(code, reason);
+      if (!this.everOpened) return this.finish(code === 1005 || code === 1006 ? 1006 : code, reason);
+      this.scheduleReconnect(`${code} ${reason}`);
+    });
+  }
+
+  private scheduleReconnect(reason: string): void {
+    // A connection that was healthy for a while starts the backoff from scratch.
+    if (this.openedAt > 0 && Date.now() - this.openedAt >= this.reconnectOptions.resetAfterMs)
+      this.attempt = 0;
+    this.openedAt = 0;
+    this.attempt += 1;
+    if (this.attempt > this.reconnectOptions.maxAttempts) {
+      this.finish(1006, `gave up after ${this.attempt - 1} reconnect attempts: ${reason}`);
+      return;
+    }
+    const delayMs = backoffDelay(this.attempt, this.reconnectOptions);
+    this.currentState = { kind: 'reconnecting', attempt: this.attempt, delayMs, reason };
+    this.emit('reconnecting', { attempt: this.attempt, delayMs, reason });
+    this.retryTimer = setTimeout(() => this.dial(), delayMs);
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.currentState.kind === 'closed') return;
+    this.currentState = { kind: 'closed', code, reason };
+    this.emit('closed', { code, reason });
+  }
+
+  private startKeepalive(socket: WebSocket): void {
+    const interval = this.options.pingIntervalMs ?? 10_000;
+    const timeout = this.options.pongTimeoutMs ?? 5_000;
+    if (interval <= 0) return;
+    this.pingTimer = setInterval(() => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      socket.ping();
+      clearTimeout(this.pongTimer);
+      // A half-open TCP connection never errors by itself; a missing pong is our only sign.
+      this.pongTimer = setTimeout(() => socket.terminate(), timeout);
+    }, interval);
+  }
+
+  private stopKeepalive(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
+  }
+}
