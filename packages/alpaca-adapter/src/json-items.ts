@@ -82,6 +82,80 @@ function readString(b: Buffer, i: number, end: number): string {
   return b.toString('utf8', from, to);
 }
 
+/** Byte classes for the fast skip: 0 ordinary, 1 quote, 2 opener, 3 closer. */
+const CLASS = new Uint8Array(256);
+CLASS[QUOTE] = 1;
+CLASS[OPEN_BRACE] = 2;
+CLASS[OPEN_BRACKET] = 2;
+CLASS[CLOSE_BRACE] = 3;
+CLASS[CLOSE_BRACKET] = 3;
+/** In a string: 1 for the bytes that need a look (quote, backslash). */
+const IN_STRING = new Uint8Array(256);
+IN_STRING[QUOTE] = 1;
+IN_STRING[BACKSLASH] = 1;
+
+/**
+ * From inside an object (depth 1) to just past its closing brace, respecting strings and nesting. This is the
+ * hottest loop of routing, hence the lookup tables (one branch per ordinary byte).
+ */
+function skipToObjectEnd(b: Buffer, i: number): number {
+  const n = b.length;
+  let depth = 1;
+  while (i < n) {
+    const kind = CLASS[b[i]!]!;
+    i++;
+    if (kind === 0) continue;
+    if (kind === 1) {
+      for (;;) {
+        if (i >= n) throw new MalformedFrameError('unterminated string', i);
+        const c = b[i]!;
+        i++;
+        if (IN_STRING[c] === 0) continue;
+        if (c === QUOTE) break;
+        i++; // backslash: skip the escaped byte
+      }
+    } else if (kind === 2) {
+      depth++;
+    } else if (--depth === 0) {
+      return i;
+    }
+  }
+  throw new MalformedFrameError('unterminated object', i);
+}
+
+/**
+ * Symbols repeat endlessly: return the same string for the same bytes instead of decoding a new one each time.
+ * A small hash table keyed by FNV-1a of the bytes; a collision just decodes and replaces.
+ */
+const SYMBOL_TABLE_SIZE = 4096;
+const symbolTable: (string | undefined)[] = new Array(SYMBOL_TABLE_SIZE);
+
+function readSymbol(b: Buffer, i: number, end: number): string {
+  const from = i + 1;
+  const to = end - 1;
+  let hash = 0x811c9dc5;
+  for (let k = from; k < to; k++) {
+    const c = b[k]!;
+    if (c === BACKSLASH || c >= 0x80) return readString(b, i, end);
+    hash = Math.imul(hash ^ c, 0x01000193);
+  }
+  const slot = (hash >>> 0) & (SYMBOL_TABLE_SIZE - 1);
+  const cached = symbolTable[slot];
+  if (cached !== undefined && cached.length === to - from) {
+    let same = true;
+    for (let k = 0; k < cached.length; k++) {
+      if (cached.charCodeAt(k) !== b[from + k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const s = b.toString('latin1', from, to);
+  symbolTable[slot] = s;
+  return s;
+}
+
 function isKey(b: Buffer, i: number, end: number, key: string): boolean {
   if (end - i !== key.length + 2) return false;
   for (let k = 0; k < key.length; k++) if (b[i + 1 + k] !== key.charCodeAt(k)) return false;
@@ -126,7 +200,14 @@ function scanItem(b: Buffer, i: number, out: FrameItems): number {
       const k = b[keyStart + 1];
       if ((k === LETTER_T || k === LETTER_S) && b[valueStart] === QUOTE) {
         if (k === LETTER_T) type = readString(b, valueStart, i);
-        else symbol = readString(b, valueStart, i);
+        else symbol = readSymbol(b, valueStart, i);
+        // Alpaca puts T and S first. Once both are known (and it is not news, which routes by `symbols`), the
+        // rest of the item only needs its end found: skip it in one pass instead of key by key.
+        if (type !== '' && symbol !== '' && type !== 'n') {
+          const end = skipToObjectEnd(b, i);
+          out.push(start, end, type, symbol, undefined);
+          return end;
+        }
       }
     } else if (keyLen === 9 && b[valueStart] === OPEN_BRACKET && isKey(b, keyStart, keyEnd, 'symbols')) {
       symbols = readStringArray(b, valueStart, i);

@@ -127,18 +127,27 @@ describe('AlpacaRouter (JSON)', () => {
     }),
   );
 
-  it('sends each item only to its subscribers, items byte for byte, grouped by identical recipient sets', () => {
-    const frame = json(TRADE_AAPL, QUOTE_AMD, BAR_MSFT, CORRECTION_AAPL);
+  it('sends each item only to its subscribers, byte for byte, in Alpaca order, one record per run', () => {
+    const frame = json(TRADE_AAPL, CORRECTION_AAPL, QUOTE_AMD, BAR_MSFT, TRADE_AAPL);
     const { records, unrouted } = router.route(frame);
     expect(unrouted).toBe(0);
-    const byRecipients = new Map(
-      records.map((r) => [r.recipients.join(','), Buffer.from(r.bytes).toString()]),
-    );
-    // trades + the correction that follows trades: clients 1 and 2, in one record, original bytes.
-    expect(byRecipients.get('1,2')).toBe(`[${TRADE_AAPL},${CORRECTION_AAPL}]`);
-    expect(byRecipients.get('1')).toBe(`[${QUOTE_AMD}]`);
-    expect(byRecipients.get('3')).toBe(`[${BAR_MSFT}]`);
-    expect(records).toHaveLength(3);
+    expect(records.map((r) => [r.recipients.join(','), Buffer.from(r.bytes).toString()])).toEqual([
+      // trades + the correction that follows trades: clients 1 and 2, one record, original bytes and separator.
+      ['1,2', `[${TRADE_AAPL},${CORRECTION_AAPL}]`],
+      ['1', `[${QUOTE_AMD}]`],
+      ['3', `[${BAR_MSFT}]`],
+      ['1,2', `[${TRADE_AAPL}]`],
+    ]);
+  });
+
+  it('keeps each client in order even when its items alternate with others', () => {
+    const frame = json(QUOTE_AMD, TRADE_AAPL, QUOTE_AMD);
+    const perClient = new Map<ClientId, unknown[]>();
+    for (const r of router.route(frame).records) {
+      for (const id of r.recipients) perClient.set(id, [...(perClient.get(id) ?? []), ...parsed(r.bytes)]);
+    }
+    expect(perClient.get(1)).toEqual([JSON.parse(QUOTE_AMD), JSON.parse(TRADE_AAPL), JSON.parse(QUOTE_AMD)]);
+    expect(perClient.get(2)).toEqual([JSON.parse(TRADE_AAPL)]);
   });
 
   it('hands the upstream frame over untouched when one recipient set wants all of it', () => {
