@@ -25,8 +25,8 @@ export class Feed {
     private readonly market: SyntheticMarket,
     private readonly options: ResolvedOptions,
     private readonly sessions: FeedSessions,
-    /** Told when the timer stops for lack of demand (inspection waiters care). */
-    private readonly onIdle: () => void = () => {},
+    /** Told after every firing (and when the timer stops for lack of demand): inspection waiters re-check. */
+    private readonly onFired: () => void = () => {},
   ) {
     this.periodMs = (options.batchSize * 1000) / options.rate;
   }
@@ -74,7 +74,7 @@ export class Feed {
     }
     const listeners = [...this.sessions.accounts()].filter((s) => s.hasDemand());
     if (demand.size === 0 && listeners.length === 0) {
-      this.onIdle();
+      this.onFired();
       return;
     }
 
@@ -102,6 +102,6 @@ export class Feed {
     }
     for (const update of updates) for (const session of listeners) session.deliver(update);
     if (this.hasDemand()) this.schedule();
-    else this.onIdle();
+    this.onFired();
   }
 }

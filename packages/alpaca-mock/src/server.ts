@@ -64,6 +64,8 @@ export class AlpacaMock extends EventEmitter {
 
   constructor(options: ResolvedOptions) {
     super();
+    // Any number of tests may wait on 'change' at once.
+    this.setMaxListeners(0);
     this.options = options;
     this.host = options.host;
     this.market = new SyntheticMarket(options);

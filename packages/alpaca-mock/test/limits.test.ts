@@ -101,3 +101,15 @@ describe('HTTP 429 on upgrades', () => {
     await expect(AlpacaClient.connect(`${mock.url}/v2/iex`)).rejects.toThrow('HTTP 429');
   });
 });
+
+describe('half-dead after a client vanishes', () => {
+  it('also holds the slot when the client side disappears without a close frame', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ halfDeadMs: 300 }));
+    const first = await tryAuth(`${mock.url}/v2/iex`);
+    first.client.ws.terminate();
+    await mock.waitFor(() => mock.halfDeadCount() === 1);
+    expect((await tryAuth(`${mock.url}/v2/iex`)).reply.code).toBe(406);
+    await mock.waitFor(() => mock.halfDeadCount() === 0, 3000);
+    expect((await tryAuth(`${mock.url}/v2/iex`)).reply.msg).toBe('authenticated');
+  });
+});

@@ -193,3 +193,61 @@ describe('subscriptions', () => {
     expect(client.messages.some((m) => m.T === 't' || m.T === 'q')).toBe(false);
   });
 });
+
+describe('corrections and cancel errors', () => {
+  it('follow trades: they reference earlier trade ids and never reach quote-only subscribers', async () => {
+    // rate 1000 in batches of 10: ~2% of trades are corrected or cancelled, so a few hundred trades show both.
+    const mock = cleanup.add(await startAlpacaMock({ rate: 1000, batchSize: 10, seed: 3 }));
+    const trader = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    const quoter = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/sip`));
+    await trader.request({ action: 'subscribe', trades: ['*'] });
+    await quoter.request({ action: 'subscribe', quotes: ['*'] });
+    await trader.collect((m) => m.T === 'x', 1, 8000);
+    await trader.collect((m) => m.T === 'c', 1, 8000);
+    const seen = new Map<string, Set<number>>();
+    for (const m of trader.messages) {
+      const ids = seen.get(m.S as string) ?? new Set<number>();
+      seen.set(m.S as string, ids);
+      if (m.T === 't') ids.add(m.i as number);
+      if (m.T === 'x') expect(ids.has(m.i as number)).toBe(true);
+      if (m.T === 'c') {
+        expect(ids.has(m.oi as number)).toBe(true);
+        expect(Object.keys(m)).toEqual([
+          'T',
+          'S',
+          'x',
+          'oi',
+          'op',
+          'os',
+          'oc',
+          'ci',
+          'cp',
+          'cs',
+          'cc',
+          'z',
+          't',
+        ]);
+      }
+    }
+    expect(quoter.messages.some((m) => m.T === 'x' || m.T === 'c' || m.T === 't')).toBe(false);
+  });
+});
+
+describe('large subscribe messages', () => {
+  it('accepts a subscribe split into WebSocket fragments, as alpaca-py sends it', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ symbolLimit: Number.POSITIVE_INFINITY }));
+    const client = cleanup.add(
+      await AlpacaClient.authenticated(`${mock.url}/v2/sip`, { encoding: 'msgpack' }),
+    );
+    const symbols = Array.from({ length: 8000 }, (_, k) => `S${k}`);
+    const { encode } = await import('@msgpack/msgpack');
+    const payload = Buffer.from(encode({ action: 'subscribe', bars: symbols }));
+    expect(payload.length).toBeGreaterThan(32 * 1024);
+    const chunk = 32 * 1024;
+    for (let at = 0; at < payload.length; at += chunk) {
+      client.ws.send(payload.subarray(at, at + chunk), { binary: true, fin: at + chunk >= payload.length });
+    }
+    const ack = await client.next((m) => m.T === 'subscription');
+    expect((ack.bars as string[]).length).toBe(8000);
+  });
+});
