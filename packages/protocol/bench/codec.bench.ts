@@ -56,6 +56,8 @@ const ring = new Uint8Array(1 << 20);
 const recordLength = encodeDataRecordInto(ring, 0, init);
 const record = ring.slice(0, recordLength);
 
+const fewReaders = RecipientSet.from([3, 12]);
+const setInit = { connectionId: 7, binary: false, recipients: fewReaders, payload };
 const manyReaders = RecipientSet.from(Array.from({ length: 300 }, (_, i) => i * 3));
 const bitsetInit = { connectionId: 7, binary: false, recipients: manyReaders, payload };
 
@@ -70,6 +72,14 @@ const results = [
     for (let i = 0; i < ops; i++) {
       if (pos + 256 > ring.length) pos = 0;
       pos += encodeDataRecordInto(ring, pos, init);
+    }
+    return pos;
+  }),
+  measure('encode data record (RecipientSet of 2)', OPS, (ops) => {
+    let pos = 0;
+    for (let i = 0; i < ops; i++) {
+      if (pos + 256 > ring.length) pos = 0;
+      pos += encodeDataRecordInto(ring, pos, setInit);
     }
     return pos;
   }),

@@ -2,7 +2,7 @@ import { InvalidArgumentError, MalformedFrameError, OverLimitError, UnknownTypeE
 import { type ConnectionEvent, readEventBody, writeEventBody } from '../events.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../limits.js';
 import { parseStatus } from '../status.js';
-import { readU32, writeU32 } from '../wire/bytes.js';
+import { writeU32 } from '../wire/bytes.js';
 import { Reader } from '../wire/reader.js';
 import { readUtf8, utf8Length } from '../wire/utf8.js';
 import { Writer } from '../wire/writer.js';
@@ -327,11 +327,6 @@ export function decodeControlFrame(
     );
   }
   return decodeControlBody(frame.subarray(FRAME_HEADER_BYTES), limits);
-}
-
-/** Reads the body length from a frame header at `offset` (the lead byte must already be checked). */
-export function readFrameBodyLength(bytes: Uint8Array, offset: number): number {
-  return readU32(bytes, offset + 1);
 }
 
 /**

@@ -94,8 +94,24 @@ function writeRecipients(target: Uint8Array, at: number, recipients: Recipients)
     }
     return;
   }
-  const slots = recipients instanceof RecipientSet ? recipients.slots() : recipients;
-  for (let i = 0; i < slots.length; i++) writeU16(target, at + 2 * i, slots[i]!);
+  if (recipients instanceof RecipientSet) {
+    // Straight from the bits, no slot array: this is the daemon's per-record path.
+    const bits = recipients.bits;
+    const lastByte = recipients.maxSlot >>> 3;
+    let pos = at;
+    for (let byte = 0; byte <= lastByte && recipients.maxSlot >= 0; byte++) {
+      const v = bits[byte]!;
+      if (v === 0) continue;
+      for (let bit = 0; bit < 8; bit++) {
+        if (v & (1 << bit)) {
+          writeU16(target, pos, byte * 8 + bit);
+          pos += 2;
+        }
+      }
+    }
+    return;
+  }
+  for (let i = 0; i < recipients.length; i++) writeU16(target, at + 2 * i, recipients[i]!);
 }
 
 // ---- encode ------------------------------------------------------------------------------------------------------
