@@ -16,6 +16,7 @@ export type ShmQueueErrorCode =
   | 'SHMQ_ERR_SYSTEM'
   | 'SHMQ_ERR_CLOSED'
   | 'SHMQ_ERR_WRITER_GONE'
+  | 'SHMQ_ERR_EVICTED'
   | 'SHMQ_ERR_DOORBELL'
   | 'SHMQ_ERR_NATIVE_ADDON';
 
@@ -135,6 +136,15 @@ export class ClosedError extends ShmQueueError {
 export class WriterGoneError extends ShmQueueError {
   constructor(name: string, detail = 'the writer disconnected without closing the ring') {
     super('SHMQ_ERR_WRITER_GONE', `ring "${name}": ${detail}`);
+  }
+}
+
+/** This reader's slot was freed by someone else (the writer took it for dead); reopen to read again. */
+export class ReaderEvictedError extends ShmQueueError {
+  readonly slot: number;
+  constructor(name: string, slot: number) {
+    super('SHMQ_ERR_EVICTED', `ring "${name}": reader slot ${slot} was released by another process`);
+    this.slot = slot;
   }
 }
 

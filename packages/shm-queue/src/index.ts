@@ -11,6 +11,7 @@ export {
   NativeAddonError,
   NoFreeSlotError,
   NotARingError,
+  ReaderEvictedError,
   RecordTooLargeError,
   SegmentExistsError,
   SegmentNotFoundError,

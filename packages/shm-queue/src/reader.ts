@@ -4,6 +4,7 @@ import {
   CorruptRecordError,
   InvalidArgumentError,
   NoFreeSlotError,
+  ReaderEvictedError,
   WriterGoneError,
 } from './errors.js';
 import { openRingSegment } from './header.js';
@@ -90,6 +91,7 @@ export class RingReader implements AsyncIterable<Buffer> {
   readonly #spinMicros: number;
   readonly #positionWord: number;
   readonly #sleepingWord: number;
+  readonly #pidWord: number;
 
   /** Consumed up to here (local; published to the slot by #publish). */
   #position = 0;
@@ -132,6 +134,7 @@ export class RingReader implements AsyncIterable<Buffer> {
     this.#spinMicros = options.spinMicros ?? DEFAULT_SPIN_MICROS;
     this.#positionWord = slotWord(slot, S_POSITION);
     this.#sleepingWord = slotWord(slot, S_SLEEPING);
+    this.#pidWord = slotWord(slot, S_PID);
     this.#joinAtTail();
   }
 
@@ -346,6 +349,7 @@ export class RingReader implements AsyncIterable<Buffer> {
       if (position === this.#tail) {
         this.#tail = loadPosition(words, H_TAIL);
         if (position === this.#tail) return false;
+        this.#assertSlotOwned();
       }
       if (this.#tail - position > capacity) {
         this.#skipLapped();
@@ -406,9 +410,18 @@ export class RingReader implements AsyncIterable<Buffer> {
     this.#published = this.#position;
   }
 
-  /** Bytes at `position` are still what the writer published there, i.e. not yet overwritten by a later lap. */
+  /**
+   * Bytes at `position` are still what the writer published there, i.e. not yet overwritten by a later lap.
+   * A back-pressure writer never overwrites what an active reader has not read (and keeps no intent).
+   */
   #intact(position: number): boolean {
-    return loadPosition(this.#words, H_INTENT) - position <= this.capacity;
+    return this.backPressure || loadPosition(this.#words, H_INTENT) - position <= this.capacity;
+  }
+
+  /** Our slot was freed under us (the writer judged us gone): nothing protects our position any more. */
+  #assertSlotOwned(): void {
+    if (Atomics.load(this.#words, this.#pidWord) !== process.pid)
+      throw new ReaderEvictedError(this.name, this.slot);
   }
 
   /**

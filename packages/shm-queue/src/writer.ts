@@ -86,6 +86,9 @@ export class RingWriter {
   #sequence: number;
   /** Back-pressure only: the writer may write up to here without looking at reader positions again. */
   #limit = 0;
+  // Positions below these share the high word already stored, so publishing needs only the low word.
+  #tailHighEnd = 0;
+  #intentHighEnd = 0;
   #closed = false;
 
   private constructor(segment: Segment, geometry: RingGeometry, options: RingWriterOptions) {
@@ -169,7 +172,8 @@ export class RingWriter {
     const sequence = this.#sequence;
     // Bytes up to `end + 8` change now (this record and the next one's sequence word): readers behind by more than
     // the capacity see it through the intent and skip instead of reading half-overwritten bytes.
-    storePosition(words, H_INTENT, end + NEXT_HEADER_BYTES);
+    // Back-pressure rings never overwrite unread bytes, so readers need no intent there (see LAYOUT.md).
+    if (!this.backPressure) this.#publish(H_INTENT, end + NEXT_HEADER_BYTES);
     if (padding !== 0) {
       const at = this.#dataWord + (offset >> 2);
       words[at] = PADDING_MARKER;
@@ -182,7 +186,7 @@ export class RingWriter {
     this.#bytes.set(payload, this.#dataOffset + offset + RECORD_HEADER_BYTES);
     const next = (offset + size) & this.#mask;
     words[this.#dataWord + (next >> 2) + 1] = sequence + 1;
-    storePosition(words, H_TAIL, end);
+    this.#publish(H_TAIL, end);
 
     this.#tail = end;
     this.#offset = next;
@@ -253,6 +257,19 @@ export class RingWriter {
     this.#closed = true;
     this.#segment.close();
     if (options.unlink ?? true) Segment.unlink(this.name);
+  }
+
+  // One atomic store per position on the hot path; all three words only when the high word changes.
+  #publish(at: number, value: number): void {
+    const highEnd = at === H_TAIL ? this.#tailHighEnd : this.#intentHighEnd;
+    if (value < highEnd) {
+      Atomics.store(this.#words, at + 1, value >>> 0);
+      return;
+    }
+    storePosition(this.#words, at, value);
+    const next = (Math.floor(value / TWO_32) + 1) * TWO_32;
+    if (at === H_TAIL) this.#tailHighEnd = next;
+    else this.#intentHighEnd = next;
   }
 
   /** Back-pressure: is there room up to `end`? Refreshes the cached limit from the slowest live reader. */

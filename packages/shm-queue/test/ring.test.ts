@@ -143,6 +143,20 @@ describe('records in and out', () => {
   });
 });
 
+describe('slot ownership', () => {
+  it('a reader whose slot the writer released learns it with SHMQ_ERR_EVICTED instead of reading unprotected', () => {
+    const { writer, reader } = open({ backPressure: true });
+    writer.write(Buffer.from('one'));
+    expect(reader.tryRead()?.toString()).toBe('one');
+    expect(writer.releaseReader(reader.slot, process.pid + 1)).toBe(false);
+    expect(writer.releaseReader(reader.slot, process.pid)).toBe(true);
+    writer.write(Buffer.from('two'));
+    expect(() => reader.tryRead()).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_EVICTED', slot: reader.slot }),
+    );
+  });
+});
+
 describe('overrun', () => {
   it('a lapped reader skips ahead and reports exactly the records it lost', () => {
     const { writer, reader, gaps } = open({});
