@@ -71,7 +71,7 @@ export function resolveLimits(overrides: Partial<ProtocolLimits> = {}): Protocol
   const limits: Record<string, number> = { ...DEFAULT_LIMITS };
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
-    if (!(name in DEFAULT_LIMITS)) {
+    if (!Object.hasOwn(DEFAULT_LIMITS, name)) {
       throw new InvalidArgumentError(`unknown limit ${name}`);
     }
     const ceiling = WIRE_CEILINGS[name as keyof ProtocolLimits];
