@@ -295,6 +295,8 @@ describe('encoder arguments', () => {
     expect(() => resolveLimits({ maxUrlBytes: 70_000 })).toThrow(InvalidArgumentError);
     expect(() => resolveLimits({ maxReaderSlots: 0 })).toThrow(InvalidArgumentError);
     expect(() => resolveLimits({ nope: 1 } as Partial<ProtocolLimits>)).toThrow(InvalidArgumentError);
-    expect(() => resolveLimits({ toString: 1 } as unknown as Partial<ProtocolLimits>)).toThrow(InvalidArgumentError);
+    expect(() => resolveLimits({ toString: 1 } as unknown as Partial<ProtocolLimits>)).toThrow(
+      InvalidArgumentError,
+    );
   });
 });
