@@ -6,15 +6,18 @@ import { once } from 'node:events';
 import { chmodSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { paced } from '../harness/pacing.js';
 import {
   FLAG_END,
   fillRecord,
   RECORD_SIZE,
   ReceiveTally,
+  stampRecord,
   type TallySummary,
   type TimedWriteArgs,
   type WriterSummary,
 } from '../harness/records.js';
+import { type LatencyPercentiles, latencyPercentiles } from '../harness/stats.js';
 
 const FRAME = 4 + RECORD_SIZE;
 
@@ -69,6 +72,24 @@ export async function writerGo(args: TimedWriteArgs): Promise<WriterSummary> {
   return { sent: seq, startNs, endNs: process.hrtime.bigint() };
 }
 
+/** One frame per record at a fixed rate, each stamped just before its write (one-way latency runs). */
+export async function writerPaced(args: { rate: number; durationMs: number }): Promise<WriterSummary> {
+  await connected;
+  const startNs = process.hrtime.bigint();
+  const sent = await paced(args.rate, args.durationMs, (i) => {
+    const frame = Buffer.alloc(FRAME, 0x61);
+    frame.writeUInt32LE(RECORD_SIZE, 0);
+    fillRecord(frame.subarray(4), i);
+    stampRecord(frame.subarray(4), process.hrtime.bigint());
+    for (const socket of clients) socket.write(frame);
+  });
+  const end = Buffer.alloc(FRAME, 0x61);
+  end.writeUInt32LE(RECORD_SIZE, 0);
+  fillRecord(end.subarray(4), sent, FLAG_END);
+  for (const socket of clients) socket.write(end);
+  return { sent, startNs, endNs: process.hrtime.bigint() };
+}
+
 export async function writerTeardown(): Promise<void> {
   for (const socket of clients) socket.destroy();
   clients = [];
@@ -81,12 +102,19 @@ export async function writerTeardown(): Promise<void> {
 }
 
 let finished: Promise<TallySummary> | undefined;
+let latencies: Float64Array | undefined;
+let latencyCount = 0;
 
-/** Connects and starts counting; resolves once connected, so the writer can start. */
-export async function readerStart(args: { path: string }): Promise<void> {
+/**
+ * Connects and starts counting; resolves once connected, so the writer can start. With `latencySamples`, also
+ * records each record's one-way latency (receive time minus the writer's stamp) in microseconds.
+ */
+export async function readerStart(args: { path: string; latencySamples?: number }): Promise<void> {
   const socket = connect(args.path);
   await once(socket, 'connect');
   const tally = new ReceiveTally();
+  latencies = args.latencySamples ? new Float64Array(args.latencySamples) : undefined;
+  latencyCount = 0;
   let carry: Buffer | undefined;
   finished = new Promise((resolve, reject) => {
     socket.on('error', reject);
@@ -102,6 +130,10 @@ export async function readerStart(args: { path: string }): Promise<void> {
       while (data.length - at >= 4) {
         const len = view.getUint32(at, true);
         if (data.length - at < 4 + len) break;
+        if (latencies && latencyCount < latencies.length && (view.getUint32(at + 8, true) & FLAG_END) === 0) {
+          const now = process.hrtime.bigint();
+          latencies[latencyCount++] = Number(now - view.getBigUint64(at + 12, true)) / 1000;
+        }
         const ended = tally.onRecord(view.getUint32(at + 4, true), view.getUint32(at + 8, true));
         at += 4 + len;
         if (ended) {
@@ -120,4 +152,11 @@ export async function readerFinish(): Promise<TallySummary> {
   const result = await finished;
   finished = undefined;
   return result;
+}
+
+export async function latencyFinish(): Promise<LatencyPercentiles & { received: number }> {
+  const tally = await readerFinish();
+  const samples = latencies!.subarray(0, latencyCount);
+  latencies = undefined;
+  return { ...latencyPercentiles(samples), received: tally.received };
 }

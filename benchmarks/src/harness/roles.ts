@@ -6,6 +6,7 @@ export const roleModules = {
   'ws-relay-hub': () => import('../baselines/ws-relay-hub.js'),
   micro: () => import('../baselines/micro.js'),
   codec: () => import('../suites/codec-roles.js'),
+  'shm-ring': () => import('../suites/shm-queue-roles.js'),
   adapter: () => import('../suites/adapter-roles.js'),
 } as const;
 

@@ -1,7 +1,7 @@
 // Throughput of one writer to K reader processes, for every transport side by side (the product ring when it
 // is available, and the baselines always), interleaved round by round.
 import { unixSocketFanout, wsFanout } from '../baselines/transports.js';
-import { closeAgents, spawnAgents } from '../harness/agent-pool.js';
+import type { Agent } from '../harness/agent-pool.js';
 import { type FanoutRun, type FanoutTransport, runFanoutRound } from '../harness/fanout.js';
 import { interleave } from '../harness/interleave.js';
 import type { ChartSeries } from '../harness/results.js';
@@ -12,81 +12,72 @@ import type { TargetId } from '../targets.js';
 const SUITE = 'shm-queue';
 const BATCH = 64;
 
+/** The first ring transport (if any) carries the targets; `readers` must hold at least max(K) agents. */
 export async function runFanoutThroughput(
   ctx: SuiteContext,
-  ring: FanoutTransport | undefined,
+  rings: readonly FanoutTransport[],
+  writer: Agent,
+  readers: readonly Agent[],
 ): Promise<void> {
   const unix = unixSocketFanout(ctx.dir);
-  const transports: FanoutTransport[] = [
-    ...(ring ? [ring] : []),
-    unix,
-    wsFanout('corked'),
-    wsFanout('naive'),
-  ];
-  const maxK = Math.max(...ctx.params.ks);
-  const [writer, ...readers] = await spawnAgents(maxK + 1, 'fanout agent');
+  const transports: FanoutTransport[] = [...rings, unix, wsFanout('corked'), wsFanout('naive')];
+  const primary = rings[0];
   const series = new Map<string, ChartSeries>(
     transports.map((t) => [t.name, { name: t.name, kind: t.kind, points: [] }]),
   );
-  try {
-    for (const k of ctx.params.ks) {
-      if (ctx.budget.exhausted()) {
-        ctx.rec.note(`${SUITE}: fan-out K=${k} skipped, the session's time budget ran out`);
-        continue;
-      }
-      const caseName = `fan-out K=${k}`;
-      const active = readers.slice(0, k);
-      let runs: Map<string, FanoutRun[]>;
-      try {
-        runs = await interleave(
-          transports.map((t) => ({
-            name: t.name,
-            run: () =>
-              runFanoutRound(t, writer!, active, { durationMs: ctx.params.throughputMs, batch: BATCH }),
-          })),
-          { warmup: ctx.params.warmup, runs: ctx.params.runs, budget: ctx.budget },
-        );
-      } catch (err) {
-        ctx.rec.error(SUITE, caseName, err);
-        continue;
-      }
-      const unixRuns = runs.get(unix.name)!.map((r) => r.perReader);
-      for (const t of transports) {
-        const samples = runs.get(t.name)!;
-        const perReader = samples.map((r) => r.perReader);
-        const isRing = t.kind === 'product';
-        let target: TargetId | undefined;
-        if (isRing && k === 1) target = 'shm.throughput.k1';
-        if (isRing && k === 4) target = 'shm.throughput.k4.vs-unix';
+  for (const k of ctx.params.ks) {
+    if (ctx.budget.exhausted()) {
+      ctx.rec.note(`${SUITE}: fan-out K=${k} skipped, the session's time budget ran out`);
+      continue;
+    }
+    const caseName = `fan-out K=${k}`;
+    const active = readers.slice(0, k);
+    let runs: Map<string, FanoutRun[]>;
+    try {
+      runs = await interleave(
+        transports.map((t) => ({
+          name: t.name,
+          run: () => runFanoutRound(t, writer, active, { durationMs: ctx.params.throughputMs, batch: BATCH }),
+        })),
+        { warmup: ctx.params.warmup, runs: ctx.params.runs, budget: ctx.budget },
+      );
+    } catch (err) {
+      ctx.rec.error(SUITE, caseName, err);
+      continue;
+    }
+    const unixRuns = runs.get(unix.name)!.map((r) => r.perReader);
+    for (const t of transports) {
+      const samples = runs.get(t.name)!;
+      const perReader = samples.map((r) => r.perReader);
+      let target: TargetId | undefined;
+      if (t === primary && k === 1) target = 'shm.throughput.k1';
+      if (t === primary && k === 4) target = 'shm.throughput.k4.vs-unix';
+      ctx.rec.add({
+        suite: SUITE,
+        case: caseName,
+        subject: t.name,
+        metric: 'throughput per reader',
+        unit: 'msg/s',
+        better: 'higher',
+        samples: perReader,
+        ...(t.kind === 'product' ? { baseline: { name: unix.name, samples: unixRuns } } : {}),
+        ...(target ? { target } : {}),
+      });
+      if (t.lossy) {
         ctx.rec.add({
           suite: SUITE,
           case: caseName,
           subject: t.name,
-          metric: 'throughput per reader',
-          unit: 'msg/s',
+          metric: 'delivered (the writer never waits; lapped readers skip)',
+          unit: '%',
           better: 'higher',
-          samples: perReader,
-          ...(isRing ? { baseline: { name: unix.name, samples: unixRuns } } : {}),
-          ...(target ? { target } : {}),
+          samples: samples.map((r) => r.delivered * 100),
         });
-        if (t.lossy) {
-          ctx.rec.add({
-            suite: SUITE,
-            case: caseName,
-            subject: t.name,
-            metric: 'delivered (writer never waits for readers)',
-            unit: '%',
-            better: 'higher',
-            samples: samples.map((r) => r.delivered * 100),
-          });
-        }
-        const { median } = summarize(perReader);
-        series.get(t.name)!.points.push({ k, value: median });
-        ctx.log(`${caseName} ${t.name}: ${fmtRate(median)} msg/s per reader`);
       }
+      const { median } = summarize(perReader);
+      series.get(t.name)!.points.push({ k, value: median });
+      ctx.log(`${caseName} ${t.name}: ${fmtRate(median)} msg/s per reader`);
     }
-  } finally {
-    await closeAgents([writer!, ...readers]);
   }
   ctx.rec.chart({
     id: 'fanout-throughput',

@@ -1,0 +1,63 @@
+// Idle cost of the BroadcastRing: a reader in `block` mode with nothing to read must sleep on its doorbell and
+// use no CPU; the writer side with nobody writing likewise. Measured from /proc, over a window with no data.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Agent } from '../harness/agent-pool.js';
+import { startCpuWindow } from '../harness/proc-stats.js';
+import type { SuiteContext } from '../harness/suite.js';
+import { segmentName } from './shm-queue-transports.js';
+
+const SUITE = 'shm-queue';
+
+export async function runRingIdle(ctx: SuiteContext, writer: Agent, reader: Agent): Promise<void> {
+  const windowMs = ctx.params.idleWindowMs;
+  const address = await writer.call('shm-ring', 'writerSetup', {
+    name: segmentName('idle'),
+    dir: ctx.dir,
+    readers: 1,
+    backPressure: false,
+  });
+  let readerCpu: number | undefined;
+  let writerCpu: number | undefined;
+  try {
+    await reader.call('shm-ring', 'idleReaderStart', address);
+    // Let start-up work (JIT, connection) settle before the window opens.
+    await sleep(300);
+    const window = startCpuWindow([reader.pid, writer.pid]);
+    await sleep(windowMs);
+    const cpu = window.stop();
+    readerCpu = cpu.get(reader.pid);
+    writerCpu = cpu.get(writer.pid);
+    await writer.call('shm-ring', 'writerEndOnly', {});
+    await reader.call('shm-ring', 'readerFinish', {});
+  } finally {
+    await writer.call('shm-ring', 'writerTeardown', {});
+  }
+  const note =
+    windowMs < 10_000 ? `measured over ${windowMs / 1000} s (quick mode; the full run uses 10 s)` : undefined;
+  const base = {
+    suite: SUITE,
+    case: `idle, ${windowMs / 1000} s window`,
+    unit: '%',
+    better: 'lower',
+  } as const;
+  if (readerCpu !== undefined) {
+    ctx.rec.add({
+      ...base,
+      subject: 'shm ring reader (block)',
+      metric: 'CPU while idle (whole process)',
+      samples: [readerCpu],
+      target: 'shm.idle-cpu',
+      ...(note ? { note } : {}),
+    });
+  }
+  if (writerCpu !== undefined) {
+    ctx.rec.add({
+      ...base,
+      subject: 'shm ring writer + doorbell server',
+      metric: 'CPU while idle (whole process)',
+      samples: [writerCpu],
+      ...(note ? { note } : {}),
+    });
+  }
+  if (readerCpu === undefined) ctx.rec.note(`${SUITE}: idle CPU not measured (no /proc on this platform)`);
+}
