@@ -52,7 +52,7 @@ export class AccountSession extends BaseSession {
 
   slowClient(): void {
     if (this.closed) return;
-    this.ws.close(1008, 'slow client');
+    this.closeWithin(1008, 'slow client');
   }
 
   protected internalError(): void {

@@ -132,7 +132,7 @@ export class MarketDataSession extends BaseSession {
     const frame = encodeFrame([streamError(407)], this.encoding);
     this.sentRecord.add(streamError(407));
     this.ws.send(frame, { binary: this.encoding === 'msgpack' });
-    this.ws.close(1008, 'slow client');
+    this.closeWithin(1008, 'slow client');
   }
 
   protected internalError(): void {

@@ -83,6 +83,7 @@ export abstract class BaseSession implements MockSession {
   protected framesSent = 0;
   protected withheld = 0;
   private authTimer: NodeJS.Timeout | null = null;
+  private graceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: number,
@@ -193,6 +194,16 @@ export abstract class BaseSession implements MockSession {
     this.ws.close(code, reason);
   }
 
+  /**
+   * Closes with a close frame, but a client that does not read (the slow client) never answers it: cut the
+   * socket after a short grace instead of ws's 30 s default.
+   */
+  protected closeWithin(code: number, reason: string, graceMs = 1000): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    if (!this.graceTimer) this.graceTimer = setTimeout(() => this.ws.terminate(), graceMs);
+  }
+
   /** Hard stop used by the mock's own close/restart. */
   terminate(): void {
     if (this.closed) return;
@@ -204,6 +215,7 @@ export abstract class BaseSession implements MockSession {
     this.closed = true;
     this.stalled = false;
     this.stopAuthTimer();
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     // 1006: no close frame — the client vanished (or we destroyed the socket): Alpaca keeps such sessions alive.
     this.host.closed(this, this.dropped || code === 1006);
     this.host.changed(this);

@@ -3,6 +3,8 @@
  * upgrade's Content-Type, messages flattened out of their frames, helpers to await the next one.
  * msgpack is decoded with @msgpack/msgpack directly (not the mock's codec), timestamps kept as raw {sec, nsec}.
  */
+
+import type { Socket } from 'node:net';
 import { decode, decodeTimestampToTimeSpec, EXT_TIMESTAMP, ExtensionCodec, encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 
@@ -38,6 +40,8 @@ export class AlpacaClient {
   private readonly listeners = new Set<() => void>();
   readonly closed: Promise<{ code: number; reason: string }>;
   closeCode: number | null = null;
+  /** The TCP socket under the WebSocket (to stop reading, like a stuck client). */
+  socket: Socket | null = null;
 
   private constructor(
     readonly ws: WebSocket,
@@ -71,6 +75,9 @@ export class AlpacaClient {
     if (encoding === 'msgpack') headers['Content-Type'] = 'application/msgpack';
     const ws = new WebSocket(url, { headers });
     const client = new AlpacaClient(ws, encoding);
+    ws.once('upgrade', (res) => {
+      client.socket = res.socket;
+    });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(client));
       ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));

@@ -92,3 +92,18 @@ describe('fault injection', () => {
     cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
   });
 });
+
+describe('slow client detection', () => {
+  it('sends 407 and drops a client whose unsent backlog exceeds slowClientBytes', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ rate: 'firehose', slowClientBytes: 64 * 1024 }));
+    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    const session = await mock.waitForSession({ endpoint: 'v2/iex' });
+    await client.request({ action: 'subscribe', trades: ['*'], quotes: ['*'] });
+    // Stop reading, like a strategy stuck in a long computation.
+    client.socket?.pause();
+    await mock.waitFor(() => session.closed, 10_000);
+    expect(session.sent.at(-1)).toEqual({ T: 'error', code: 407, msg: 'slow client' });
+    expect(session.stats.withheld).toBeGreaterThan(0);
+    await mock.waitFor(() => !mock.feedRunning);
+  });
+});
