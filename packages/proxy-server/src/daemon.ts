@@ -93,8 +93,10 @@ export class Daemon {
   private readonly logger: Logger;
   private readonly clients: ClientRegistry;
   private readonly upstreams: UpstreamRegistry;
-  private readonly ring: RingWriter;
-  private readonly publisher: RingPublisher;
+  private readonly ringOptions: RingOptions;
+  // Created only once this daemon has won the socket: racing losers never touch shared memory.
+  private ring!: RingWriter;
+  private publisher!: RingPublisher;
   private server: Server | undefined;
   private socketInode = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -115,19 +117,8 @@ export class Daemon {
     this.log = createDaemonLogger({ file: this.paths.logPath, level: options.logLevel ?? 'info' });
     this.logger = this.log.logger.child({ namespace: this.namespace });
 
-    const scope = ringScope(this.paths.dir, this.namespace);
-    const orphans = removeOrphanSegments(scope);
-    if (orphans.length > 0) this.logger.info({ segments: orphans }, 'removed segments of a dead daemon');
-    const ring = options.ring ?? {};
-    this.clients = new ClientRegistry(ring.maxClients ?? 64);
-    this.ring = RingWriter.create({
-      name: ringSegmentName(scope),
-      capacity: ring.capacityBytes ?? 32 * 1024 * 1024,
-      maxReaders: ring.maxClients ?? 64,
-      maxRecordSize: ring.maxRecordBytes ?? 256 * 1024,
-      onWake: (slot) => this.clients.atSlot(slot)?.ringDoorbell(),
-    });
-    this.publisher = new RingPublisher(this.ring, this.clients);
+    this.ringOptions = options.ring ?? {};
+    this.clients = new ClientRegistry(this.ringOptions.maxClients ?? 64);
 
     const adapters = new Map<string, UpstreamAdapterFactory>([[passthrough.name, passthrough]]);
     for (const adapter of options.adapters ?? []) adapters.set(adapter.name, adapter);
@@ -180,17 +171,39 @@ export class Daemon {
     try {
       daemon.server = await bindDaemonSocket(daemon.paths, (socket) => daemon.accept(socket));
     } catch (error) {
-      daemon.ring.close({ unlink: true });
       daemon.log.flush();
       throw error;
     }
     daemon.socketInode = statSync(daemon.paths.socketPath).ino;
+    // No await between binding and this: connections are served from the next event-loop turn on.
+    try {
+      daemon.openRing();
+    } catch (error) {
+      daemon.server.close();
+      daemon.removeSocketFile();
+      daemon.log.flush();
+      throw error;
+    }
     daemon.logger.info(
       { pid: process.pid, version: daemon.version, socket: daemon.paths.socketPath, ring: daemon.ring.name },
       'daemon started',
     );
     daemon.scheduleLinger();
     return daemon;
+  }
+
+  private openRing(): void {
+    const scope = ringScope(this.paths.dir, this.namespace);
+    const orphans = removeOrphanSegments(scope);
+    if (orphans.length > 0) this.logger.info({ segments: orphans }, 'removed segments of a dead daemon');
+    this.ring = RingWriter.create({
+      name: ringSegmentName(scope),
+      capacity: this.ringOptions.capacityBytes ?? 32 * 1024 * 1024,
+      maxReaders: this.ringOptions.maxClients ?? 64,
+      maxRecordSize: this.ringOptions.maxRecordBytes ?? 256 * 1024,
+      onWake: (slot) => this.clients.atSlot(slot)?.ringDoorbell(),
+    });
+    this.publisher = new RingPublisher(this.ring, this.clients);
   }
 
   get ringName(): string {

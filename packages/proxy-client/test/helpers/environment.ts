@@ -82,6 +82,21 @@ export class TestEnvironment {
     return [...pids];
   }
 
+  /** Every live `wsproxy start` process serving this environment (Linux: from /proc), winners and losers alike. */
+  daemonProcesses(): number[] {
+    const out: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+        if (argv.includes('start') && argv.includes(this.runtimeDir)) out.push(Number(entry));
+      } catch {
+        // Exited while we looked.
+      }
+    }
+    return out;
+  }
+
   liveDaemonPids(): number[] {
     return this.daemonPids().filter(isAlive);
   }
@@ -101,7 +116,8 @@ export class TestEnvironment {
   async cleanup(): Promise<void> {
     await Promise.all(this.clients.map((client) => client.close().catch(() => {})));
     await Promise.all(this.strategies.map((strategy) => strategy.kill()));
-    for (const pid of this.liveDaemonPids()) process.kill(pid, 'SIGKILL');
+    for (const pid of new Set([...this.liveDaemonPids(), ...this.daemonProcesses()]))
+      process.kill(pid, 'SIGKILL');
     const deadline = Date.now() + 5_000;
     while (this.liveDaemonPids().length > 0 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));

@@ -14,6 +14,8 @@ export class UpstreamServer {
   readonly sockets = new Set<WebSocket>();
   readonly received: ReceivedFrame[] = [];
   readonly upgradeHeaders: Array<Record<string, string | string[] | undefined>> = [];
+  /** Close codes of connections the peer (the daemon) closed. */
+  readonly closeCodes: number[] = [];
   private server: WebSocketServer | undefined;
 
   get url(): string {
@@ -32,7 +34,9 @@ export class UpstreamServer {
       this.upgradeHeaders.push(request.headers);
       this.sockets.add(socket);
       socket.on('message', (data, isBinary) => this.received.push({ data: data as Buffer, isBinary }));
-      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('close', (code) => {
+        if (this.sockets.delete(socket)) this.closeCodes.push(code);
+      });
     });
     this.server = server;
     return this;
