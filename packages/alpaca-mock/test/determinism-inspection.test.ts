@@ -26,11 +26,32 @@ describe('determinism', () => {
   });
 
   it('recovers the tick (sequence) of every message from its timestamp', async () => {
-    const mock = cleanup.add(await startAlpacaMock({ rate: 200 }));
-    const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
-    await client.request({ action: 'subscribe', quotes: ['AAPL'] });
-    const quotes = await client.collect((m) => m.T === 'q', 10);
-    expect(quotes.map((q) => mock.tickOf(q.t as string))).toEqual(quotes.map((_, k) => k));
+    const mock = cleanup.add(await startAlpacaMock({ rate: 2000, batchSize: 20, seed: 5 }));
+    const stocks = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    const crypto = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v1beta3/crypto/us`));
+    await stocks.request({ action: 'subscribe', trades: ['AAPL'], quotes: ['AAPL'] });
+    await crypto.request({
+      action: 'subscribe',
+      trades: ['BTC/USD'],
+      quotes: ['BTC/USD'],
+      orderbooks: ['BTC/USD'],
+    });
+    const data = await stocks.collect(isData, 600, 8000);
+    // One quote and one trade per tick, ticks consecutive; corrections/cancels share their trade's tick.
+    const ticks = (T: string) => data.filter((m) => m.T === T).map((m) => mock.tickOf(m.t as string));
+    const quoteTicks = ticks('q');
+    expect(quoteTicks).toEqual(quoteTicks.map((_, k) => (quoteTicks[0] as number) + k));
+    expect(ticks('t')).toEqual(quoteTicks.slice(0, ticks('t').length));
+    let lastTradeTick = -1;
+    for (const m of data) {
+      if (m.T === 't') lastTradeTick = mock.tickOf(m.t as string);
+      if (m.T === 'x' || m.T === 'c') expect(mock.tickOf(m.t as string)).toBe(lastTradeTick);
+    }
+    const cryptoData = await crypto.collect(isData, 300, 8000);
+    for (const T of ['o', 'q', 't']) {
+      const t = cryptoData.filter((m) => m.T === T && m.r !== true).map((m) => mock.tickOf(m.t as string));
+      expect(t).toEqual(t.map((_, k) => (t[0] as number) + k));
+    }
   });
 });
 

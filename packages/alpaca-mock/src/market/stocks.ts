@@ -152,7 +152,7 @@ export class StockTape {
           s: previous.s,
           a: this.rng.pick(['C', 'E']),
           z: this.tape,
-          t: tradeTime.plusNanos(1),
+          t: tradeTime,
         },
       });
     } else if (previous.i > 0 && fate < 0.02) {
@@ -172,7 +172,7 @@ export class StockTape {
           cs: previous.s,
           cc: previous.c,
           z: this.tape,
-          t: tradeTime.plusNanos(1),
+          t: tradeTime,
         },
       });
     }
