@@ -1,0 +1,35 @@
+import { afterEach, expect, it } from 'vitest';
+import { RingWriter } from '../src/index.js';
+import { Cleanup } from './helpers.js';
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+it('wakes a blocked reader in another process through any transport the writer plugs into onWake', async () => {
+  const name = cleanup.name('custom-bell');
+  const wakes: number[] = [];
+  const writer = RingWriter.create({ name, capacity: 1 << 16 });
+  cleanup.defer(() => writer.close());
+  const child = cleanup.spawn('stdin-doorbell-reader.mjs', [name, '300']);
+  const { slot } = await child.next<{ slot: number }>('ready');
+  writer.onWake = (woken) => {
+    wakes.push(woken);
+    child.process.stdin!.write('!'); // the doorbell: one byte on the reader's own channel
+  };
+  const expected: string[] = [];
+  for (let burst = 0; burst < 30; burst++) {
+    // Wait until the reader has gone to sleep, so every burst needs a doorbell to be seen.
+    while (!writer.readers()[0]?.sleeping) await new Promise((resolve) => setTimeout(resolve, 1));
+    for (let i = 0; i < 10; i++) {
+      const text = `b${burst}-r${i}`;
+      writer.write(Buffer.from(text));
+      expected.push(text);
+    }
+  }
+  const { got } = await child.next<{ got: string[] }>('done');
+  expect(got).toEqual(expected);
+  // Only sleeping readers are rung, once per sleep: at least once per burst, never once per record.
+  expect(wakes.length).toBeGreaterThanOrEqual(30);
+  expect(wakes.length).toBeLessThan(expected.length);
+  expect(new Set(wakes)).toEqual(new Set([slot]));
+});
