@@ -25,7 +25,8 @@ export interface ModeParams {
 
 export const modes: Record<Mode, ModeParams> = {
   quick: {
-    warmup: 1,
+    // No warm-up round: quick is a smoke run (does every case still work?), its numbers are indicative only.
+    warmup: 0,
     runs: 2,
     throughputMs: 250,
     ks: [1, 2, 4, 8],

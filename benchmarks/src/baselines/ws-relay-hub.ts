@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 
-const HIGH_WATER = 1 << 20;
+// Enough to keep every client's socket busy; more would only lengthen the drain after the upstream stops.
+const HIGH_WATER = 256 * 1024;
 
 let http: Server | undefined;
 let wss: WebSocketServer | undefined;
