@@ -1,3 +1,5 @@
+import { DaemonErrorCode } from '@wsproxy/protocol';
+
 /**
  * Errors raised by the daemon itself (not by the wire codec, whose catalogue lives in `@wsproxy/protocol`).
  * Users match on `code`; every code is listed in the package README.
@@ -23,7 +25,10 @@ export class InvalidArgumentError extends WsproxyServerError {
 /** No adapter of that name is registered in this daemon. */
 export class UnknownAdapterError extends WsproxyServerError {
   constructor(name: string, known: readonly string[]) {
-    super('WSP_ERR_UNKNOWN_ADAPTER', `unknown adapter ${JSON.stringify(name)}; known: ${known.join(', ')}`);
+    super(
+      DaemonErrorCode.UNKNOWN_ADAPTER,
+      `unknown adapter ${JSON.stringify(name)}; known: ${known.join(', ')}`,
+    );
     this.name = 'UnknownAdapterError';
   }
 }
@@ -31,7 +36,7 @@ export class UnknownAdapterError extends WsproxyServerError {
 /** The connection's adapter does not support the request (e.g. a subscription scheme it does not know). */
 export class NotSupportedError extends WsproxyServerError {
   constructor(message: string) {
-    super('WSP_ERR_NOT_SUPPORTED', message);
+    super(DaemonErrorCode.NOT_SUPPORTED, message);
     this.name = 'NotSupportedError';
   }
 }
@@ -59,20 +64,20 @@ export class DaemonAlreadyRunningError extends WsproxyServerError {
 }
 
 /** A client presented credentials that differ from those of the upstream connection's owner. */
-export class WrongCredentialsError extends WsproxyServerError {
+export class CredentialsMismatchError extends WsproxyServerError {
   constructor(url: string) {
     super(
-      'WSP_ERR_WRONG_CREDENTIALS',
+      DaemonErrorCode.CREDENTIALS_MISMATCH,
       `the connection to ${url} is owned by another session; present the same credentials to join it`,
     );
-    this.name = 'WrongCredentialsError';
+    this.name = 'CredentialsMismatchError';
   }
 }
 
 /** The upstream URL is not a ws:// or wss:// URL. */
 export class InvalidUrlError extends WsproxyServerError {
   constructor(url: string, reason: string) {
-    super('WSP_ERR_BAD_URL', `invalid upstream URL ${JSON.stringify(url)}: ${reason}`);
+    super(DaemonErrorCode.BAD_URL, `invalid upstream URL ${JSON.stringify(url)}: ${reason}`);
     this.name = 'InvalidUrlError';
   }
 }
@@ -80,7 +85,7 @@ export class InvalidUrlError extends WsproxyServerError {
 /** The upstream could not be reached or refused the WebSocket handshake on the first attempt. */
 export class UpstreamUnreachableError extends WsproxyServerError {
   constructor(url: string, reason: string, options?: ErrorOptions) {
-    super('WSP_ERR_UPSTREAM_UNREACHABLE', `could not connect to ${url}: ${reason}`, options);
+    super(DaemonErrorCode.UPSTREAM_UNREACHABLE, `could not connect to ${url}: ${reason}`, options);
     this.name = 'UpstreamUnreachableError';
   }
 }

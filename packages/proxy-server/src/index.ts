@@ -14,6 +14,7 @@ export { Daemon, type DaemonOptions, type RingOptions } from './daemon.js';
 export { daemonEntryPath, EXIT_ALREADY_RUNNING } from './daemon-entry.js';
 export { socketIsLive } from './daemon-socket.js';
 export {
+  CredentialsMismatchError,
   DaemonAlreadyRunningError,
   InsecureRuntimeDirError,
   InvalidArgumentError,
@@ -21,7 +22,6 @@ export {
   NotSupportedError,
   UnknownAdapterError,
   UpstreamUnreachableError,
-  WrongCredentialsError,
   WsproxyServerError,
 } from './errors.js';
 export { LOG_LEVELS, type LogLevel } from './logging.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClientId, UpstreamAdapter, UpstreamAdapterFactory } from '../adapter.js';
-import { UnknownAdapterError, WrongCredentialsError } from '../errors.js';
+import { CredentialsMismatchError, UnknownAdapterError } from '../errors.js';
 import { CredentialHasher, type CredentialIdentity } from './credential-identity.js';
 import {
   UpstreamConnection,
@@ -120,7 +120,7 @@ export class UpstreamRegistry {
     let isNew = false;
     if (upstream) {
       if (!CredentialHasher.sameProof(upstream.identity.proof, identity.proof)) {
-        throw new WrongCredentialsError(request.url);
+        throw new CredentialsMismatchError(request.url);
       }
     } else {
       upstream = this.create(key, request, identity, factory);
