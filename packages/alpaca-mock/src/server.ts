@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { AccountSession } from './account-session.js';
 import type { Encoding } from './codec.js';
-import { type Endpoint, endpointForPath } from './endpoints.js';
+import { endpointForPath } from './endpoints.js';
 import { ListenError, MockClosedError, WaitTimeoutError } from './errors.js';
 import { Feed } from './feed.js';
 import { ConnectionRegistry, UpgradeGate } from './limits.js';
@@ -407,5 +407,3 @@ export async function startAlpacaMock(options: AlpacaMockOptions = {}): Promise<
   await mock.listen();
   return mock;
 }
-
-export type { Endpoint };
