@@ -172,8 +172,13 @@ static napi_value shm_create(napi_env env, napi_callback_info info) {
 #else
   int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
   if (fd < 0) { free(m); return THROW_OS(env, "shm_open(O_CREAT|O_EXCL) failed"); }
-  /* The umask may have narrowed the mode, never widened it; fchmod makes 0600 exact either way. */
-  if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0) {
+  /* The umask may have narrowed the mode, never widened it; fchmod makes 0600 exact either way. Some systems
+   * (macOS) refuse fchmod on shared-memory objects; the mode given to shm_open then stands, which is never wider. */
+  int chmod_failed = fchmod(fd, 0600) != 0;
+#ifdef __APPLE__
+  chmod_failed = 0;
+#endif
+  if (chmod_failed || ftruncate(fd, (off_t)size) != 0) {
     int err = errno;
     close(fd);
     shm_unlink(name);
