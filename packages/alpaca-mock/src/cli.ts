@@ -32,7 +32,7 @@ async function main(): Promise<number | null> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`alpaca-mock: ${signal}, closing\n`);
-    mock.close().then(
+    mock.close({ graceful: true }).then(
       () => process.exit(0),
       () => process.exit(1),
     );

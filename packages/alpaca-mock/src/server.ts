@@ -347,19 +347,23 @@ export class AlpacaMock extends EventEmitter {
     await this.listen(this.port);
   }
 
-  /** Closes every connection and the server; afterwards the mock holds no timers, sockets or ports. */
-  async close(): Promise<void> {
+  /**
+   * Closes every connection and the server; afterwards the mock holds no timers, sockets or ports. Connections are
+   * cut at once by default (fast test teardown); `{ graceful: true }` sends close 1001 (going away) first.
+   */
+  async close(options: { graceful?: boolean } = {}): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    await this.shutdown('abrupt');
+    await this.shutdown(options.graceful ? 'going-away' : 'abrupt');
     this.registry.clearHolds();
     this.wss.close();
   }
 
-  private async shutdown(how: 'restart' | 'abrupt'): Promise<void> {
+  private async shutdown(how: 'restart' | 'going-away' | 'abrupt'): Promise<void> {
     this.feed.stop();
     for (const s of [...this.open]) {
       if (how === 'restart') s.close(1012, 'service restart');
+      else if (how === 'going-away') s.close(1001, 'going away');
       else s.terminate();
     }
     const server = this.server;

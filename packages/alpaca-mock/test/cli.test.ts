@@ -112,7 +112,7 @@ describe('alpaca-mock CLI', () => {
     expect(data.every((m) => m.S === 'ZZZ')).toBe(true);
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
-    expect((await client.closed).code).toBe(1006);
+    expect((await client.closed).code).toBe(1001);
   });
 
   it('exits cleanly on SIGINT', async () => {
