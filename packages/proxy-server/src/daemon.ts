@@ -196,11 +196,13 @@ export class Daemon {
     const scope = ringScope(this.paths.dir, this.namespace);
     const orphans = removeOrphanSegments(scope);
     if (orphans.length > 0) this.logger.info({ segments: orphans }, 'removed segments of a dead daemon');
+    const capacity = this.ringOptions.capacityBytes ?? 32 * 1024 * 1024;
     this.ring = RingWriter.create({
       name: ringSegmentName(scope),
-      capacity: this.ringOptions.capacityBytes ?? 32 * 1024 * 1024,
+      capacity,
       maxReaders: this.ringOptions.maxClients ?? 64,
-      maxRecordSize: this.ringOptions.maxRecordBytes ?? 256 * 1024,
+      // The ring keeps at least four records' room (a record alone must never lap a reader); its header is 16 bytes.
+      maxRecordSize: Math.min(this.ringOptions.maxRecordBytes ?? 256 * 1024, capacity / 4 - 16),
       onWake: (slot) => this.clients.atSlot(slot)?.ringDoorbell(),
     });
     this.publisher = new RingPublisher(this.ring, this.clients);
