@@ -294,13 +294,22 @@ export class RingWriter {
   // LiteBlocking: only readers that announced they sleep get a doorbell, and each announcement gets one.
   #wakeSleepers(): void {
     const words = this.#words;
+    let failure: unknown;
     for (let slot = 0; slot < this.maxReaders; slot++) {
       const at = slotWord(slot, S_SLEEPING);
-      if (Atomics.load(words, at) === 1 && Atomics.compareExchange(words, at, 1, 0) === 1) {
-        Atomics.sub(words, H_SLEEPERS, 1);
+      if (Atomics.load(words, at) !== 1 || Atomics.compareExchange(words, at, 1, 0) !== 1) continue;
+      Atomics.sub(words, H_SLEEPERS, 1);
+      try {
         this.onWake?.(slot);
+      } catch (error) {
+        // The doorbell did not go out: raise the flag again so the next publish retries it, rather than leave
+        // that reader asleep with nobody owing it a wake-up. The caller still hears about the failure.
+        Atomics.store(words, at, 1);
+        Atomics.add(words, H_SLEEPERS, 1);
+        failure ??= error;
       }
     }
+    if (failure !== undefined) throw failure;
   }
 
   #assertOpen(): void {

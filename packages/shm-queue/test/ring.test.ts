@@ -157,6 +157,39 @@ describe('slot ownership', () => {
   });
 });
 
+describe('wake-ups', () => {
+  it('calls onWake once per sleeping reader, and retries a doorbell whose transport threw', async () => {
+    const name = cleanup.name('wake');
+    const wakes: number[] = [];
+    let broken = true;
+    const writer = RingWriter.create({
+      name,
+      onWake: (slot) => {
+        if (broken) throw new Error('transport down');
+        wakes.push(slot);
+      },
+    });
+    cleanup.defer(() => writer.close());
+    const reader = RingReader.open({ name });
+    cleanup.defer(() => reader.close());
+    let woken = false;
+    const waiting = reader.ready().then((ready) => {
+      woken = ready;
+    });
+    expect(writer.readers()[0]!.sleeping).toBe(true);
+    expect(() => writer.write(Buffer.from('a'))).toThrow('transport down');
+    expect(writer.readers()[0]!.sleeping).toBe(true);
+    broken = false;
+    writer.write(Buffer.from('b'));
+    writer.write(Buffer.from('c'));
+    expect(wakes).toEqual([reader.slot]);
+    reader.notify();
+    await waiting;
+    expect(woken).toBe(true);
+    expect(drain(reader, 'copy').map((r) => Buffer.from(r.bytes).toString())).toEqual(['a', 'b', 'c']);
+  });
+});
+
 describe('overrun', () => {
   it('a lapped reader skips ahead and reports exactly the records it lost', () => {
     const { writer, reader, gaps } = open({});
