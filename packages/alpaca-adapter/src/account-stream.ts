@@ -116,22 +116,32 @@ export class AccountSession {
     }
   }
 
-  onClientMessage(clientId: ClientId, bytes: Uint8Array | string, isBinary: boolean): void {
+  /** A strategy's message; with `answer`, the reply is handed to it instead of delivered (the daemon's subscribe). */
+  onClientMessage(
+    clientId: ClientId,
+    bytes: Uint8Array | string,
+    isBinary: boolean,
+    answer?: (reply: Uint8Array) => void,
+  ): void {
     const client = this.clients.get(clientId);
     if (!client) return;
+    const reply = (message: unknown) => {
+      if (answer) answer(Buffer.from(JSON.stringify(message)));
+      else this.reply(client, clientId, message);
+    };
     client.binary = isBinary;
     let message: { action?: unknown; data?: { streams?: unknown } };
     try {
       message = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString());
     } catch {
-      this.reply(client, clientId, { stream: 'error', data: { error_message: 'invalid syntax' } });
+      reply({ stream: 'error', data: { error_message: 'invalid syntax' } });
       return;
     }
     const credentials = credentialsFromAuthMessage(message);
     if (credentials !== undefined) {
       const ok = credentials !== null && this.check.matches(credentials);
       if (ok) client.authenticated = true;
-      this.reply(client, clientId, {
+      reply({
         stream: 'authorization',
         data: { status: ok ? 'authorized' : 'unauthorized', action: 'authenticate' },
       });
@@ -139,7 +149,7 @@ export class AccountSession {
     }
     if (message?.action === 'listen') {
       if (!client.authenticated) {
-        this.reply(client, clientId, {
+        reply({
           stream: 'authorization',
           data: { status: 'unauthorized', action: 'listen' },
         });
@@ -148,11 +158,11 @@ export class AccountSession {
       const streams = message.data?.streams;
       const list = Array.isArray(streams) ? streams.filter((s): s is string => typeof s === 'string') : [];
       client.streams = new Set(list);
-      this.reply(client, clientId, { stream: 'listening', data: { streams: [...client.streams] } });
+      reply({ stream: 'listening', data: { streams: [...client.streams] } });
       this.syncListen();
       return;
     }
-    this.reply(client, clientId, { stream: 'error', data: { error_message: 'unrecognized action' } });
+    reply({ stream: 'error', data: { error_message: 'unrecognized action' } });
   }
 
   onClientGone(clientId: ClientId): void {

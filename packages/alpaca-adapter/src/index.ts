@@ -7,6 +7,12 @@ export {
   credentialsFromEnv,
 } from './auth.js';
 export {
+  type AlpacaAdapterOptions,
+  alpacaAdapter,
+  createAlpacaAdapter,
+  restBaseUrlFor,
+} from './daemon-adapter.js';
+export {
   ALPACA_ERROR_MESSAGES,
   AlpacaAdapterError,
   type AlpacaAdapterErrorCode,
@@ -39,6 +45,7 @@ export {
   type RouterOptions,
   type RoutingTable,
 } from './router.js';
+export type { RequestAnswer } from './session.js';
 export {
   AlpacaSession,
   type AlpacaSessionOptions,
@@ -53,6 +60,17 @@ export {
   type SnapshotSource,
   type SymbolSnapshot,
 } from './snapshot.js';
+// Client side: the typed stream a strategy uses.
+export {
+  AlpacaAccountStream,
+  type AlpacaAccountStreamEvents,
+  AlpacaStream,
+  type AlpacaStreamEvents,
+  type AlpacaStreamOptions,
+  type AlpacaTransport,
+  daemonAdapterArgument,
+  feedPath,
+} from './stream.js';
 export {
   type BookSink,
   type BookStats,
@@ -63,3 +81,4 @@ export {
   type SubscriptionRequest,
 } from './subscription-book.js';
 export { type ParsedRequest, parseSubscriptionRequest } from './subscription-request.js';
+export * from './types.js';

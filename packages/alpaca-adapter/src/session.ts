@@ -19,6 +19,7 @@ import {
   type CommittedChange,
   type SubscriptionAction,
   SubscriptionBook,
+  type SubscriptionRequest,
 } from './subscription-book.js';
 import { parseSubscriptionRequest } from './subscription-request.js';
 import { decodeRaw, encodeFrame, isoToTimestampExt, looksLikeJson } from './wire.js';
@@ -114,8 +115,13 @@ export class AlpacaSession {
   private readonly check: CredentialCheck;
   private readonly clients = new Map<ClientId, ClientState>();
   private readonly held = new Map<ClientId, Held>();
-  private upstreamOpen = false;
+  /** Callers waiting for the answer to a particular request (the daemon's subscribe()), by request identity. */
+  private readonly answers = new Map<
+    SubscriptionRequest,
+    { readonly clientId: ClientId; readonly answer: (answer: RequestAnswer) => void }
+  >();
   private upstreamAuthenticated = false;
+  private greetings = 0;
   /** Ack keys in the order Alpaca's own ack used (falls back to the feed profile's). */
   private ackKeys: readonly string[];
 
@@ -132,7 +138,7 @@ export class AlpacaSession {
     this.book = new SubscriptionBook(this.profile, {
       sendUpstream: (action, channels) => this.sendSubscription(action, channels),
       requestCompleted: (change) => this.completed(change),
-      requestRejected: (clientId, code, msg) => this.replyError(clientId, code, msg),
+      requestRejected: (clientId, code, msg, request) => this.rejected(clientId, code, msg, request),
       routingChanged: () => this.router.setRoutingTable(this.book.routingTable()),
     });
   }
@@ -144,10 +150,16 @@ export class AlpacaSession {
 
   // ---- upstream side ----
 
-  /** The upstream WebSocket is open (first time or after a reconnect). */
-  onUpstreamOpen(): void {
-    this.upstreamOpen = true;
-    this.upstreamAuthenticated = false;
+  /**
+   * The upstream WebSocket is open (first time or after a reconnect). Nothing to do: Alpaca's `connected`
+   * greeting — which may arrive before the daemon gets round to calling this — is what starts authentication, and
+   * a greeting on a session thought authenticated is itself the sign of a reconnect.
+   */
+  onUpstreamOpen(): void {}
+
+  /** Number of `connected` greetings seen: one per upstream connection. */
+  get connections(): number {
+    return this.greetings;
   }
 
   /** One upstream frame. */
@@ -181,7 +193,6 @@ export class AlpacaSession {
 
   /** The upstream WebSocket closed. Everything in flight is retried after the next authentication. */
   onUpstreamClosed(): void {
-    this.upstreamOpen = false;
     this.upstreamAuthenticated = false;
     this.book.setUpstreamReady(false);
     this.cache.clear();
@@ -190,9 +201,14 @@ export class AlpacaSession {
   private handleControl(message: Record<string, unknown>): void {
     const type = message.T;
     if (type === 'success') {
-      if (message.msg === 'connected' && this.options.upstreamAuth !== 'headers') {
-        const { keyId, secretKey } = this.options.credentials;
-        this.sendUpstreamMessage({ action: 'auth', key: keyId, secret: secretKey });
+      if (message.msg === 'connected') {
+        this.greetings++;
+        // A greeting on a session we thought authenticated means a new connection: the old one is gone.
+        if (this.upstreamAuthenticated) this.onUpstreamClosed();
+        if (this.options.upstreamAuth !== 'headers') {
+          const { keyId, secretKey } = this.options.credentials;
+          this.sendUpstreamMessage({ action: 'auth', key: keyId, secret: secretKey });
+        }
       } else if (message.msg === 'authenticated') {
         this.upstreamAuthenticated = true;
         this.output.event?.({ type: 'upstream-authenticated' });
@@ -244,7 +260,6 @@ export class AlpacaSession {
 
   /** Alpaca expects single objects (not arrays) from clients. */
   private sendUpstreamMessage(message: Record<string, unknown>): void {
-    if (!this.upstreamOpen) return;
     if (this.encoding === 'json') this.output.sendUpstream(Buffer.from(JSON.stringify(message)), false);
     else this.output.sendUpstream(encodeSingle(message), true);
   }
@@ -264,9 +279,17 @@ export class AlpacaSession {
   }
 
   /** A message from a strategy: its own auth, subscribe or unsubscribe (JSON or msgpack). */
-  onClientMessage(clientId: ClientId, bytes: Uint8Array | string, isBinary: boolean): void {
+  onClientMessage(
+    clientId: ClientId,
+    bytes: Uint8Array | string,
+    isBinary: boolean,
+    answer?: (answer: RequestAnswer) => void,
+  ): void {
     const state = this.clients.get(clientId);
-    if (!state) return;
+    if (!state) {
+      answer?.({ reply: encodeFrame([errorMessage(401)], this.encoding), upstreamChanged: false, ok: false });
+      return;
+    }
     let message: unknown;
     try {
       if (typeof bytes === 'string') {
@@ -281,53 +304,63 @@ export class AlpacaSession {
       }
     } catch {
       this.stats.malformedClientMessages++;
-      this.replyError(clientId, 400);
+      this.replyError(clientId, 400, undefined, answer);
       return;
     }
-    // SDKs send single objects; accept an array of them too.
+    // SDKs send single objects; accept an array of them too (an answer callback gets the first answer only).
     const messages = Array.isArray(message) ? message : [message];
-    for (const m of messages) this.handleClientMessage(clientId, state, m);
+    for (const m of messages) {
+      this.handleClientMessage(clientId, state, m, answer);
+      answer = undefined;
+    }
   }
 
-  private handleClientMessage(clientId: ClientId, state: ClientState, message: unknown): void {
+  private handleClientMessage(
+    clientId: ClientId,
+    state: ClientState,
+    message: unknown,
+    answer: ((answer: RequestAnswer) => void) | undefined,
+  ): void {
     if (typeof message !== 'object' || message === null) {
       this.stats.malformedClientMessages++;
-      this.replyError(clientId, 400);
+      this.replyError(clientId, 400, undefined, answer);
       return;
     }
     const credentials = credentialsFromAuthMessage(message);
     if (credentials !== undefined) {
       if (state.sentAuth) {
-        this.replyError(clientId, 403);
+        this.replyError(clientId, 403, undefined, answer);
         return;
       }
       if (credentials === null || !this.check.matches(credentials)) {
-        this.replyError(clientId, 402);
+        this.replyError(clientId, 402, undefined, answer);
         return;
       }
       state.sentAuth = true;
       state.authenticated = true;
-      this.reply(clientId, [{ T: 'success', msg: 'authenticated' }]);
+      this.reply(clientId, [{ T: 'success', msg: 'authenticated' }], answer);
       return;
     }
     const m = message as Record<string, unknown>;
     if (m.action !== 'subscribe' && m.action !== 'unsubscribe') {
-      this.replyError(clientId, 400);
+      this.replyError(clientId, 400, undefined, answer);
       return;
     }
     if (!state.authenticated) {
-      this.replyError(clientId, 401);
+      this.replyError(clientId, 401, undefined, answer);
       return;
     }
     if (this.profile.msgpackOnly && state.encoding === 'json') {
-      this.replyError(clientId, 412);
+      this.replyError(clientId, 412, undefined, answer);
       return;
     }
     const parsed = parseSubscriptionRequest(m, this.profile);
     if (!parsed.ok) {
-      this.book.rejectLocally(clientId, parsed.code, ALPACA_ERROR_MESSAGES[parsed.code] ?? 'error');
+      this.stats.malformedClientMessages++;
+      this.replyError(clientId, parsed.code, undefined, answer);
       return;
     }
+    if (answer) this.answers.set(parsed.request, { clientId, answer });
     this.book.request(clientId, parsed.request);
   }
 
@@ -335,6 +368,16 @@ export class AlpacaSession {
   onClientGone(clientId: ClientId): void {
     if (!this.clients.delete(clientId)) return;
     this.held.delete(clientId);
+    // Requests it still had queued will never be answered by Alpaca: settle whoever waits for them.
+    for (const [request, pending] of this.answers) {
+      if (pending.clientId !== clientId) continue;
+      this.answers.delete(request);
+      pending.answer({
+        reply: encodeFrame([errorMessage(500, 'client gone')], this.encoding),
+        upstreamChanged: false,
+        ok: false,
+      });
+    }
     this.book.release(clientId);
   }
 
@@ -346,9 +389,11 @@ export class AlpacaSession {
   // ---- answers ----
 
   private completed(change: CommittedChange): void {
+    const answer = this.answers.get(change.request)?.answer;
+    this.answers.delete(change.request);
     const state = this.clients.get(change.clientId);
     if (!state) return; // gone meanwhile
-    this.reply(change.clientId, [this.ackFor(change.clientId)]);
+    this.reply(change.clientId, [this.ackFor(change.clientId)], answer, change.upstreamChanged.size > 0);
     if (change.request.action !== 'subscribe') {
       // Keys nobody wants any more: what we cached for them would go stale.
       for (const [channel, symbols] of change.upstreamChanged)
@@ -519,19 +564,52 @@ export class AlpacaSession {
     return others;
   }
 
-  private reply(clientId: ClientId, messages: readonly Record<string, unknown>[]): void {
+  /** Answers one client: through the request's answer callback if it has one, else as a frame to it. */
+  private reply(
+    clientId: ClientId,
+    messages: readonly Record<string, unknown>[],
+    answer?: (answer: RequestAnswer) => void,
+    upstreamChanged = false,
+  ): void {
     const state = this.clients.get(clientId);
     const encoding = state?.encoding ?? this.encoding;
-    this.output.deliver([clientId], encodeFrame(messages, encoding), encoding === 'msgpack');
+    const bytes = encodeFrame(messages, encoding);
+    if (answer) answer({ reply: bytes, upstreamChanged, ok: messages[0]?.T !== 'error' });
+    else this.output.deliver([clientId], bytes, encoding === 'msgpack');
   }
 
-  private replyError(clientId: ClientId, code: number, msg?: string): void {
-    this.reply(clientId, [{ T: 'error', code, msg: msg ?? ALPACA_ERROR_MESSAGES[code] ?? 'error' }]);
+  private replyError(
+    clientId: ClientId,
+    code: number,
+    msg?: string,
+    answer?: (answer: RequestAnswer) => void,
+  ): void {
+    this.reply(clientId, [errorMessage(code, msg)], answer);
+  }
+
+  private rejected(clientId: ClientId, code: number, msg: string, request?: SubscriptionRequest): void {
+    const answer = request ? this.answers.get(request)?.answer : undefined;
+    if (request) this.answers.delete(request);
+    this.replyError(clientId, code, msg, answer);
   }
 
   private broadcastError(code: number, msg: string): void {
     for (const id of this.clients.keys()) this.replyError(id, code, msg);
   }
+}
+
+/** The answer to one client request, for callers that want it back rather than delivered. */
+export interface RequestAnswer {
+  /** Alpaca-shaped answer frame (ack, success or error), in the client's encoding. */
+  readonly reply: Uint8Array;
+  /** The request changed the union (something went upstream). */
+  readonly upstreamChanged: boolean;
+  /** False when the reply is an error. */
+  readonly ok: boolean;
+}
+
+function errorMessage(code: number, msg?: string): Record<string, unknown> {
+  return { T: 'error', code, msg: msg ?? ALPACA_ERROR_MESSAGES[code] ?? 'error' };
 }
 
 const COMMA = Buffer.from(',');

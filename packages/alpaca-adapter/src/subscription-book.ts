@@ -37,7 +37,7 @@ export interface BookSink {
   /** The request of `clientId` completed: answer it with an ack of its own set. */
   requestCompleted(change: CommittedChange): void;
   /** The request of `clientId` was refused (by Alpaca, e.g. 405/410): only it hears about it. */
-  requestRejected(clientId: ClientId, code: number, msg: string): void;
+  requestRejected(clientId: ClientId, code: number, msg: string, request?: SubscriptionRequest): void;
   /** The routing table changed (call router.setRoutingTable). */
   routingChanged(): void;
 }
@@ -253,16 +253,16 @@ export class SubscriptionBook {
     this.stats.rejectedRequests++;
     if (flight.op.kind === 'client') {
       this.unmute(flight.op.clientId, flight.op.request);
-      this.sink.requestRejected(flight.op.clientId, code, msg);
+      this.sink.requestRejected(flight.op.clientId, code, msg, flight.op.request);
     }
     this.pump();
     return true;
   }
 
   /** A request refused locally before reaching the queue (bad syntax, wrong channel for the feed, ...). */
-  rejectLocally(clientId: ClientId, code: number, msg: string): void {
+  rejectLocally(clientId: ClientId, code: number, msg: string, request?: SubscriptionRequest): void {
     this.stats.rejectedRequests++;
-    this.sink.requestRejected(clientId, code, msg);
+    this.sink.requestRejected(clientId, code, msg, request);
   }
 
   // ---- internals ----

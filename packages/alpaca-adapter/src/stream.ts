@@ -1,0 +1,448 @@
+// What a strategy imports: a typed Alpaca stream on top of a shared wsproxy socket. Subscribing goes through the
+// daemon's alpaca adapter (deduplicated with every other process), and the answer is this process's OWN ack.
+
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { encode } from '@msgpack/msgpack';
+import type { ConnectOptions, WsproxyClient } from '@wsproxy/client';
+import { type AlpacaCredentials, credentialsFromEnv } from './auth.js';
+import { AlpacaRejectedError, InvalidArgumentError, StreamClosedError } from './errors.js';
+import type { Encoding, FeedKind } from './feeds.js';
+import {
+  type AccountMessage,
+  type Bar,
+  type CancelError,
+  type Correction,
+  type CryptoQuote,
+  type CryptoTrade,
+  type ErrorMessage,
+  EVENT_OF_TYPE,
+  type Imbalance,
+  type Luld,
+  type MarketDataMessage,
+  type News,
+  type OptionQuote,
+  type OptionTrade,
+  type Orderbook,
+  type StockQuote,
+  type StockTrade,
+  type SubscriptionMessage,
+  type SubscriptionSet,
+  type TradeUpdate,
+  type TradingStatus,
+} from './types.js';
+import { decodeForClient } from './wire.js';
+
+/** The part of `@wsproxy/client`'s SharedSocket the stream uses (anything with this shape works, e.g. in tests). */
+export interface AlpacaTransport {
+  subscribe(
+    params: string | Uint8Array,
+  ): Promise<{ readonly alreadySubscribed: boolean; readonly reply: Uint8Array }>;
+  unsubscribe(
+    params: string | Uint8Array,
+  ): Promise<{ readonly stillSubscribed: boolean; readonly reply: Uint8Array }>;
+  on(event: 'message', listener: (message: { binary: boolean; data: string | Uint8Array }) => void): unknown;
+  on(
+    event: 'reconnecting' | 'reconnected' | 'gap' | 'close' | 'error',
+    listener: (info: never) => void,
+  ): unknown;
+  close(): Promise<void>;
+}
+
+export interface AlpacaStreamEvents {
+  trade: [message: StockTrade | CryptoTrade | OptionTrade];
+  quote: [message: StockQuote | CryptoQuote | OptionQuote];
+  bar: [message: Bar];
+  dailyBar: [message: Bar];
+  updatedBar: [message: Bar];
+  status: [message: TradingStatus];
+  luld: [message: Luld];
+  correction: [message: Correction];
+  cancelError: [message: CancelError];
+  imbalance: [message: Imbalance];
+  orderbook: [message: Orderbook];
+  news: [message: News];
+  /** Every data message, whatever its kind. */
+  message: [message: MarketDataMessage];
+  /** An Alpaca error not tied to a request (e.g. 407 slow client). */
+  alpacaError: [message: ErrorMessage];
+  /** wsproxy connection events, passed through from the shared socket. */
+  reconnecting: [info: unknown];
+  reconnected: [info: unknown];
+  gap: [info: unknown];
+  close: [info: unknown];
+  error: [error: Error];
+}
+
+export interface AlpacaStreamOptions {
+  /**
+   * Which stream: stocks `iex` (default), `sip`, `delayed_sip`, `test`, `boats`, `overnight`; crypto `crypto`
+   * (= `crypto/us`), `crypto/us-1`, `crypto/eu-1`; options `indicative`, `opra`; `news`.
+   */
+  readonly feed?: string;
+  /** Full stream URL (overrides `feed` and `baseUrl`), e.g. the mock's `ws://127.0.0.1:PORT/v2/iex`. */
+  readonly url?: string;
+  /** Stream host. Default `$APCA_API_STREAM_URL` or `wss://stream.data.alpaca.markets`. */
+  readonly baseUrl?: string;
+  /** Default from `APCA_API_KEY_ID` / `APCA_API_SECRET_KEY`. */
+  readonly credentials?: AlpacaCredentials;
+  /** Upstream encoding. Default msgpack (as every official SDK; options accept nothing else). */
+  readonly encoding?: Encoding;
+  /** An existing wsproxy client to open the socket on (it stays open on close()). Default: connect a new one. */
+  readonly client?: Pick<WsproxyClient, 'open'>;
+  /** Options for the wsproxy client this stream connects when none is given. */
+  readonly connectOptions?: ConnectOptions;
+  /** Data messages buffered per async iterator before the oldest are dropped (and counted). Default 100 000. */
+  readonly iteratorBuffer?: number;
+}
+
+/** Where a feed name points: the URL path and the kind of stream. */
+export function feedPath(feed: string): { path: string; kind: FeedKind } {
+  if (['iex', 'sip', 'delayed_sip', 'test'].includes(feed)) return { path: `/v2/${feed}`, kind: 'stocks' };
+  if (feed === 'boats' || feed === 'overnight') return { path: `/v1beta1/${feed}`, kind: 'stocks' };
+  if (feed === 'crypto') return { path: '/v1beta3/crypto/us', kind: 'crypto' };
+  if (/^crypto\/[\w-]+$/.test(feed)) return { path: `/v1beta3/${feed}`, kind: 'crypto' };
+  if (feed === 'indicative' || feed === 'opra') return { path: `/v1beta1/${feed}`, kind: 'options' };
+  if (feed === 'news') return { path: '/v1beta1/news', kind: 'news' };
+  throw new InvalidArgumentError(
+    `feed must be a known Alpaca feed (iex, sip, crypto, opra, news, ...), got ${feed}`,
+  );
+}
+
+/**
+ * The `--adapter` argument for a daemon this process spawns: this package's daemon entry, by absolute path so the
+ * daemon can load it wherever it is installed.
+ */
+export function daemonAdapterArgument(): string {
+  try {
+    const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+    const candidate = here.replace(/[^/\\]+$/, 'daemon.js');
+    if (candidate !== here && existsSync(candidate)) return candidate;
+  } catch {
+    // fall through to the package specifier
+  }
+  return '@wsproxy/alpaca-adapter/daemon';
+}
+
+function resolveCredentials(given: AlpacaCredentials | undefined): AlpacaCredentials {
+  const credentials = given ?? credentialsFromEnv();
+  if (!credentials) {
+    throw new InvalidArgumentError(
+      'credentials must be given, or APCA_API_KEY_ID and APCA_API_SECRET_KEY set',
+    );
+  }
+  return credentials;
+}
+
+/** Decodes whatever arrives (JSON text, JSON in binary frames, msgpack) into an array of messages. */
+function decodeMessages(data: string | Uint8Array, binary: boolean): Record<string, unknown>[] {
+  const decoded = decodeForClient(data, binary);
+  return (Array.isArray(decoded) ? decoded : [decoded]) as Record<string, unknown>[];
+}
+
+/** One bounded queue per async iterator: slow iteration drops the oldest and counts it, never silently. */
+class MessageQueue<T> {
+  private readonly items: T[] = [];
+  private waiter: ((result: IteratorResult<T>) => void) | undefined;
+  private done = false;
+  dropped = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(item: T): void {
+    if (this.done) return;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w({ value: item, done: false });
+      return;
+    }
+    this.items.push(item);
+    if (this.items.length > this.limit) {
+      this.items.shift();
+      this.dropped++;
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const item = this.items.shift();
+    if (item !== undefined) return Promise.resolve({ value: item, done: false });
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  end(): void {
+    this.done = true;
+    this.items.length = 0;
+    this.waiter?.({ value: undefined, done: true });
+    this.waiter = undefined;
+  }
+}
+
+/** A typed Alpaca market-data stream shared through wsproxy. */
+export class AlpacaStream
+  extends EventEmitter<AlpacaStreamEvents>
+  implements AsyncIterable<MarketDataMessage>
+{
+  readonly kind: FeedKind;
+  private readonly transport: AlpacaTransport;
+  private readonly encoding: Encoding;
+  private readonly iteratorBuffer: number;
+  private readonly onClose: (() => Promise<void>) | undefined;
+  private readonly queues = new Set<MessageQueue<MarketDataMessage>>();
+  private current: Readonly<Record<string, readonly string[]>> = {};
+  private closed = false;
+
+  /** Opens a stream: connects to (or spawns) the wsproxy daemon and joins the shared Alpaca session. */
+  static async connect(options: AlpacaStreamOptions = {}): Promise<AlpacaStream> {
+    const { path, kind } = feedPath(options.feed ?? 'iex');
+    const url =
+      options.url ??
+      `${(options.baseUrl ?? process.env.APCA_API_STREAM_URL ?? 'wss://stream.data.alpaca.markets').replace(/\/+$/, '')}${path}`;
+    const credentials = resolveCredentials(options.credentials);
+    const encoding = kind === 'options' ? 'msgpack' : (options.encoding ?? 'msgpack');
+    let client = options.client;
+    let ownClient: WsproxyClient | undefined;
+    if (!client) {
+      const { connect } = await import('@wsproxy/client');
+      const connectOptions = options.connectOptions ?? {};
+      ownClient = await connect({
+        ...connectOptions,
+        daemonArgs: [...(connectOptions.daemonArgs ?? []), '--adapter', daemonAdapterArgument()],
+      });
+      client = ownClient;
+    }
+    const socket = await client.open(url, {
+      adapter: 'alpaca',
+      credentials: { key: credentials.keyId, secret: credentials.secretKey },
+      headers: { 'Content-Type': encoding === 'msgpack' ? 'application/msgpack' : 'application/json' },
+    });
+    return new AlpacaStream(socket, {
+      kind,
+      encoding,
+      ...(options.iteratorBuffer === undefined ? {} : { iteratorBuffer: options.iteratorBuffer }),
+      ...(ownClient ? { onClose: () => (ownClient as WsproxyClient).close() } : {}),
+    });
+  }
+
+  constructor(
+    transport: AlpacaTransport,
+    options: { kind: FeedKind; encoding?: Encoding; iteratorBuffer?: number; onClose?: () => Promise<void> },
+  ) {
+    super();
+    this.transport = transport;
+    this.kind = options.kind;
+    this.encoding = options.encoding ?? 'msgpack';
+    this.iteratorBuffer = options.iteratorBuffer ?? 100_000;
+    this.onClose = options.onClose;
+    transport.on('message', (m) => this.receive(m.data, m.binary));
+    for (const event of ['reconnecting', 'reconnected', 'gap'] as const) {
+      transport.on(event, (info: never) => this.emit(event, info));
+    }
+    transport.on('close', (info: never) => {
+      this.finish();
+      this.emit('close', info);
+    });
+    transport.on('error', (error: never) => {
+      if (this.listenerCount('error') > 0) this.emit('error', error as Error);
+    });
+  }
+
+  /** This process's current subscriptions, as Alpaca's last ack to it listed them. */
+  get subscriptions(): Readonly<Record<string, readonly string[]>> {
+    return this.current;
+  }
+
+  /**
+   * Subscribes (adds to this process's set). Resolves with this process's own ack; rejects with AlpacaRejectedError
+   * (e.g. 405 symbol limit) — the set then stays as it was. `snapshot: true`: the latest trade/quote/bar of the new
+   * symbols arrive before live data.
+   */
+  subscribe(set: SubscriptionSet, options: { snapshot?: boolean } = {}): Promise<SubscriptionMessage> {
+    return this.change('subscribe', set, options.snapshot === true);
+  }
+
+  /** Unsubscribes (removes from this process's set); data for those symbols stops at once. */
+  unsubscribe(set: SubscriptionSet): Promise<SubscriptionMessage> {
+    return this.change('unsubscribe', set, false);
+  }
+
+  private async change(
+    action: 'subscribe' | 'unsubscribe',
+    set: SubscriptionSet,
+    snapshot: boolean,
+  ): Promise<SubscriptionMessage> {
+    if (this.closed) throw new StreamClosedError();
+    if (typeof set !== 'object' || set === null)
+      throw new InvalidArgumentError('subscriptions must be an object');
+    const message: Record<string, unknown> = { action, ...set };
+    if (snapshot) message.snapshot = true;
+    const params = this.encoding === 'msgpack' ? encode(message) : JSON.stringify(message);
+    const answer =
+      action === 'subscribe'
+        ? await this.transport.subscribe(params)
+        : await this.transport.unsubscribe(params);
+    const replies = answer.reply.length > 0 ? decodeMessages(answer.reply, true) : [];
+    const reply = replies[0];
+    if (reply?.T === 'error') {
+      throw new AlpacaRejectedError(Number(reply.code), String(reply.msg));
+    }
+    if (reply?.T !== 'subscription')
+      throw new AlpacaRejectedError(500, 'no subscription ack from the adapter');
+    this.acked(reply as SubscriptionMessage);
+    return reply as SubscriptionMessage;
+  }
+
+  private acked(ack: SubscriptionMessage): void {
+    const next: Record<string, readonly string[]> = {};
+    for (const [key, value] of Object.entries(ack)) if (Array.isArray(value)) next[key] = value;
+    this.current = next;
+  }
+
+  private receive(data: string | Uint8Array, binary: boolean): void {
+    let messages: Record<string, unknown>[];
+    try {
+      messages = decodeMessages(data, binary);
+    } catch (error) {
+      if (this.listenerCount('error') > 0) this.emit('error', error as Error);
+      return;
+    }
+    for (const m of messages) {
+      const type = m.T as string;
+      if (type === 'subscription') {
+        this.acked(m as unknown as SubscriptionMessage);
+        continue;
+      }
+      if (type === 'error') {
+        this.emit('alpacaError', m as unknown as ErrorMessage);
+        continue;
+      }
+      const event = EVENT_OF_TYPE[type as keyof typeof EVENT_OF_TYPE];
+      if (!event) continue; // success greetings and anything unknown
+      const message = m as unknown as MarketDataMessage;
+      (this.emit as (e: string, m: MarketDataMessage) => boolean)(event, message);
+      this.emit('message', message);
+      for (const q of this.queues) q.push(message);
+    }
+  }
+
+  /** `for await (const m of stream)`: every data message from now on, until close(). */
+  [Symbol.asyncIterator](): AsyncIterator<MarketDataMessage> {
+    const queue = new MessageQueue<MarketDataMessage>(this.iteratorBuffer);
+    if (this.closed) queue.end();
+    else this.queues.add(queue);
+    return {
+      next: () => queue.next(),
+      return: () => {
+        queue.end();
+        this.queues.delete(queue);
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  /** Messages dropped by slow async iterators so far. */
+  get droppedByIterators(): number {
+    let n = 0;
+    for (const q of this.queues) n += q.dropped;
+    return n;
+  }
+
+  private finish(): void {
+    this.closed = true;
+    for (const q of this.queues) q.end();
+    this.queues.clear();
+  }
+
+  /** Leaves the shared session; the daemon releases this process's subscriptions. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.finish();
+    await this.transport.close();
+    await this.onClose?.();
+  }
+}
+
+export interface AlpacaAccountStreamEvents {
+  tradeUpdate: [message: TradeUpdate];
+  message: [message: AccountMessage];
+  close: [info: unknown];
+  error: [error: Error];
+}
+
+/** The account stream (trade_updates), shared through wsproxy. */
+export class AlpacaAccountStream extends EventEmitter<AlpacaAccountStreamEvents> {
+  private readonly transport: AlpacaTransport;
+  private readonly onClose: (() => Promise<void>) | undefined;
+  private streams: readonly string[] = [];
+
+  static async connect(
+    options: Omit<AlpacaStreamOptions, 'feed' | 'encoding' | 'baseUrl'> & { paper?: boolean } = {},
+  ): Promise<AlpacaAccountStream> {
+    const url =
+      options.url ??
+      (options.paper === false ? 'wss://api.alpaca.markets/stream' : 'wss://paper-api.alpaca.markets/stream');
+    const credentials = resolveCredentials(options.credentials);
+    let client = options.client;
+    let ownClient: WsproxyClient | undefined;
+    if (!client) {
+      const { connect } = await import('@wsproxy/client');
+      const connectOptions = options.connectOptions ?? {};
+      ownClient = await connect({
+        ...connectOptions,
+        daemonArgs: [...(connectOptions.daemonArgs ?? []), '--adapter', daemonAdapterArgument()],
+      });
+      client = ownClient;
+    }
+    const socket = await client.open(url, {
+      adapter: 'alpaca',
+      credentials: { key: credentials.keyId, secret: credentials.secretKey },
+    });
+    return new AlpacaAccountStream(
+      socket,
+      ownClient ? () => (ownClient as WsproxyClient).close() : undefined,
+    );
+  }
+
+  constructor(transport: AlpacaTransport, onClose?: () => Promise<void>) {
+    super();
+    this.transport = transport;
+    this.onClose = onClose;
+    transport.on('message', (m) => {
+      let messages: Record<string, unknown>[];
+      try {
+        messages = decodeMessages(m.data, false);
+      } catch (error) {
+        if (this.listenerCount('error') > 0) this.emit('error', error as Error);
+        return;
+      }
+      for (const message of messages as unknown as AccountMessage[]) {
+        this.emit('message', message);
+        if (message.stream === 'trade_updates') this.emit('tradeUpdate', message);
+      }
+    });
+    transport.on('close', (info: never) => this.emit('close', info));
+  }
+
+  /** The streams this process listens to. */
+  get listening(): readonly string[] {
+    return this.streams;
+  }
+
+  /** Replaces this process's listen set (Alpaca semantics); `[]` stops all. */
+  async listen(streams: readonly string[]): Promise<readonly string[]> {
+    const answer = await this.transport.subscribe(JSON.stringify({ action: 'listen', data: { streams } }));
+    const reply = decodeMessages(answer.reply, false)[0] as unknown as AccountMessage | undefined;
+    if (reply?.stream !== 'listening') throw new AlpacaRejectedError(402, 'listen was not accepted');
+    this.streams = reply.data.streams;
+    return this.streams;
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+    await this.onClose?.();
+  }
+}

@@ -1,0 +1,232 @@
+// End to end with real processes: the wsproxy daemon (its CLI, loading this package's adapter), three strategy
+// processes using AlpacaStream over the daemon's Unix socket and shared-memory ring, and the mock as Alpaca,
+// enforcing ONE connection per key. Everything is checked against the mock's own record.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type AlpacaMock, type MockSession, startAlpacaMock } from '@wsproxy/alpaca-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plain, until } from './daemon-role.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const packageDir = join(here, '..');
+const require = createRequire(import.meta.url);
+const serverPackage = require.resolve('@wsproxy/proxy-server/package.json');
+const cli = join(
+  dirname(serverPackage),
+  (JSON.parse(readFileSync(serverPackage, 'utf8')) as { bin: { wsproxy: string } }).bin.wsproxy,
+);
+const adapterEntry = join(packageDir, 'dist', 'daemon.js');
+
+interface Strategy {
+  readonly child: ChildProcess;
+  readonly lines: Record<string, unknown>[];
+  readonly set: Record<string, string[]>;
+}
+
+let mock: AlpacaMock;
+let runtimeDir: string;
+const namespace = `alpaca-e2e-${process.pid}`;
+let daemon: ChildProcess | undefined;
+const children: ChildProcess[] = [];
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+function startDaemon(): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'start',
+      '--runtime-dir',
+      runtimeDir,
+      '--namespace',
+      namespace,
+      '--adapter',
+      adapterEntry,
+      '--linger',
+      '60000',
+      '--log-level',
+      'warn',
+      '--reconnect-initial',
+      '50',
+      '--ring-size',
+      '4194304',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      // The daemon is ready when it says so on stdout; the socket file may also simply appear.
+      if (out.length > 0) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+    child.once('exit', (code) => reject(new Error(`daemon exited early (${code}): ${out}`)));
+  });
+}
+
+function startStrategy(set: Record<string, string[]>, path = 'v2/iex'): Strategy {
+  const child = spawn(process.execPath, [join(here, 'fixtures', 'strategy.mjs')], {
+    env: {
+      ...process.env,
+      STREAM_URL: `${mock.url}/${path}`,
+      RUNTIME_DIR: runtimeDir,
+      NAMESPACE: namespace,
+      SUBSCRIBE: JSON.stringify(set),
+      APCA_API_KEY_ID: 'mock-key',
+      APCA_API_SECRET_KEY: 'mock-secret',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    partial += chunk.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+  return { child, lines, set };
+}
+
+const dataOf = (s: Strategy) =>
+  s.lines.filter((l) => 'data' in l).map((l) => l.data as Record<string, unknown>);
+const ackOf = (s: Strategy) => s.lines.find((l) => 'ack' in l)?.ack as Record<string, unknown> | undefined;
+
+function wants(set: Record<string, string[]>, m: Record<string, unknown>): boolean {
+  const channel = { t: 'trades', q: 'quotes', b: 'bars', c: 'trades', x: 'trades' }[m.T as string];
+  const list = channel ? set[channel] : undefined;
+  return !!list && (list.includes('*') || list.includes(m.S as string));
+}
+
+/**
+ * `got` must be: a few late-joiner replays (one per type and symbol, each an earlier message of the record) and
+ * then a gap-free run of the record filtered by the strategy's set.
+ */
+function expectExactlyItsOwn(
+  got: Record<string, unknown>[],
+  record: Record<string, unknown>[],
+  set: Record<string, string[]>,
+) {
+  const mine = record.filter((m) => wants(set, m));
+  const key = (m: Record<string, unknown>) => JSON.stringify(m);
+  const positions = new Map(mine.map((m, k) => [key(m), k]));
+  // Find where the live run starts: the longest suffix that is contiguous in `mine`.
+  let start = got.length - 1;
+  while (start > 0) {
+    const here = positions.get(key(got[start]!));
+    const before = positions.get(key(got[start - 1]!));
+    if (here === undefined || before === undefined || before !== here - 1) break;
+    start--;
+  }
+  const live = got.slice(start);
+  const first = positions.get(key(live[0]!));
+  expect(first, 'the live run is in the record').toBeDefined();
+  expect(live).toEqual(mine.slice(first!, first! + live.length));
+  const replays = got.slice(0, start);
+  for (const r of replays) {
+    const k = positions.get(key(r));
+    expect(k !== undefined && k < first!, 'a replay is an earlier message of the record').toBe(true);
+  }
+  expect(new Set(replays.map((r) => `${r.T}:${r.S}`)).size).toBe(replays.length);
+  expect(live.length).toBeGreaterThan(10);
+}
+
+function onlySession(endpoint: string): MockSession {
+  const open = mock.sessions({ endpoint, open: true });
+  expect(open).toHaveLength(1);
+  return open[0]!;
+}
+
+beforeAll(async () => {
+  mock = await startAlpacaMock({ rate: 25 });
+  runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-alpaca-e2e-'));
+  daemon = await startDaemon();
+});
+
+afterAll(async () => {
+  for (const child of children) if (child !== daemon && child.exitCode === null) child.kill('SIGKILL');
+  if (daemon && daemon.exitCode === null) {
+    daemon.kill('SIGTERM');
+    await Promise.race([exited(daemon), new Promise((r) => setTimeout(r, 5000))]);
+    if (daemon.exitCode === null) daemon.kill('SIGKILL');
+  }
+  await Promise.all(children.map(exited));
+  await mock?.close();
+  rmSync(runtimeDir, { recursive: true, force: true });
+});
+
+describe('three strategy processes through the daemon', { timeout: 60_000 }, () => {
+  const strategies: Strategy[] = [];
+
+  it('share ONE upstream session with the minimal subscribe sequence, each getting exactly its own data', async () => {
+    const sets: Record<string, string[]>[] = [
+      { trades: ['AAPL', 'MSFT'], quotes: ['AAPL'] },
+      { trades: ['AAPL', 'TSLA'] },
+      { quotes: ['AAPL', 'NVDA'], trades: ['MSFT'] },
+    ];
+    for (const set of sets) {
+      const s = startStrategy(set);
+      strategies.push(s);
+      await until(() => ackOf(s) !== undefined, 'a strategy ack', 20_000);
+    }
+    expect(ackOf(strategies[1]!)).toMatchObject({ T: 'subscription', trades: ['AAPL', 'TSLA'], quotes: [] });
+    expect(mock.sessionCount({ endpoint: 'v2/iex' })).toBe(1);
+    const upstream = onlySession('v2/iex');
+    expect(plain(upstream.received)).toEqual([
+      { action: 'auth', key: 'mock-key', secret: 'mock-secret' },
+      { action: 'subscribe', trades: ['AAPL', 'MSFT'], quotes: ['AAPL'] },
+      { action: 'subscribe', trades: ['TSLA'] },
+      { action: 'subscribe', quotes: ['NVDA'] },
+    ]);
+    await until(() => strategies.every((s) => dataOf(s).length > 40), 'data in every strategy', 20_000);
+    const snapshot = strategies.map((s) => dataOf(s).slice());
+    const record = plain(upstream.sentData()) as Record<string, unknown>[];
+    for (const [k, s] of strategies.entries()) expectExactlyItsOwn(snapshot[k]!, record, s.set);
+  });
+
+  it('a strategy killed with SIGKILL: what nobody else wants is unsubscribed upstream', async () => {
+    const upstream = onlySession('v2/iex');
+    strategies[2]!.child.kill('SIGKILL');
+    await until(() => upstream.received.length >= 5, 'the unsubscribe', 10_000);
+    expect(plain(upstream.received[4])).toEqual({ action: 'unsubscribe', quotes: ['NVDA'] });
+    await until(() => !upstream.subscriptions().quotes?.includes('NVDA'), 'the ack');
+    expect(upstream.subscriptions()).toMatchObject({ trades: ['AAPL', 'MSFT', 'TSLA'], quotes: ['AAPL'] });
+  });
+
+  it('upstream dropped by the mock: reconnect, resubscribe the union, strategies notified, data flows again', async () => {
+    const alive = strategies.slice(0, 2);
+    const before = alive.map((s) => dataOf(s).length);
+    const first = onlySession('v2/iex');
+    expect(mock.drop({ endpoint: 'v2/iex' })).toBe(1);
+    const isNew = () => mock.sessions({ endpoint: 'v2/iex', open: true }).some((s) => s.id !== first.id);
+    await until(isNew, 'a new upstream session', 15_000);
+    const second = onlySession('v2/iex');
+    expect(second.id).not.toBe(first.id);
+    await until(() => second.received.length >= 2, 'resubscription', 10_000);
+    expect(plain(second.received)).toEqual([
+      { action: 'auth', key: 'mock-key', secret: 'mock-secret' },
+      { action: 'subscribe', trades: ['AAPL', 'MSFT', 'TSLA'], quotes: ['AAPL'] },
+    ]);
+    await until(
+      () =>
+        alive.every(
+          (s, k) => s.lines.some((l) => l.event === 'reconnected') && dataOf(s).length > before[k]! + 10,
+        ),
+      'notification and fresh data',
+      15_000,
+    );
+  });
+});
