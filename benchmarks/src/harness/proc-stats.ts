@@ -33,15 +33,24 @@ export function cpuTimeUs(pid: number): number | undefined {
   return ((utime + stime) * 1e6) / ticksPerSecond();
 }
 
-/** Resident set size in bytes. */
-export function rssBytes(pid: number): number | undefined {
+function statusKb(pid: number, field: string): number | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
     return match ? Number(match[1]) * 1024 : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Resident set size in bytes. */
+export function rssBytes(pid: number): number | undefined {
+  return statusKb(pid, 'VmRSS');
+}
+
+/** Peak resident set size (high-water mark) in bytes. */
+export function peakRssBytes(pid: number): number | undefined {
+  return statusKb(pid, 'VmHWM');
 }
 
 export interface CpuWindow {

@@ -7,6 +7,7 @@ export const roleModules = {
   micro: () => import('../baselines/micro.js'),
   codec: () => import('../suites/codec-roles.js'),
   'shm-ring': () => import('../suites/shm-queue-roles.js'),
+  proxy: () => import('../suites/proxy-roles.js'),
   adapter: () => import('../suites/adapter-roles.js'),
 } as const;
 

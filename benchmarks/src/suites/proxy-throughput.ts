@@ -9,6 +9,8 @@ const RUN_TIMEOUT_MS = 90_000;
 export interface ProxyRoute {
   name: string;
   kind: 'product' | 'baseline';
+  /** May a client that falls a whole ring behind lose frames (counted)? The hub may not. */
+  lossy: boolean;
   /** Connects the K clients (through the hub or the daemon) to the upstream at `upstreamUrl`. */
   connect(upstreamUrl: string, clients: readonly Agent[]): Promise<void>;
   finish(clients: readonly Agent[]): Promise<TallySummary[]>;
@@ -18,6 +20,8 @@ export interface ProxyRoute {
 export interface ProxyRun {
   perClient: number;
   total: number;
+  /** Received / sent, mean over clients. */
+  delivered: number;
 }
 
 export class ProxyIntegrityError extends Error {
@@ -30,6 +34,7 @@ export function naiveHubRoute(hub: Agent): ProxyRoute {
   return {
     name: 'naive ws hub',
     kind: 'baseline',
+    lossy: false,
     async connect(upstreamUrl, clients) {
       const { url } = await hub.call<{ url: string }>('ws-relay-hub', 'relaySetup', {
         upstreamUrl,
@@ -66,17 +71,20 @@ export async function runProxyRound(
       RUN_TIMEOUT_MS,
     );
     const got = await route.finish(clients);
+    let delivered = 0;
     const rates = got.map((tally, i) => {
-      if (tally.backwards > 0 || tally.missing > 0 || tally.received !== wrote.sent) {
+      const lost = tally.missing > 0 || tally.received !== wrote.sent;
+      if (!tally.ended || tally.backwards > 0 || (lost && !route.lossy)) {
         throw new ProxyIntegrityError(
           `${route.name}: client ${i} received ${tally.received} of ${wrote.sent} frames ` +
-            `(${tally.missing} missing, ${tally.backwards} out of order)`,
+            `(${tally.missing} missing, ${tally.backwards} out of order${tally.ended ? '' : ', no end marker'})`,
         );
       }
+      delivered += wrote.sent > 0 ? tally.received / wrote.sent : 0;
       return tally.received / (Number(tally.lastNs - wrote.startNs) / 1e9);
     });
     const total = rates.reduce((a, b) => a + b, 0);
-    return { perClient: total / rates.length, total };
+    return { perClient: total / rates.length, total, delivered: delivered / got.length };
   } finally {
     await route.teardown(clients);
     await upstream.call('ws-fanout', 'hubTeardown', {});

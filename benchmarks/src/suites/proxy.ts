@@ -1,27 +1,31 @@
 // Suite `proxy`: the product end to end — local upstream ws server -> wsproxy daemon -> K client processes —
 // against the naive ws hub, plus the idle cost of the daemon and its clients and the daemon's memory.
-import { closeAgents, spawnAgents } from '../harness/agent-pool.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Agent, closeAgents, spawnAgents } from '../harness/agent-pool.js';
 import { interleave } from '../harness/interleave.js';
+import { peakRssBytes, rssBytes, startCpuWindow } from '../harness/proc-stats.js';
 import type { ChartSeries } from '../harness/results.js';
 import { summarize } from '../harness/stats.js';
 import { fmtRate, type Suite, type SuiteContext } from '../harness/suite.js';
 import type { TargetId } from '../targets.js';
+import { loadClient } from './proxy-api.js';
+import { ProductSession } from './proxy-product.js';
 import { naiveHubRoute, type ProxyRoute, type ProxyRun, runProxyRound } from './proxy-throughput.js';
 
 const SUITE = 'proxy';
 const KS = [1, 4, 8];
-
-async function productRoute(_ctx: SuiteContext): Promise<ProxyRoute | string> {
-  return '@wsproxy/proxy-server and @wsproxy/client have not landed yet';
-}
+const IDLE_CLIENTS = 4;
 
 async function throughput(
   ctx: SuiteContext,
-  product: ProxyRoute | undefined,
-  agents: Awaited<ReturnType<typeof spawnAgents>>,
-) {
-  const [upstream, hub, ...clients] = agents;
-  const routes: ProxyRoute[] = [...(product ? [product] : []), naiveHubRoute(hub!)];
+  session: ProductSession | undefined,
+  upstream: Agent,
+  hub: Agent,
+  clients: readonly Agent[],
+): Promise<void> {
+  const product = session?.route();
+  const hubRoute = naiveHubRoute(hub);
+  const routes: ProxyRoute[] = [...(product ? [product] : []), hubRoute];
   const series = new Map<string, ChartSeries>(
     routes.map((r) => [r.name, { name: r.name, kind: r.kind, points: [] }]),
   );
@@ -31,12 +35,16 @@ async function throughput(
       continue;
     }
     const caseName = `upstream -> K=${k} clients`;
+    const active = clients.slice(0, k);
     let runs: Map<string, ProxyRun[]>;
     try {
+      // The product's clients stay connected through the case (a strategy connects once); the hub's are ws
+      // clients in the same agents, connected per round.
+      await session?.connectExactly(active, clients);
       runs = await interleave(
         routes.map((r) => ({
           name: r.name,
-          run: () => runProxyRound(r, upstream!, clients.slice(0, k), ctx.params.throughputMs),
+          run: () => runProxyRound(r, upstream, active, ctx.params.throughputMs),
         })),
         { warmup: ctx.params.warmup, runs: ctx.params.runs, budget: ctx.budget },
       );
@@ -44,9 +52,10 @@ async function throughput(
       ctx.rec.error(SUITE, caseName, err);
       continue;
     }
-    const hubRuns = runs.get('naive ws hub')!.map((r) => r.perClient);
+    const hubRuns = runs.get(hubRoute.name)!.map((r) => r.perClient);
     for (const route of routes) {
-      const perClient = runs.get(route.name)!.map((r) => r.perClient);
+      const samples = runs.get(route.name)!;
+      const perClient = samples.map((r) => r.perClient);
       const isProduct = route.kind === 'product';
       const target: TargetId | undefined =
         isProduct && k === 4
@@ -62,9 +71,20 @@ async function throughput(
         unit: 'msg/s',
         better: 'higher',
         samples: perClient,
-        ...(isProduct ? { baseline: { name: 'naive ws hub', samples: hubRuns } } : {}),
+        ...(isProduct ? { baseline: { name: hubRoute.name, samples: hubRuns } } : {}),
         ...(target ? { target } : {}),
       });
+      if (route.lossy) {
+        ctx.rec.add({
+          suite: SUITE,
+          case: caseName,
+          subject: route.name,
+          metric: 'delivered (a client a whole ring behind skips and gets a gap event)',
+          unit: '%',
+          better: 'higher',
+          samples: samples.map((r) => r.delivered * 100),
+        });
+      }
       const { median } = summarize(perClient);
       series.get(route.name)!.points.push({ k, value: median });
       ctx.log(`${caseName} ${route.name}: ${fmtRate(median)} msg/s per client`);
@@ -78,20 +98,127 @@ async function throughput(
   });
 }
 
+/** Daemon + clients with an open upstream and no data flowing: nothing may poll. */
+async function idleCost(
+  ctx: SuiteContext,
+  session: ProductSession,
+  upstream: Agent,
+  clients: readonly Agent[],
+) {
+  const active = clients.slice(0, IDLE_CLIENTS);
+  await session.connectExactly(active, clients);
+  const daemonPid = session.daemonPid!;
+  const windowMs = ctx.params.idleWindowMs;
+  const { url } = await upstream.call<{ url: string }>('ws-fanout', 'hubSetup', {
+    readers: 1,
+    mode: 'corked',
+  });
+  let cpu: Map<number, number | undefined>;
+  try {
+    await Promise.all(active.map((c) => c.call('proxy', 'clientOpen', { url }, 60_000)));
+    // Let the open settle (and any GC left over from the throughput cases finish) before the window opens.
+    await sleep(1000);
+    const window = startCpuWindow([daemonPid, ...active.map((c) => c.pid)]);
+    await sleep(windowMs);
+    cpu = window.stop();
+    // End the idle socket the normal way: the upstream sends its end marker.
+    await upstream.call('ws-fanout', 'hubGo', { durationMs: 0, batch: 1 });
+    await Promise.all(active.map((c) => c.call('proxy', 'clientFinish', {}, 60_000)));
+  } finally {
+    await upstream.call('ws-fanout', 'hubTeardown', {});
+  }
+  const note =
+    windowMs < 10_000 ? `measured over ${windowMs / 1000} s (quick mode; the full run uses 10 s)` : undefined;
+  const caseName = `idle: upstream open, no data, ${IDLE_CLIENTS} clients, ${windowMs / 1000} s`;
+  const daemonCpu = cpu.get(daemonPid);
+  if (daemonCpu !== undefined) {
+    ctx.rec.add({
+      suite: SUITE,
+      case: caseName,
+      subject: 'wsproxy daemon',
+      metric: 'CPU while idle',
+      unit: '%',
+      better: 'lower',
+      samples: [daemonCpu],
+      target: 'proxy.idle-cpu.daemon',
+      ...(note ? { note } : {}),
+    });
+  }
+  const clientCpu = active.map((c) => cpu.get(c.pid)).filter((v): v is number => v !== undefined);
+  if (clientCpu.length > 0) {
+    ctx.rec.add({
+      suite: SUITE,
+      case: caseName,
+      subject: '@wsproxy/client processes',
+      metric: 'CPU while idle, worst client',
+      unit: '%',
+      better: 'lower',
+      samples: [Math.max(...clientCpu)],
+      target: 'proxy.idle-cpu.clients',
+      ...(note ? { note } : {}),
+    });
+  }
+}
+
+function daemonMemory(ctx: SuiteContext, session: ProductSession): void {
+  const pid = session.daemonPid;
+  if (pid === undefined) return;
+  const rss = rssBytes(pid);
+  const peak = peakRssBytes(pid);
+  const base = {
+    suite: SUITE,
+    case: 'daemon memory after the throughput cases',
+    subject: 'wsproxy daemon',
+  } as const;
+  if (rss !== undefined) {
+    ctx.rec.add({ ...base, metric: 'RSS', unit: 'MiB', better: 'lower', samples: [rss / 2 ** 20] });
+  }
+  if (peak !== undefined) {
+    ctx.rec.add({
+      ...base,
+      metric: 'peak RSS (VmHWM)',
+      unit: 'MiB',
+      better: 'lower',
+      samples: [peak / 2 ** 20],
+    });
+  }
+  ctx.rec.note(
+    `${SUITE}: daemon heap not measured — \`wsproxy status\` does not report it and the daemon cannot be ` +
+      'inspected from outside; RSS (from /proc) is reported instead',
+  );
+}
+
 export const proxySuite: Suite = {
   name: SUITE,
   measures:
     'end to end: a local upstream ws server -> wsproxy daemon -> K client processes (K = 1, 4, 8), 100-byte ' +
     'binary frames, vs the naive ws hub (one upstream, re-sends every frame to each ws client); idle CPU of the ' +
-    'daemon and its clients; daemon memory',
+    'daemon and its clients with an open upstream and no data; daemon memory (RSS from /proc; the shared ring ' +
+    'is mapped memory and counts once it is touched)',
   unavailable: async () => undefined,
   async run(ctx) {
-    const product = await productRoute(ctx);
-    if (typeof product === 'string') ctx.rec.skip(SUITE, `product cases: ${product} (baseline only)`);
+    const api = await loadClient();
+    const productAvailable = typeof api !== 'string';
+    if (!productAvailable) ctx.rec.skip(SUITE, `product cases: ${api} (baseline only)`);
     const agents = await spawnAgents(2 + Math.max(...KS), 'proxy agent');
+    const [upstream, hub, ...clients] = agents;
+    const session = productAvailable ? new ProductSession(ctx.dir) : undefined;
     try {
-      await throughput(ctx, typeof product === 'string' ? undefined : product, agents);
+      await throughput(ctx, session, upstream!, hub!, clients);
+      if (session && session.daemonPid !== undefined) {
+        daemonMemory(ctx, session);
+        if (!ctx.budget.exhausted()) {
+          try {
+            await idleCost(ctx, session, upstream!, clients);
+          } catch (err) {
+            ctx.rec.error(SUITE, 'idle cost', err);
+          }
+        } else {
+          ctx.rec.note(`${SUITE}: idle CPU skipped, the session's time budget ran out`);
+        }
+      }
     } finally {
+      await session?.close(clients);
       await closeAgents(agents);
     }
   },
