@@ -83,12 +83,14 @@ export class CorruptRecordError extends ShmQueueError {
   }
 }
 
-/** Every reader slot is held by a live process. */
+/** Every reader slot (or the one asked for) is held by a live process. */
 export class NoFreeSlotError extends ShmQueueError {
-  constructor(name: string, maxReaders: number) {
+  constructor(name: string, maxReaders: number, slot?: number) {
     super(
       'SHMQ_ERR_NO_FREE_SLOT',
-      `ring "${name}" has no free reader slot (all ${maxReaders} are held by live processes)`,
+      slot === undefined
+        ? `ring "${name}" has no free reader slot (all ${maxReaders} are held by live processes)`
+        : `reader slot ${slot} of ring "${name}" is held by a live process`,
     );
   }
 }

@@ -164,7 +164,7 @@ export class RingReader implements AsyncIterable<Buffer> {
     }
     if (slot < 0) {
       segment.close();
-      throw new NoFreeSlotError(options.name, geometry.maxReaders);
+      throw new NoFreeSlotError(options.name, geometry.maxReaders, options.slot);
     }
     return new RingReader(segment, geometry, slot, options);
   }
@@ -497,7 +497,7 @@ export class RingReader implements AsyncIterable<Buffer> {
   }
 }
 
-/** Claims a free slot, else reclaims one whose owner died. Returns -1 when all owners are alive. */
+/** Claims the given slot if it is free or its owner died. Returns -1 when a live process holds it. */
 function claimExactSlot(words: Int32Array, slot: number, maxReaders: number): number {
   if (!Number.isInteger(slot) || slot < 0 || slot >= maxReaders) {
     throw new InvalidArgumentError(`slot must be an integer from 0 to ${maxReaders - 1}, got ${slot}`);
@@ -511,6 +511,7 @@ function claimExactSlot(words: Int32Array, slot: number, maxReaders: number): nu
   return -1;
 }
 
+/** Claims a free slot, else reclaims one whose owner died. Returns -1 when all owners are alive. */
 function claimSlot(words: Int32Array, maxReaders: number): number {
   const me = process.pid;
   for (let slot = 0; slot < maxReaders; slot++) {

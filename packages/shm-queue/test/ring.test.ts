@@ -141,6 +141,22 @@ describe('records in and out', () => {
     for (const reader of [readers[0]!, readers[2]!, again]) reader.close();
     expect(writer.readers()).toEqual([]);
   });
+
+  it('claims exactly the slot asked for, or says it is taken', () => {
+    const name = cleanup.name('slot-choice');
+    const writer = RingWriter.create({ name, maxReaders: 4 });
+    cleanup.defer(() => writer.close());
+    const reader = RingReader.open({ name, slot: 2 });
+    expect(reader.slot).toBe(2);
+    expect(() => RingReader.open({ name, slot: 2 })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_NO_FREE_SLOT', message: expect.stringContaining('slot 2') }),
+    );
+    expect(() => RingReader.open({ name, slot: 4 })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_INVALID_ARGUMENT' }),
+    );
+    expect(RingReader.open({ name }).slot).toBe(0);
+    reader.close();
+  });
 });
 
 describe('slot ownership', () => {
