@@ -1,0 +1,96 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { daemonEntryPath, EXIT_ALREADY_RUNNING } from '@wsproxy/proxy-server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [daemonEntryPath, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+describe('wsproxy CLI', () => {
+  let dir: string;
+  let namespace: string;
+  let daemon: ChildProcess | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wsp-cli-'));
+    namespace = `cli${process.pid}`;
+  });
+
+  afterEach(() => {
+    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    for (const name of readdirSync('/dev/shm').filter((n) => n.endsWith(`-${daemon?.pid}`))) {
+      rmSync(join('/dev/shm', name), { force: true });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const common = () => ['--namespace', namespace, '--runtime-dir', dir];
+
+  it('start (foreground), status --json, logs, a second start refused, stop', async () => {
+    daemon = spawn(process.execPath, [daemonEntryPath, 'start', ...common(), '--json', '--linger', '60000'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const started = JSON.parse(
+      await new Promise<string>((resolve) =>
+        daemon!.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString())),
+      ),
+    ) as { pid: number; socket: string; ring: string };
+    expect(started).toMatchObject({ pid: daemon.pid, socket: join(dir, `${namespace}.sock`) });
+    expect(readdirSync('/dev/shm')).toContain(started.ring);
+
+    const status = await cli(['status', ...common(), '--json']);
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout) as {
+      running: boolean;
+      daemon: { pid: number };
+      upstreams: unknown[];
+    };
+    expect(report.running).toBe(true);
+    expect(report.daemon.pid).toBe(daemon.pid);
+    expect(report.upstreams).toEqual([]);
+    const human = await cli(['status', ...common()]);
+    expect(human.stdout).toContain(`daemon ${daemon.pid}`);
+
+    const second = await cli(['start', ...common()]);
+    expect(second.code).toBe(EXIT_ALREADY_RUNNING);
+
+    const logs = await cli(['logs', ...common(), '--json', '-n', '50']);
+    expect(
+      logs.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).msg),
+    ).toContain('daemon started');
+
+    const exited = new Promise((resolve) => daemon!.once('exit', resolve));
+    const stop = await cli(['stop', ...common(), '--json']);
+    expect(JSON.parse(stop.stdout)).toEqual({ stopped: true, pid: daemon.pid });
+    expect(await exited).toBe(0);
+    expect(existsSync(started.socket)).toBe(false);
+    expect(readdirSync('/dev/shm')).not.toContain(started.ring);
+  });
+
+  it('status and stop without a daemon, --help, and bad input', async () => {
+    expect(JSON.parse((await cli(['status', ...common(), '--json'])).stdout)).toEqual({ running: false });
+    expect((await cli(['stop', ...common()])).code).toBe(1);
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: wsproxy <command>');
+    const bad = await cli(['status', '--namespace', '../x']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('WSP_ERR_INVALID_ARGUMENT');
+    expect((await cli(['frobnicate'])).stderr).toContain('unknown command');
+  });
+});
