@@ -220,7 +220,7 @@ export class RingReader implements AsyncIterable<Buffer> {
     this.#assertOpen();
     let count = 0;
     try {
-      while (count < limit && this.#next()) {
+      while (count < limit && !this.#closed && this.#next()) {
         this.#advance();
         count++;
         handler(this.#bytes, this.#recordOffset, this.#recordLength, this.#recordSequence);
@@ -272,8 +272,8 @@ export class RingReader implements AsyncIterable<Buffer> {
   }
 
   /**
-   * Waits, with the idle strategy, until a record is available (`true`) or the writer closed the ring and every
-   * record is read (`false`). Rejects with `SHMQ_ERR_WRITER_GONE` if the writer vanished without closing.
+   * Waits, with the idle strategy, until a record is available (`true`), or the writer closed the ring and every
+   * record is read, or this reader was closed meanwhile (`false`). Rejects with `SHMQ_ERR_WRITER_GONE` if the writer vanished without closing.
    */
   async ready(): Promise<boolean> {
     this.#assertOpen();
@@ -281,11 +281,10 @@ export class RingReader implements AsyncIterable<Buffer> {
     this.#publish();
     const spinUntil = this.idle === 'backoff' ? performance.now() + this.#spinMicros / 1000 : 0;
     for (;;) {
+      // Closed while waiting: the mapping is gone, so report "no more data" rather than touch it.
+      if (this.#closed) return false;
       if (this.hasData()) return true;
-      if (this.writerClosed) {
-        if (this.#closed) throw new ClosedError(`ring reader "${this.name}"`);
-        return false;
-      }
+      if (this.writerClosed) return false;
       if (this.#gone !== undefined) throw this.#gone;
       if (this.idle === 'spin' || (this.idle === 'backoff' && performance.now() < spinUntil)) {
         await nextTurn();

@@ -94,6 +94,24 @@ describe('records in and out', () => {
     expect(() => reader.tryRead()).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_CLOSED' }));
   });
 
+  it('closing a reader ends a pending wait and a running poll cleanly', async () => {
+    const { writer, reader } = open({});
+    const pending = reader.ready();
+    reader.close();
+    expect(await pending).toBe(false);
+
+    const second = RingReader.open({ name: writer.name });
+    for (let i = 0; i < 5; i++) writer.write(payload(i, 10));
+    let seen = 0;
+    expect(
+      second.poll(() => {
+        seen++;
+        second.close();
+      }),
+    ).toBe(1);
+    expect(seen).toBe(1);
+  });
+
   it('validates options with SHMQ_ERR_INVALID_ARGUMENT', () => {
     const name = cleanup.name('bad');
     const bad = [
