@@ -44,3 +44,36 @@ export const ONE_BYTE_STRINGS: readonly string[] = Array.from({ length: 128 }, (
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+const SYMBOL_TABLE_SIZE = 4096; // 2^12: the slot is the top 12 bits of the mixed hash
+const symbolTable: (string | undefined)[] = new Array(SYMBOL_TABLE_SIZE);
+
+/**
+ * Symbols repeat endlessly: return the same string for the same bytes instead of decoding a new one per item. A
+ * small direct-mapped table keyed by FNV-1a of the bytes; a collision just decodes and replaces. Undefined when the
+ * bytes are not plain printable ASCII (escapes, UTF-8): the caller decodes those itself.
+ */
+export function internAscii(b: Uint8Array, from: number, to: number): string | undefined {
+  let hash = 0x811c9dc5;
+  for (let k = from; k < to; k++) {
+    const c = b[k]!;
+    if (c === 0x5c || c >= 0x80) return undefined;
+    hash = Math.imul(hash ^ c, 0x01000193);
+  }
+  // FNV-1a mixes its low bits poorly for short, similar symbols: fold and take the top 12 bits instead.
+  const slot = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b) >>> 20;
+  const cached = symbolTable[slot];
+  if (cached !== undefined && cached.length === to - from) {
+    let same = true;
+    for (let k = 0; k < cached.length; k++) {
+      if (cached.charCodeAt(k) !== b[from + k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const s = String.fromCharCode.apply(null, Array.from(b.subarray(from, to)));
+  symbolTable[slot] = s;
+  return s;
+}

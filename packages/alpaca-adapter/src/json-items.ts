@@ -4,7 +4,7 @@
 // MalformedFrameError with the offset where it stopped.
 
 import { MalformedFrameError } from './errors.js';
-import { type FrameItems, ONE_BYTE_STRINGS } from './frame-items.js';
+import { type FrameItems, internAscii, ONE_BYTE_STRINGS } from './frame-items.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -123,37 +123,9 @@ function skipToObjectEnd(b: Buffer, i: number): number {
   throw new MalformedFrameError('unterminated object', i);
 }
 
-/**
- * Symbols repeat endlessly: return the same string for the same bytes instead of decoding a new one each time.
- * A small hash table keyed by FNV-1a of the bytes; a collision just decodes and replaces.
- */
-const SYMBOL_TABLE_SIZE = 4096;
-const symbolTable: (string | undefined)[] = new Array(SYMBOL_TABLE_SIZE);
-
+/** Symbols repeat endlessly: the same string for the same bytes (see internAscii), escapes decoded properly. */
 function readSymbol(b: Buffer, i: number, end: number): string {
-  const from = i + 1;
-  const to = end - 1;
-  let hash = 0x811c9dc5;
-  for (let k = from; k < to; k++) {
-    const c = b[k]!;
-    if (c === BACKSLASH || c >= 0x80) return readString(b, i, end);
-    hash = Math.imul(hash ^ c, 0x01000193);
-  }
-  const slot = (hash >>> 0) & (SYMBOL_TABLE_SIZE - 1);
-  const cached = symbolTable[slot];
-  if (cached !== undefined && cached.length === to - from) {
-    let same = true;
-    for (let k = 0; k < cached.length; k++) {
-      if (cached.charCodeAt(k) !== b[from + k]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return cached;
-  }
-  const s = b.toString('latin1', from, to);
-  symbolTable[slot] = s;
-  return s;
+  return internAscii(b, i + 1, end - 1) ?? readString(b, i, end);
 }
 
 function isKey(b: Buffer, i: number, end: number, key: string): boolean {

@@ -3,7 +3,7 @@
 // a new array header.
 
 import { MalformedFrameError } from './errors.js';
-import { type FrameItems, ONE_BYTE_STRINGS } from './frame-items.js';
+import { type FrameItems, internAscii, ONE_BYTE_STRINGS } from './frame-items.js';
 
 function need(b: Buffer, end: number, at: number): void {
   if (end > b.length) throw new MalformedFrameError('truncated msgpack value', at);
@@ -129,7 +129,7 @@ function readStr(b: Buffer, i: number): string | undefined {
   if (!span) return undefined;
   const [from, to] = span;
   if (to - from === 1 && b[from]! < 0x80) return ONE_BYTE_STRINGS[b[from]!]!;
-  return b.toString('utf8', from, to);
+  return internAscii(b, from, to) ?? b.toString('utf8', from, to);
 }
 
 const KEY_T = 0x54;

@@ -75,7 +75,11 @@ function startDaemon(): Promise<ChildProcess> {
   });
 }
 
-function startStrategy(set: Record<string, string[]>, path = 'v2/iex'): Strategy {
+function startStrategy(
+  set: Record<string, string[]>,
+  path = 'v2/iex',
+  extraEnv: Record<string, string> = {},
+): Strategy {
   const child = spawn(process.execPath, [join(here, 'fixtures', 'strategy.mjs')], {
     env: {
       ...process.env,
@@ -85,6 +89,7 @@ function startStrategy(set: Record<string, string[]>, path = 'v2/iex'): Strategy
       SUBSCRIBE: JSON.stringify(set),
       APCA_API_KEY_ID: 'mock-key',
       APCA_API_SECRET_KEY: 'mock-secret',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -228,5 +233,52 @@ describe('three strategy processes through the daemon', { timeout: 60_000 }, () 
       'notification and fresh data',
       15_000,
     );
+  });
+});
+
+describe('more feeds through the daemon', { timeout: 60_000 }, () => {
+  it('a 405 goes only to the strategy that caused it; its set and everyone else stay as they were', async () => {
+    const before = onlySession('v2/iex').received.length;
+    const greedy = startStrategy({ trades: Array.from({ length: 40 }, (_, k) => `SYM${k}`) });
+    await until(() => greedy.lines.some((l) => 'rejected' in l), 'the rejection', 20_000);
+    expect(greedy.lines.find((l) => 'rejected' in l)).toEqual({
+      rejected: { code: 'WSP_ALPACA_ERR_REJECTED', alpacaCode: 405 },
+      subscriptions: {},
+    });
+    const upstream = onlySession('v2/iex');
+    expect(upstream.received.length).toBe(before + 1); // the one rejected request, nothing else
+    expect(upstream.subscriptions()).toMatchObject({ trades: ['AAPL', 'MSFT', 'TSLA'], quotes: ['AAPL'] });
+    greedy.child.kill('SIGTERM');
+    await exited(greedy.child);
+  });
+
+  it('options in msgpack: two strategies, one `*` on trades, one a single contract', async () => {
+    const star = startStrategy({ trades: ['*'] }, 'v1beta1/opra');
+    await until(() => ackOf(star) !== undefined, 'ack', 20_000);
+    const one = startStrategy({ trades: ['AAPL240315C00172500'] }, 'v1beta1/opra');
+    await until(() => ackOf(one) !== undefined, 'ack', 20_000);
+    await until(() => dataOf(one).length > 5 && dataOf(star).length > 20, 'option trades', 20_000);
+    expect(onlySession('v1beta1/opra').encoding).toBe('msgpack');
+    expect(dataOf(one).every((m) => m.T === 't' && m.S === 'AAPL240315C00172500')).toBe(true);
+    expect(new Set(dataOf(star).map((m) => m.S)).size).toBeGreaterThan(1);
+    for (const s of [star, one]) s.child.kill('SIGTERM');
+    await Promise.all([star, one].map((s) => exited(s.child)));
+  });
+
+  it('trade_updates: one account session shared, events to every listener', async () => {
+    const a = startStrategy({}, 'stream', { LISTEN: JSON.stringify(['trade_updates']) });
+    const b = startStrategy({}, 'stream', { LISTEN: JSON.stringify(['trade_updates']) });
+    await until(() => ackOf(a) !== undefined && ackOf(b) !== undefined, 'listening', 20_000);
+    await until(() => dataOf(a).length > 2 && dataOf(b).length > 2, 'trade updates', 20_000);
+    expect(mock.sessionCount({ endpoint: 'stream' })).toBe(1);
+    const upstream = onlySession('stream');
+    expect(upstream.received.filter((m) => (m as { action?: string }).action === 'listen')).toHaveLength(1);
+    // Both processes see the same events, in the same order.
+    const common = Math.min(dataOf(a).length, dataOf(b).length);
+    const offset = dataOf(a).findIndex((m) => JSON.stringify(m) === JSON.stringify(dataOf(b)[0]));
+    expect(offset).toBeGreaterThanOrEqual(0);
+    expect(dataOf(b).slice(0, common - offset)).toEqual(dataOf(a).slice(offset, common));
+    for (const s of [a, b]) s.child.kill('SIGTERM');
+    await Promise.all([a, b].map((s) => exited(s.child)));
   });
 });
