@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FAST_DAEMON_ARGS, TestEnvironment } from './helpers/environment.js';
+import { eventually, FAST_DAEMON_ARGS, TestEnvironment } from './helpers/environment.js';
 import { UpstreamServer } from './helpers/upstream-server.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -78,6 +78,7 @@ describe('slow readers and the callback facade', () => {
       expect(await b.call('facadeSubscribe', { id: second.id, params: 'sub:AAPL' })).toEqual({
         existed: true,
       });
+      await eventually(() => upstream.received.length === 1, 'subscription upstream');
       expect(upstream.received.map((f) => f.data.toString())).toEqual(['sub:AAPL']);
 
       // 1 MiB crosses the ring in several fragments; the facade hands each over with the bytes still to come.

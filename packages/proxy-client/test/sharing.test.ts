@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TestEnvironment } from './helpers/environment.js';
+import { eventually, TestEnvironment } from './helpers/environment.js';
 import type { StrategyProcess } from './helpers/strategy-process.js';
 import { UpstreamServer } from './helpers/upstream-server.js';
 
@@ -57,6 +57,7 @@ describe('one upstream shared by several processes', () => {
     // Sends from any process reach the one upstream connection, in order.
     await strategies[0]!.call('send', { tag: 'feed', text: 'from-0' });
     await strategies[2]!.call('send', { tag: 'feed', base64: Buffer.from([1, 2, 3]).toString('base64') });
+    await eventually(() => upstream.received.length === 2, 'both frames upstream');
     expect(upstream.received.map((f) => [f.isBinary, f.data.toString('hex')])).toEqual([
       [false, Buffer.from('from-0').toString('hex')],
       [true, '010203'],

@@ -101,9 +101,13 @@ export class TestEnvironment {
     return this.daemonPids().filter(isAlive);
   }
 
+  /** Every daemon pid seen so far (the log may miss one killed before its first line was flushed). */
+  private readonly seenPids = new Set<number>();
+
   /** Segments in /dev/shm that belong to this environment's daemons. */
   segments(): string[] {
-    const pids = new Set(this.daemonPids().map(String));
+    for (const pid of [...this.daemonPids(), ...this.daemonProcesses()]) this.seenPids.add(pid);
+    const pids = new Set([...this.seenPids].map(String));
     try {
       return readdirSync('/dev/shm').filter(
         (name) => name.startsWith('wsproxy-') && pids.has(name.split('-').pop()!),

@@ -18,12 +18,20 @@ export class UpstreamServer {
   readonly closeCodes: number[] = [];
   private server: WebSocketServer | undefined;
 
+  /** `autoPong: false` makes a server that never answers pings: a half-dead upstream. */
+  constructor(private readonly options: { autoPong?: boolean } = {}) {}
+
   get url(): string {
     return `ws://127.0.0.1:${this.port}/stream`;
   }
 
   async start(port = 0): Promise<this> {
-    const server = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 64 * 1024 * 1024 });
+    const server = new WebSocketServer({
+      host: '127.0.0.1',
+      port,
+      maxPayload: 64 * 1024 * 1024,
+      autoPong: this.options.autoPong ?? true,
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);

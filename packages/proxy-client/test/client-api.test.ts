@@ -1,0 +1,101 @@
+import { ClosedError, connect, InvalidArgumentError, type SocketMessage } from '@wsproxy/client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, FAST_DAEMON_ARGS, TestEnvironment } from './helpers/environment.js';
+import { UpstreamServer } from './helpers/upstream-server.js';
+
+describe('WsproxyClient API (this process as the strategy)', () => {
+  let env: TestEnvironment;
+  let upstream: UpstreamServer;
+
+  beforeEach(async () => {
+    env = new TestEnvironment([...FAST_DAEMON_ARGS, '--ping-interval', '200', '--pong-timeout', '200']);
+    upstream = await new UpstreamServer().start();
+  });
+
+  afterEach(async () => {
+    await env.cleanup();
+    await upstream.stop();
+  });
+
+  it('validates options up front with named errors', async () => {
+    const cases: Array<[object, RegExp]> = [
+      [{ namespace: '../etc' }, /namespace/],
+      [{ idle: 'sometimes' }, /idle/],
+      [{ connectTimeoutMs: -1 }, /connectTimeoutMs/],
+      [{ daemonArgs: 'x' }, /daemonArgs/],
+      [{ nmespace: 'typo' }, /unknown option "nmespace"/],
+    ];
+    for (const [options, message] of cases) {
+      const error = await connect(options as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({
+        code: 'WSP_ERR_INVALID_ARGUMENT',
+        message: expect.stringMatching(message),
+      });
+    }
+    const client = await env.client();
+    await expect(client.open(upstream.url, { headers: { 'bad header': 'x' } })).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await expect(client.open(upstream.url, { credentials: { key: 'k' } as never })).rejects.toThrow(
+      /credentials/,
+    );
+  });
+
+  it('open, for await, send, setLogLevel, status, close; a closed client refuses work', async () => {
+    const client = await env.client({ name: 'api-test' });
+    expect(client.daemonPid).toBeGreaterThan(0);
+    const socket = await client.open(upstream.url);
+    expect(socket.isNew).toBe(true);
+    expect(socket.state).toBe('open');
+
+    const received: SocketMessage[] = [];
+    const reading = (async () => {
+      for await (const message of socket) {
+        received.push(message);
+        if (received.length === 2) break;
+      }
+    })();
+    upstream.broadcast('one');
+    upstream.broadcast(Buffer.from([1, 2]));
+    await reading;
+    expect(received).toEqual([
+      { binary: false, data: 'one' },
+      { binary: true, data: Buffer.from([1, 2]) },
+    ]);
+
+    await socket.send('up');
+    await eventually(() => upstream.received.length === 1, 'frame upstream');
+    expect(upstream.received[0]!.data.toString()).toBe('up');
+
+    await client.setLogLevel('debug');
+    const status = await client.status();
+    expect(status.daemon.logLevel).toBe('debug');
+    expect(status.clients.map((c) => c.name)).toEqual(['api-test']);
+    expect(status.upstreams).toMatchObject([
+      { state: 'open', adapter: 'passthrough', clients: [client.clientId] },
+    ]);
+    expect(status.clients[0]!.deliveredMessages).toBe(2);
+
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await socket.close();
+    expect(await closed).toMatchObject({ code: 1000 });
+    await expect(socket.send('x')).rejects.toThrow(ClosedError);
+    await client.close();
+    await expect(client.status()).rejects.toMatchObject({ code: 'WSP_ERR_CLOSED' });
+  });
+
+  it('an upstream that stops answering pings is declared dead and reconnected', async () => {
+    const silent = await new UpstreamServer({ autoPong: false }).start();
+    try {
+      const client = await env.client();
+      const socket = await client.open(silent.url);
+      const reconnecting = new Promise((resolve) => socket.once('reconnecting', resolve));
+      expect(await reconnecting).toMatchObject({ cause: 'upstream', attempt: 1 });
+      await new Promise((resolve) => socket.once('reconnected', resolve));
+      expect(silent.connections).toBeGreaterThanOrEqual(2);
+    } finally {
+      await silent.stop();
+    }
+  });
+});
