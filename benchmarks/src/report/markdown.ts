@@ -20,7 +20,7 @@ function targetLine(spec: TargetSpec): string {
   return `${spec.op} ${fmtValue(spec.value, spec.unit)}${spec.on === 'ratio' ? ' baseline' : ''}`;
 }
 
-function targetRows(report: BenchReport): string[] {
+function targetRows(report: BenchReport, suitesRun: ReadonlySet<string>): string[] {
   const lines = ['| target | from | wanted | measured (median) | met? |', '|---|---|---|---|---|'];
   for (const spec of report.targets) {
     const row = report.results.find((r) => r.target?.id === spec.id);
@@ -37,11 +37,13 @@ function targetRows(report: BenchReport): string[] {
       const skipped = report.notRun.find((n) => n.suite === spec.suite);
       const broke = report.errors.find((e) => e.suite === spec.suite);
       measured = '—';
-      met = skipped
-        ? `not run: ${skipped.reason}`
-        : broke
-          ? `not run: the case broke (${broke.message})`
-          : 'not run: no result (time budget?)';
+      met = !suitesRun.has(spec.suite)
+        ? 'not run: suite not selected in this session (--only)'
+        : skipped
+          ? `not run: ${skipped.reason}`
+          : broke
+            ? `not run: the case broke (${broke.message})`
+            : 'not run: no result (time budget?)';
     }
     lines.push(
       `| ${cell(spec.description)} | ${spec.source} | ${cell(targetLine(spec))} | ${cell(measured)} | ${cell(met)} |`,
@@ -89,7 +91,7 @@ export function renderMarkdown(
     '',
     '## Targets',
     '',
-    ...targetRows(report),
+    ...targetRows(report, new Set(suites.map((suite) => suite.name))),
     '',
   ];
   for (const chart of charts) out.push(`![${chart.title}](${chart.href})`, '');

@@ -8,6 +8,11 @@ const HEIGHT = 420;
 const PAD = { left: 80, right: 230, top: 48, bottom: 56 };
 const PALETTE = ['#d1495b', '#2e86ab', '#edae49', '#66a182', '#8d6a9f', '#00798c', '#30638e', '#6c757d'];
 
+/** Axis labels: "50k", "1M" rather than "50.0k", "1.00M". */
+function fmtAxis(value: number): string {
+  return fmtNumber(value).replace(/\.0+(?=[kMG]?$)/, '');
+}
+
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -46,7 +51,7 @@ export function renderChart(chart: Chart): string {
       );
       if (major || decades <= 2) {
         out.push(
-          `<text x="${PAD.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle">${fmtNumber(v)}</text>`,
+          `<text x="${PAD.left - 8}" y="${yy}" text-anchor="end" dominant-baseline="middle">${fmtAxis(v)}</text>`,
         );
       }
     }

@@ -116,8 +116,8 @@ async function idleCost(
   let cpu: Map<number, number | undefined>;
   try {
     await Promise.all(active.map((c) => c.call('proxy', 'clientOpen', { url }, 60_000)));
-    // Let the open settle (and any GC left over from the throughput cases finish) before the window opens.
-    await sleep(1000);
+    // Let the open settle (and V8's idle-time GC of the throughput cases' garbage run) before the window opens.
+    await sleep(1500);
     const window = startCpuWindow([daemonPid, ...active.map((c) => c.pid)]);
     await sleep(windowMs);
     cpu = window.stop();

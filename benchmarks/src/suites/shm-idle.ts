@@ -1,27 +1,30 @@
 // Idle cost of the BroadcastRing: a reader in `block` mode with nothing to read must sleep on its doorbell and
 // use no CPU; the writer side with nobody writing likewise. Measured from /proc, over a window with no data.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Agent } from '../harness/agent-pool.js';
+import { Agent } from '../harness/agent-pool.js';
 import { startCpuWindow } from '../harness/proc-stats.js';
 import type { SuiteContext } from '../harness/suite.js';
 import { segmentName } from './shm-queue-transports.js';
 
 const SUITE = 'shm-queue';
 
-export async function runRingIdle(ctx: SuiteContext, writer: Agent, reader: Agent): Promise<void> {
+export async function runRingIdle(ctx: SuiteContext, writer: Agent): Promise<void> {
   const windowMs = ctx.params.idleWindowMs;
-  const address = await writer.call('shm-ring', 'writerSetup', {
-    name: segmentName('idle'),
-    dir: ctx.dir,
-    readers: 1,
-    backPressure: false,
-  });
+  // A fresh reader process: one that just ran throughput rounds would spend the window in V8's idle-time GC,
+  // which is the harness's garbage, not the ring's cost.
+  const reader = await Agent.spawn({ label: 'idle reader' });
   let readerCpu: number | undefined;
   let writerCpu: number | undefined;
   try {
+    const address = await writer.call('shm-ring', 'writerSetup', {
+      name: segmentName('idle'),
+      dir: ctx.dir,
+      readers: 1,
+      backPressure: false,
+    });
     await reader.call('shm-ring', 'idleReaderStart', address);
-    // Let start-up work (JIT, connection) settle before the window opens.
-    await sleep(300);
+    // Let start-up work (module loading, JIT, connection) settle before the window opens.
+    await sleep(1500);
     const window = startCpuWindow([reader.pid, writer.pid]);
     await sleep(windowMs);
     const cpu = window.stop();
@@ -31,6 +34,7 @@ export async function runRingIdle(ctx: SuiteContext, writer: Agent, reader: Agen
     await reader.call('shm-ring', 'readerFinish', {});
   } finally {
     await writer.call('shm-ring', 'writerTeardown', {});
+    await reader.close();
   }
   const note =
     windowMs < 10_000 ? `measured over ${windowMs / 1000} s (quick mode; the full run uses 10 s)` : undefined;

@@ -59,7 +59,7 @@ export const shmQueueSuite: Suite = {
       await runFanoutThroughput(ctx, rings, writer!, readers);
       if (!ringAvailable) return;
       await runRingLatency(ctx, writer!, readers[0]!);
-      await runRingIdle(ctx, writer!, readers[0]!);
+      await runRingIdle(ctx, writer!);
     } finally {
       await closeAgents(agents);
       // Agents unlink their segments; this only catches what a killed agent could not.
