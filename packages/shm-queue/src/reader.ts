@@ -261,11 +261,12 @@ export class RingReader implements AsyncIterable<Buffer> {
 
   /** True if the record last handed out has not been overwritten since (always true in back-pressure mode). */
   verify(): boolean {
-    return this.#intact(this.#recordPosition);
+    return !this.#closed && this.#intact(this.#recordPosition);
   }
 
   /** True if a record is waiting. */
   hasData(): boolean {
+    if (this.#closed) return false;
     if (this.#position !== this.#tail) return true;
     this.#tail = loadPosition(this.#words, H_TAIL);
     return this.#position !== this.#tail;

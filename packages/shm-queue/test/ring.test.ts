@@ -92,6 +92,8 @@ describe('records in and out', () => {
     expect(view.length).toBe(0);
     expect(view[0]).toBeUndefined();
     expect(() => reader.tryRead()).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_CLOSED' }));
+    expect(reader.hasData()).toBe(false);
+    expect(reader.verify()).toBe(false);
   });
 
   it('closing a reader ends a pending wait and a running poll cleanly', async () => {
