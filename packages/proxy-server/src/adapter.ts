@@ -81,9 +81,6 @@ export const passthrough: UpstreamAdapterFactory = {
       onUpstreamFrame(frame) {
         context.deliver('all', frame.data, frame.isBinary);
       },
-      onClientFrame(_client, frame) {
-        context.sendUpstream(frame.data, frame.isBinary);
-      },
       subscribe(client, params) {
         const topic = topicOf(params);
         const set = holders.get(topic);

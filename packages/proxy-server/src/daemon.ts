@@ -102,7 +102,8 @@ export class Daemon {
   private lingerTimer: NodeJS.Timeout | undefined;
   private shuttingDown: Promise<void> | undefined;
   private readonly startedAt = Date.now();
-  private readonly downSince = new Map<number, number>();
+  /** Per upstream that is down: since when, and the latest retry attempt (for the `reconnected` event). */
+  private readonly outages = new Map<number, { since: number; attempt: number }>();
   private resolveStopped!: () => void;
   /** Resolves once the daemon has shut down and released everything. */
   readonly stopped = new Promise<void>((resolve) => {
@@ -136,21 +137,23 @@ export class Daemon {
           );
         },
         reconnecting: (upstream, info) => {
-          if (!this.downSince.has(upstream.id)) this.downSince.set(upstream.id, Date.now());
+          const outage = this.outages.get(upstream.id);
+          if (outage) outage.attempt = info.attempt;
+          else this.outages.set(upstream.id, { since: Date.now(), attempt: info.attempt });
           this.tellMembers(upstream, { kind: 'reconnecting', connectionId: upstream.id, ...info });
         },
         reconnected: (upstream) => {
-          const since = this.downSince.get(upstream.id) ?? Date.now();
-          this.downSince.delete(upstream.id);
+          const outage = this.outages.get(upstream.id) ?? { since: Date.now(), attempt: 1 };
+          this.outages.delete(upstream.id);
           this.tellMembers(upstream, {
             kind: 'reconnected',
             connectionId: upstream.id,
-            attempt: upstream.connection.stats.reconnects,
-            downtimeMs: Math.min(0xffff_ffff, Date.now() - since),
+            attempt: outage.attempt,
+            downtimeMs: Math.min(0xffff_ffff, Date.now() - outage.since),
           });
         },
         closed: (upstream, info) => {
-          this.downSince.delete(upstream.id);
+          this.outages.delete(upstream.id);
           this.publisher.forget(upstream.id);
           const code = info.code >= 1000 && info.code <= 4999 ? info.code : 1006;
           this.tellMembers(upstream, {
