@@ -62,6 +62,13 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   private readonly byConnection = new Map<number, Set<SharedSocket>>();
   private readonly assemblies = new Map<number, Assembly>();
   private nextSocketId = 1;
+  /**
+   * Data that arrived for a connection before the open's answer did (the ring and the socket race, and a server may
+   * greet on connect): kept while opens are in flight, handed to the socket when the open completes.
+   */
+  private readonly unclaimed = new Map<number, Fragment[]>();
+  private unclaimedCount = 0;
+  private opensInFlight = 0;
 
   private constructor(options: ResolvedConnectOptions) {
     super();
@@ -115,10 +122,22 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         : null,
       adapter: options.adapter ?? '',
     };
-    const { connectionId, isNew } = await this.openOnDaemon(spec);
-    const socket = new SharedSocket(this, this.nextSocketId++, connectionId, isNew, spec);
-    this.sockets.add(socket);
-    this.index(socket);
+    this.opensInFlight += 1;
+    let socket: SharedSocket;
+    try {
+      const { connectionId, isNew } = await this.openOnDaemon(spec);
+      socket = new SharedSocket(this, this.nextSocketId++, connectionId, isNew, spec);
+      this.sockets.add(socket);
+    } catch (error) {
+      this.openSettled();
+      throw error;
+    }
+    // Data that came before the answer (a greeting on connect) is handed over on the next turn: the caller's
+    // `await open()` resumes first and attaches its listeners or iterator. Until then new data queues behind it.
+    setImmediate(() => {
+      if (socket.state !== 'closed') this.index(socket);
+      this.openSettled();
+    });
     return socket;
   }
 
@@ -287,6 +306,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
 
   /** After a daemon restart: the same open, then the same subscriptions, then `reconnected`. */
   private async reopen(socket: SharedSocket, attempt: number, lostAt: number): Promise<void> {
+    this.opensInFlight += 1;
     try {
       const { connectionId } = await this.openOnDaemon(socket.spec);
       socket.connectionId = connectionId;
@@ -306,7 +326,16 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         code: 1011,
         reason: `could not reopen after a daemon restart: ${failure.message}`,
       });
+    } finally {
+      this.openSettled();
     }
+  }
+
+  private openSettled(): void {
+    this.opensInFlight -= 1;
+    if (this.opensInFlight > 0) return;
+    this.unclaimed.clear();
+    this.unclaimedCount = 0;
   }
 
   private async openOnDaemon(spec: OpenSpec): Promise<{ connectionId: number; isNew: boolean }> {
@@ -325,7 +354,15 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
 
   private onFragment(fragment: Fragment): void {
     const sockets = this.byConnection.get(fragment.connectionId);
-    if (!sockets) return;
+    if (!sockets) {
+      if (this.opensInFlight > 0 && this.unclaimedCount < 65_536) {
+        const early = this.unclaimed.get(fragment.connectionId);
+        if (early) early.push(fragment);
+        else this.unclaimed.set(fragment.connectionId, [fragment]);
+        this.unclaimedCount += 1;
+      }
+      return;
+    }
     for (const socket of sockets) {
       socket.deliverFragment({ data: fragment.data, binary: fragment.binary, remaining: fragment.remaining });
     }
@@ -415,6 +452,11 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       this.byConnection.set(socket.connectionId, set);
     }
     set.add(socket);
+    const early = this.unclaimed.get(socket.connectionId);
+    if (!early) return;
+    this.unclaimed.delete(socket.connectionId);
+    this.unclaimedCount -= early.length;
+    for (const fragment of early) this.onFragment(fragment);
   }
 
   private forget(socket: SharedSocket): void {

@@ -85,6 +85,23 @@ describe('WsproxyClient API (this process as the strategy)', () => {
     await expect(client.status()).rejects.toMatchObject({ code: 'WSP_ERR_CLOSED' });
   });
 
+  it('a greeting the server sends on connect reaches the opener, before anything later', async () => {
+    const greeter = await new UpstreamServer({ greeting: '[{"T":"success","msg":"connected"}]' }).start();
+    try {
+      const client = await env.client();
+      const socket = await client.open(greeter.url);
+      const messages = socket[Symbol.asyncIterator]();
+      greeter.broadcast('next');
+      expect((await messages.next()).value).toEqual({
+        binary: false,
+        data: '[{"T":"success","msg":"connected"}]',
+      });
+      expect((await messages.next()).value).toEqual({ binary: false, data: 'next' });
+    } finally {
+      await greeter.stop();
+    }
+  });
+
   it('an upstream that stops answering pings is declared dead and reconnected', async () => {
     const silent = await new UpstreamServer({ autoPong: false }).start();
     try {

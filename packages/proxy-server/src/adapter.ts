@@ -15,7 +15,10 @@ export interface AdapterContext {
   members(): ReadonlySet<ClientId>;
   /** Sends a frame upstream; false when the upstream is not open right now. */
   sendUpstream(data: Uint8Array | string, isBinary: boolean): boolean;
-  /** Hands one frame to some clients, written once into the shared ring. `'all'` means every member. */
+  /**
+   * Hands one frame to some clients, written once into the shared ring. `'all'` means every member, and also the
+   * openers still waiting for the upstream to be ready (so a greeting sent on connect reaches the first opener).
+   */
   deliver(recipients: Iterable<ClientId> | 'all', data: Uint8Array, isBinary: boolean): void;
 }
 

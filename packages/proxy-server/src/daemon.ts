@@ -131,7 +131,7 @@ export class Daemon {
         deliver: (upstream, recipients, data, isBinary) => {
           this.publisher.publish(
             upstream.id,
-            recipients === 'all' ? upstream.members.keys() : recipients,
+            recipients === 'all' ? upstream.everyone() : recipients,
             data,
             isBinary,
           );

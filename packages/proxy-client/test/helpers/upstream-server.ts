@@ -19,7 +19,7 @@ export class UpstreamServer {
   private server: WebSocketServer | undefined;
 
   /** `autoPong: false` makes a server that never answers pings: a half-dead upstream. */
-  constructor(private readonly options: { autoPong?: boolean } = {}) {}
+  constructor(private readonly options: { autoPong?: boolean; greeting?: string } = {}) {}
 
   get url(): string {
     return `ws://127.0.0.1:${this.port}/stream`;
@@ -41,6 +41,7 @@ export class UpstreamServer {
       this.connections += 1;
       this.upgradeHeaders.push(request.headers);
       this.sockets.add(socket);
+      if (this.options.greeting !== undefined) socket.send(this.options.greeting);
       socket.on('message', (data, isBinary) => this.received.push({ data: data as Buffer, isBinary }));
       socket.on('close', (code) => {
         if (this.sockets.delete(socket)) this.closeCodes.push(code);

@@ -46,6 +46,11 @@ export class SharedUpstream {
   readonly adapterName: string;
   /** Member clients and how many times each opened this upstream. */
   readonly members = new Map<ClientId, number>();
+  /**
+   * Openers still waiting for `ready`. Passthrough delivers to them too: a server that greets on connect (Alpaca's
+   * `connected`) sends that frame before any open has completed, and the opener must not miss it.
+   */
+  readonly joining = new Map<ClientId, number>();
   adapter!: UpstreamAdapter;
   ready!: Promise<void>;
 
@@ -67,6 +72,12 @@ export class SharedUpstream {
 
   get state(): UpstreamState {
     return this.connection.state;
+  }
+
+  /** Everyone a passthrough frame goes to: members, and openers waiting for the connection to be ready. */
+  everyone(): Iterable<ClientId> {
+    if (this.joining.size === 0) return this.members.keys();
+    return new Set([...this.members.keys(), ...this.joining.keys()]);
   }
 }
 
@@ -126,7 +137,14 @@ export class UpstreamRegistry {
       upstream = this.create(key, request, identity, factory);
       isNew = true;
     }
-    await upstream.ready;
+    upstream.joining.set(client, (upstream.joining.get(client) ?? 0) + 1);
+    try {
+      await upstream.ready;
+    } finally {
+      const waiting = (upstream.joining.get(client) ?? 1) - 1;
+      if (waiting > 0) upstream.joining.set(client, waiting);
+      else upstream.joining.delete(client);
+    }
     // The upstream may have been torn down while we waited (every other member left and it closed).
     if (this.byKey.get(key) !== upstream) return this.open(client, request);
     const count = upstream.members.get(client) ?? 0;
