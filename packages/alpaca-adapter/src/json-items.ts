@@ -89,10 +89,6 @@ CLASS[OPEN_BRACE] = 2;
 CLASS[OPEN_BRACKET] = 2;
 CLASS[CLOSE_BRACE] = 3;
 CLASS[CLOSE_BRACKET] = 3;
-/** In a string: 1 for the bytes that need a look (quote, backslash). */
-const IN_STRING = new Uint8Array(256);
-IN_STRING[QUOTE] = 1;
-IN_STRING[BACKSLASH] = 1;
 
 /**
  * From inside an object (depth 1) to just past its closing brace, respecting strings and nesting. This is the
@@ -108,11 +104,9 @@ function skipToObjectEnd(b: Buffer, i: number): number {
     if (kind === 1) {
       for (;;) {
         if (i >= n) throw new MalformedFrameError('unterminated string', i);
-        const c = b[i]!;
-        i++;
-        if (IN_STRING[c] === 0) continue;
+        const c = b[i++]!;
         if (c === QUOTE) break;
-        i++; // backslash: skip the escaped byte
+        if (c === BACKSLASH) i++; // skip the escaped byte
       }
     } else if (kind === 2) {
       depth++;

@@ -112,7 +112,19 @@ export class AlpacaRouter {
       for (const [symbol, list] of perChannel) out.set(symbol, this.intern([...list, ...starIds]));
       this.bySymbol.set(channel, out);
     }
+    // The hot path looks up by message type directly: one Map lookup fewer per item.
+    this.bySymbolOfType = new Map();
+    this.byStarOfType = new Map();
+    for (const [type, channel] of this.typeToChannel) {
+      const perChannel = this.bySymbol.get(channel);
+      const star = this.byStar.get(channel);
+      if (perChannel) this.bySymbolOfType.set(type, perChannel);
+      if (star) this.byStarOfType.set(type, star);
+    }
   }
+
+  private bySymbolOfType = new Map<string, Map<string, RecipientSet>>();
+  private byStarOfType = new Map<string, RecipientSet>();
 
   /** The current routing table (as last set). */
   get routingTable(): RoutingTable {
@@ -140,20 +152,18 @@ export class AlpacaRouter {
     symbol: string,
     symbols: string[] | undefined,
   ): RecipientSet | undefined {
-    const channel = this.typeToChannel.get(type);
-    if (channel === undefined) return undefined;
-    if (symbols !== undefined && this.feed === 'news') {
-      // News names several symbols: the union of their subscribers (and `*`).
-      const perChannel = this.bySymbol.get(channel);
-      const star = this.byStar.get(channel);
-      let ids: ClientId[] = star ? [...star.ids] : [];
-      for (const s of symbols) {
-        const set = perChannel?.get(s);
-        if (set) ids = ids.concat(set.ids);
-      }
-      return ids.length === 0 ? undefined : this.intern(ids);
+    if (symbols === undefined || this.feed !== 'news') {
+      return this.bySymbolOfType.get(type)?.get(symbol) ?? this.byStarOfType.get(type);
     }
-    return this.bySymbol.get(channel)?.get(symbol) ?? this.byStar.get(channel);
+    // News names several symbols: the union of their subscribers (and `*`).
+    const perChannel = this.bySymbolOfType.get(type);
+    const star = this.byStarOfType.get(type);
+    let ids: ClientId[] = star ? [...star.ids] : [];
+    for (const s of symbols) {
+      const set = perChannel?.get(s);
+      if (set) ids = ids.concat(set.ids);
+    }
+    return ids.length === 0 ? undefined : this.intern(ids);
   }
 
   /** Splits, routes and re-frames one upstream frame. Throws MalformedFrameError on a malformed frame. */
@@ -220,7 +230,11 @@ export class AlpacaRouter {
       else at += writeMsgpackArrayHeader(out, at, runCount[r]!);
       at = copyBytes(b, start[runFirst[r]!]!, end[runLast[r]!]!, out, at);
       if (json) out[at++] = CLOSE;
-      records.push({ recipients: runSet[r]!.ids, bytes: out.subarray(from, at) });
+      // A plain Uint8Array view is cheaper to make than a Buffer view.
+      records.push({
+        recipients: runSet[r]!.ids,
+        bytes: new Uint8Array(out.buffer, out.byteOffset + from, at - from),
+      });
       runSet[r] = undefined; // do not keep sets alive past a table rebuild
     }
     return { records, items, controls, unrouted };
