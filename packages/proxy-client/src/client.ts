@@ -1,11 +1,23 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ConnectionEvent, DaemonStatus, LogLevel, Welcome } from '@wsproxy/protocol';
+import {
+  type ConnectionEvent,
+  DaemonErrorCode,
+  type DaemonStatus,
+  type LogLevel,
+  type Welcome,
+} from '@wsproxy/protocol';
 import { type RuntimePaths, runtimePaths, validateUpstreamUrl } from '@wsproxy/proxy-server';
 import { ControlChannel } from './control-channel.js';
 import { BadUrlError } from './daemon-errors.js';
 import { connectToDaemon } from './discovery.js';
-import { ClosedError, DaemonDisconnectedError, InvalidArgumentError, WsproxyClientError } from './errors.js';
+import {
+  ClosedError,
+  DaemonDisconnectedError,
+  HandshakeRefusedError,
+  InvalidArgumentError,
+  WsproxyClientError,
+} from './errors.js';
 import {
   type ConnectOptions,
   checkOpenOptions,
@@ -80,8 +92,20 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   /** @internal use `connect()` */
   static async create(options: ConnectOptions = {}): Promise<WsproxyClient> {
     const client = new WsproxyClient(resolveConnectOptions(options));
-    client.attachment = await client.attach();
-    return client;
+    const deadline = Date.now() + client.options.connectTimeoutMs;
+    for (;;) {
+      try {
+        client.attachment = await client.attach();
+        return client;
+      } catch (error) {
+        // We reached a daemon in the moment it was exiting (its linger ran out): start or find the next one.
+        const exiting =
+          error instanceof DaemonDisconnectedError ||
+          (error instanceof HandshakeRefusedError && error.code === DaemonErrorCode.SHUTTING_DOWN);
+        if (!exiting || Date.now() > deadline) throw error;
+        await sleep(20);
+      }
+    }
   }
 
   get state(): ClientState {

@@ -89,8 +89,8 @@ export async function connectToDaemon(
       spawned = spawnDaemon(paths, settings);
     } else {
       const exitCode = spawned.exited();
-      // Ours lost the race to a daemon that answered then, but not now (it died since): spawn again.
-      if (exitCode === EXIT_ALREADY_RUNNING) spawned = spawnDaemon(paths, settings);
+      // Ours lost the race to a daemon that has exited since, or lingered out before we got in: spawn again.
+      if (exitCode === EXIT_ALREADY_RUNNING || exitCode === 0) spawned = spawnDaemon(paths, settings);
       else if (exitCode !== undefined) throw new DaemonSpawnError(paths, exitCode);
     }
     if (Date.now() > deadline) {

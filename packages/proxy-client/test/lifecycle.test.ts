@@ -72,6 +72,24 @@ describe('daemon lifecycle', () => {
     expect(env.segments()).toEqual([]);
   });
 
+  it('a client arriving while the daemon exits (linger 0) gets the next daemon', async () => {
+    const quick = new TestEnvironment(['--linger', '0']);
+    try {
+      const pids = new Set<number>();
+      for (let round = 0; round < 6; round++) {
+        const client = await quick.client();
+        pids.add(client.daemonPid);
+        const socket = await client.open(upstream.url);
+        expect(socket.state).toBe('open');
+        await client.close();
+      }
+      // Each round's daemon exited when its only client left, and every connect still succeeded.
+      expect(pids.size).toBeGreaterThan(1);
+    } finally {
+      await quick.cleanup();
+    }
+  });
+
   it('recovers a stale socket left by a dead process', async () => {
     // A process that binds the daemon's socket path and dies without cleaning up, like a SIGKILLed daemon.
     const squatter = spawn(process.execPath, [

@@ -56,6 +56,8 @@ export interface DaemonOptions {
 }
 
 const DEFAULT_LINGER_MS = 5_000;
+/** A freshly spawned daemon waits at least this long for its spawner to connect, whatever the linger. */
+const STARTUP_GRACE_MS = 3_000;
 
 function packageVersion(): string {
   try {
@@ -191,7 +193,7 @@ export class Daemon {
       { pid: process.pid, version: daemon.version, socket: daemon.paths.socketPath, ring: daemon.ring.name },
       'daemon started',
     );
-    daemon.scheduleLinger();
+    daemon.scheduleLinger(Math.max(daemon.lingerMs, STARTUP_GRACE_MS));
     return daemon;
   }
 
@@ -303,12 +305,12 @@ export class Daemon {
     this.scheduleLinger();
   }
 
-  private scheduleLinger(): void {
+  private scheduleLinger(delayMs = this.lingerMs): void {
     if (this.clients.size > 0 || this.shuttingDown) return;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = setTimeout(() => {
       if (this.clients.size === 0) void this.shutdown('no clients left');
-    }, this.lingerMs);
+    }, delayMs);
   }
 
   private tellMembers(upstream: SharedUpstream, event: ConnectionEvent): void {
