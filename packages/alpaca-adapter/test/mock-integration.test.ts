@@ -146,6 +146,29 @@ describe('AlpacaSession against the mock (stocks, msgpack)', () => {
     expect(role.dataOf(1).every((m) => m.T === 't' || m.T === 'c' || m.T === 'x')).toBe(true);
   });
 
+  it('after an abrupt drop, rides out 406 (the dead session still holds the slot) until Alpaca lets it back in', async () => {
+    const { mock, role } = await setup(
+      'v2/iex',
+      { feed: 'stocks', encoding: 'json' },
+      { halfDeadMs: 600, authTimeoutMs: 150 },
+    );
+    role.attach(1);
+    role.send(1, { action: 'subscribe', trades: ['AAPL'] });
+    await until(() => acked(role, 1) === 1, 'ack');
+    mock.drop({ endpoint: 'v2/iex' });
+    await until(() => role.events.some((e) => e.type === 'resubscribed'), 'resubscribed', 10_000);
+    const refused = role.events.filter((e) => e.type === 'upstream-error');
+    expect(refused.length).toBeGreaterThan(0);
+    // Each attempt: 406 in reply to auth, then 404 when Alpaca's auth timer closes the socket; then a retry.
+    const codes = refused.map((e) => (e.type === 'upstream-error' ? e.error.alpacaCode : 0));
+    expect(codes).toContain(406);
+    expect(new Set(codes)).toEqual(new Set([406, 404]));
+    // The client was never told about the refusals: it only sees data flowing again.
+    expect(role.messages(1).filter((m) => m.T === 'error')).toEqual([]);
+    const before = role.dataOf(1).length;
+    await until(() => role.dataOf(1).length > before, 'data after the slot came free');
+  });
+
   it('snapshot: true delivers REST state from the mock before live data, one request for concurrent clients', async () => {
     mock = await startAlpacaMock({ rate: 20 });
     const snapshots = new RestSnapshotSource({
