@@ -2,20 +2,11 @@ import { chmodSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DaemonAlreadyRunningError, WsproxyServerError } from './errors.js';
+import { processAlive } from './process-alive.js';
 import type { RuntimePaths } from './runtime-dir.js';
 
 function isErrno(error: unknown, ...codes: string[]): boolean {
   return error instanceof Error && codes.includes((error as NodeJS.ErrnoException).code ?? '');
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isErrno(error, 'EPERM');
-  }
 }
 
 /** True when something accepts connections on the socket: a live daemon, not a file left by a dead one. */

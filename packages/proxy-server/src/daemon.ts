@@ -1,5 +1,5 @@
 import { readFileSync, statSync, unlinkSync } from 'node:fs';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import {
   type ClientRequest,
   type ConnectionEvent,
@@ -13,7 +13,7 @@ import {
 } from '@wsproxy/protocol';
 import { RingWriter } from '@wsproxy/shm-queue';
 import type { Logger } from 'pino';
-import { type ClientId, passthrough, type UpstreamAdapterFactory } from './adapter.js';
+import { passthrough, type UpstreamAdapterFactory } from './adapter.js';
 import { ClientRegistry } from './client-registry.js';
 import { ClientSession } from './client-session.js';
 import { bindDaemonSocket } from './daemon-socket.js';
@@ -244,7 +244,7 @@ export class Daemon {
     }
   }
 
-  private accept(socket: import('node:net').Socket): void {
+  private accept(socket: Socket): void {
     if (this.shuttingDown) {
       socket.destroy();
       return;
@@ -438,5 +438,3 @@ export class Daemon {
     });
   }
 }
-
-export type { ClientId };

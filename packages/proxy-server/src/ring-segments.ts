@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, unlinkSync } from 'node:fs';
+import { processAlive } from './process-alive.js';
 
 /**
  * Ring segment names: `wsproxy-<scope>-<pid>`, where scope is a short hash of (runtime folder, namespace) so two
@@ -12,15 +13,6 @@ export function ringScope(runtimeDir: string, namespace: string): string {
 
 export function ringSegmentName(scope: string, pid: number = process.pid): string {
   return `wsproxy-${scope}-${pid}`;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -39,7 +31,7 @@ export function removeOrphanSegments(scope: string, shmDir = '/dev/shm'): string
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number.parseInt(name.slice(prefix.length), 10);
-    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
     try {
       unlinkSync(`${shmDir}/${name}`);
       removed.push(name);
