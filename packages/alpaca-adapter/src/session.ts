@@ -333,6 +333,8 @@ export class AlpacaSession {
         return;
       }
       if (credentials === null || !this.check.matches(credentials)) {
+        // Like Alpaca: after a failed auth the connection is not authenticated (subscribe gets 401).
+        state.authenticated = false;
         this.replyError(clientId, 402, undefined, answer);
         return;
       }

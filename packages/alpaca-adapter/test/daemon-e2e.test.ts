@@ -79,8 +79,9 @@ function startStrategy(
   set: Record<string, string[]>,
   path = 'v2/iex',
   extraEnv: Record<string, string> = {},
+  fixture = 'strategy.mjs',
 ): Strategy {
-  const child = spawn(process.execPath, [join(here, 'fixtures', 'strategy.mjs')], {
+  const child = spawn(process.execPath, [join(here, 'fixtures', fixture)], {
     env: {
       ...process.env,
       STREAM_URL: `${mock.url}/${path}`,
@@ -280,5 +281,47 @@ describe('more feeds through the daemon', { timeout: 60_000 }, () => {
     expect(dataOf(b).slice(0, common - offset)).toEqual(dataOf(a).slice(offset, common));
     for (const s of [a, b]) s.child.kill('SIGTERM');
     await Promise.all([a, b].map((s) => exited(s.child)));
+  });
+
+  it('a strategy speaking Alpaca protocol itself: its auth answered locally, its own ack, only its data', async () => {
+    const before = onlySession('v2/iex').received.length;
+    const raw = startStrategy({ quotes: ['MSFT'] }, 'v2/iex', {}, 'raw-strategy.mjs');
+    const wrong = startStrategy(
+      { quotes: ['TSLA'] },
+      'v2/iex',
+      { SECRET: 'not-the-owner' },
+      'raw-strategy.mjs',
+    );
+    const controls = (s: Strategy) => s.lines.filter((l) => 'control' in l).map((l) => l.control);
+    await until(() => controls(raw).length >= 2 && controls(wrong).length >= 2, 'answers', 20_000);
+    expect(controls(raw)).toEqual([
+      { T: 'success', msg: 'authenticated' },
+      {
+        T: 'subscription',
+        trades: [],
+        quotes: ['MSFT'],
+        bars: [],
+        updatedBars: [],
+        dailyBars: [],
+        statuses: [],
+        lulds: [],
+        corrections: [],
+        cancelErrors: [],
+        imbalances: [],
+      },
+    ]);
+    expect(controls(wrong)).toEqual([
+      { T: 'error', code: 402, msg: 'auth failed' },
+      { T: 'error', code: 401, msg: 'not authenticated' },
+    ]);
+    await until(() => dataOf(raw).length > 5, 'quotes', 20_000);
+    expect(dataOf(raw).every((m) => m.T === 'q' && m.S === 'MSFT')).toBe(true);
+    expect(dataOf(wrong)).toEqual([]);
+    // Neither auth went upstream; only MSFT quotes were new to the union.
+    expect(plain(onlySession('v2/iex').received.slice(before))).toEqual([
+      { action: 'subscribe', quotes: ['MSFT'] },
+    ]);
+    for (const s of [raw, wrong]) s.child.kill('SIGTERM');
+    await Promise.all([raw, wrong].map((s) => exited(s.child)));
   });
 });

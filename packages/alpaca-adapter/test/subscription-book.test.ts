@@ -23,7 +23,10 @@ function setup() {
   return { book, sent, completed, rejected };
 }
 
-const req = (action: 'subscribe' | 'unsubscribe', channels: Record<string, string[]>): SubscriptionRequest => ({
+const req = (
+  action: 'subscribe' | 'unsubscribe',
+  channels: Record<string, string[]>,
+): SubscriptionRequest => ({
   action,
   channels: new Map(Object.entries(channels)),
   snapshot: false,
