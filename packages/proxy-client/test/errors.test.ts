@@ -85,6 +85,9 @@ describe('typed errors go to the culprit only', () => {
     });
     expect(anonymous.isNew).toBe(true);
     expect(upstream.connections).toBe(2);
+    // A token in the query string is a secret too: used upstream, never logged.
+    await intruder.strategy.call('open', { tag: 'token', url: `${upstream.url}?token=${secret}` });
+    expect(upstream.connections).toBe(3);
 
     upstream.broadcast('after');
     await owner.strategy.waitFor(() => owner.strategy.messages('feed').length === 1, 'owner still receives');

@@ -13,6 +13,7 @@ import {
 import type { Logger } from 'pino';
 
 const DOORBELL = Buffer.of(DOORBELL_BYTE);
+const HELLO_TIMEOUT_MS = 5_000;
 
 export interface ClientSessionHandlers {
   /** The client said hello; answer with `welcome` or `refused` (the session closes after a refusal). */
@@ -46,6 +47,8 @@ export class ClientSession {
   private readonly decoder: ControlStreamDecoder;
   private closedFlag = false;
   private logger: Logger;
+  /** A peer that connects and never says hello would hold a socket forever. */
+  private readonly helloTimer: NodeJS.Timeout;
 
   constructor(
     private readonly socket: Socket,
@@ -58,6 +61,15 @@ export class ClientSession {
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (error) => this.logger.debug({ err: error }, 'client socket error'));
     socket.on('close', () => this.onClose());
+    this.helloTimer = setTimeout(() => {
+      if (this.id === 0) {
+        this.close({
+          code: DaemonErrorCode.HANDSHAKE_REQUIRED,
+          message: `no hello within ${HELLO_TIMEOUT_MS} ms`,
+        });
+      }
+    }, HELLO_TIMEOUT_MS);
+    this.helloTimer.unref();
   }
 
   get closed(): boolean {
@@ -110,6 +122,7 @@ export class ClientSession {
         });
         return;
       }
+      clearTimeout(this.helloTimer);
       const answer = this.handlers.hello(this, typed);
       this.send(answer);
       if (answer.type === 'refused') this.close();
@@ -128,6 +141,7 @@ export class ClientSession {
   }
 
   private onClose(): void {
+    clearTimeout(this.helloTimer);
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.handlers.closed(this);

@@ -1,6 +1,7 @@
 import { type DaemonStatus, PROTOCOL_VERSION } from '@wsproxy/protocol';
 import type { RingWriter } from '@wsproxy/shm-queue';
 import type { ClientSession } from './client-session.js';
+import { displayUrl } from './upstream/display-url.js';
 import type { SharedUpstream } from './upstream/upstream-registry.js';
 
 export interface StatusSources {
@@ -11,19 +12,6 @@ export interface StatusSources {
   readonly ring: RingWriter;
   readonly clients: readonly ClientSession[];
   readonly upstreams: readonly SharedUpstream[];
-}
-
-/** Shows a URL without userinfo or query string: either may carry a token. */
-export function displayUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    if (parsed.search) parsed.search = '?…';
-    return parsed.toString();
-  } catch {
-    return '[invalid url]';
-  }
 }
 
 /** What `wsproxy status` prints: built on demand from live state, never kept up to date in the hot path. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ClientId, UpstreamAdapter, UpstreamAdapterFactory } from '../adapter.js';
 import { CredentialsMismatchError, UnknownAdapterError } from '../errors.js';
 import { CredentialHasher, type CredentialIdentity } from './credential-identity.js';
+import { displayUrl } from './display-url.js';
 import {
   UpstreamConnection,
   type UpstreamConnectionOptions,
@@ -183,7 +184,7 @@ export class UpstreamRegistry {
     const { observer, logger, defaults } = this.options;
     const connection = new UpstreamConnection({ ...defaults, url: request.url, headers: request.headers });
     const upstream = new SharedUpstream(this.nextId++, key, request.url, identity, factory.name, connection);
-    const log = logger.child({ upstream: upstream.id, url: request.url });
+    const log = logger.child({ upstream: upstream.id, url: displayUrl(request.url) });
     upstream.adapter = factory.create({
       url: request.url,
       headers: { ...request.headers },
