@@ -95,6 +95,9 @@ export class Agent {
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        // An agent that misses a deadline may be stuck in a busy loop and would never answer again: kill it, so
+        // the next case gets a fresh one (AgentPool) instead of waiting out one timeout per call.
+        this.child.kill('SIGKILL');
         reject(
           new AgentError(
             `${this.label}: ${module}.${fn} took more than ${timeoutMs} ms`,
@@ -120,6 +123,10 @@ export class Agent {
       err.stack = `${err.stack}\n--- in agent ---\n${reply.error.stack ?? ''}`;
       call.reject(err);
     }
+  }
+
+  get alive(): boolean {
+    return this.exited === undefined;
   }
 
   /** Closes the IPC channel (the agent exits on its own) and kills it if it is still there after a grace time. */
@@ -155,4 +162,52 @@ export async function spawnAgents(count: number, labelPrefix: string): Promise<A
 
 export async function closeAgents(agents: readonly Agent[]): Promise<void> {
   await Promise.all(agents.map((a) => a.close()));
+}
+
+/**
+ * A fixed set of agent slots that replaces dead agents on demand: after a case breaks (and its stuck agent was
+ * killed), the next case starts with healthy processes instead of failing in cascade.
+ */
+export class AgentPool {
+  private readonly agents: (Agent | undefined)[];
+
+  private constructor(
+    size: number,
+    private readonly labelPrefix: string,
+  ) {
+    this.agents = new Array(size).fill(undefined);
+  }
+
+  static async create(size: number, labelPrefix: string): Promise<AgentPool> {
+    const pool = new AgentPool(size, labelPrefix);
+    await pool.range(0, size);
+    return pool;
+  }
+
+  get size(): number {
+    return this.agents.length;
+  }
+
+  /** Live agents for slots [from, to), respawning dead ones (a few at a time: start-up is CPU-bound). */
+  async range(from: number, to: number): Promise<Agent[]> {
+    for (let i = from; i < to; i += 4) {
+      await Promise.all(
+        Array.from({ length: Math.min(4, to - i) }, async (_, j) => {
+          const slot = i + j;
+          const agent = this.agents[slot];
+          if (!agent?.alive) this.agents[slot] = await Agent.spawn({ label: `${this.labelPrefix} ${slot}` });
+        }),
+      );
+    }
+    return this.agents.slice(from, to) as Agent[];
+  }
+
+  async at(slot: number): Promise<Agent> {
+    const [agent] = await this.range(slot, slot + 1);
+    return agent!;
+  }
+
+  async close(): Promise<void> {
+    await closeAgents(this.agents.filter((a): a is Agent => a !== undefined));
+  }
 }

@@ -36,6 +36,8 @@ async function handle(request: CallRequest): Promise<void> {
 process.on('message', (message) => {
   void handle(message as CallRequest);
 });
-// The orchestrator gone (exit, crash, kill) closes the IPC channel: an agent never outlives it.
+// The orchestrator gone (exit, crash, kill) closes the IPC channel: an agent never outlives it. A reply racing
+// that close fails with EPIPE on the channel; the agent is done either way.
 process.on('disconnect', () => process.exit(0));
+process.on('error', () => process.exit(0));
 reply({ ready: true });

@@ -60,8 +60,17 @@ export async function runFanoutRound(
       deliveredSum += wrote.sent > 0 ? tally.received / wrote.sent : 0;
     }
     const total = rates.reduce((a, b) => a + b, 0);
-    return { perReader: total / rates.length, total, delivered: deliveredSum / got.length, sent: wrote.sent };
-  } finally {
+    const run = {
+      perReader: total / rates.length,
+      total,
+      delivered: deliveredSum / got.length,
+      sent: wrote.sent,
+    };
     await transport.teardownWriter(writer);
+    return run;
+  } catch (err) {
+    // Report what broke first; a teardown failing after it (the writer may be the stuck one) says nothing new.
+    await transport.teardownWriter(writer).catch(() => {});
+    throw err;
   }
 }

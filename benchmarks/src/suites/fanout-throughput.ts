@@ -1,7 +1,7 @@
 // Throughput of one writer to K reader processes, for every transport side by side (the product ring when it
 // is available, and the baselines always), interleaved round by round.
 import { unixSocketFanout, wsFanout } from '../baselines/transports.js';
-import type { Agent } from '../harness/agent-pool.js';
+import type { AgentPool } from '../harness/agent-pool.js';
 import { type FanoutRun, type FanoutTransport, runFanoutRound } from '../harness/fanout.js';
 import { interleave } from '../harness/interleave.js';
 import type { ChartSeries } from '../harness/results.js';
@@ -12,12 +12,11 @@ import type { TargetId } from '../targets.js';
 const SUITE = 'shm-queue';
 const BATCH = 64;
 
-/** The first ring transport (if any) carries the targets; `readers` must hold at least max(K) agents. */
+/** The first ring transport (if any) carries the targets; pool slot 0 writes, slots 1..K read. */
 export async function runFanoutThroughput(
   ctx: SuiteContext,
   rings: readonly FanoutTransport[],
-  writer: Agent,
-  readers: readonly Agent[],
+  pool: AgentPool,
 ): Promise<void> {
   const unix = unixSocketFanout(ctx.dir);
   const transports: FanoutTransport[] = [...rings, unix, wsFanout('corked'), wsFanout('naive')];
@@ -31,13 +30,14 @@ export async function runFanoutThroughput(
       continue;
     }
     const caseName = `fan-out K=${k}`;
-    const active = readers.slice(0, k);
     let runs: Map<string, FanoutRun[]>;
     try {
+      const [writer, ...active] = await pool.range(0, 1 + k);
       runs = await interleave(
         transports.map((t) => ({
           name: t.name,
-          run: () => runFanoutRound(t, writer, active, { durationMs: ctx.params.throughputMs, batch: BATCH }),
+          run: () =>
+            runFanoutRound(t, writer!, active, { durationMs: ctx.params.throughputMs, batch: BATCH }),
         })),
         { warmup: ctx.params.warmup, runs: ctx.params.runs, budget: ctx.budget },
       );

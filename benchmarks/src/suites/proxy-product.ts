@@ -27,12 +27,11 @@ export class ProductSession {
   constructor(readonly runtimeDir: string) {}
 
   /** Makes exactly `clients` connected to the daemon (the first one spawns it), disconnecting any others. */
-  async connectExactly(clients: readonly Agent[], all: readonly Agent[]): Promise<void> {
-    for (const agent of all) {
-      if (!clients.includes(agent) && this.connected.has(agent)) {
-        await agent.call('proxy', 'clientDisconnect', {});
-        this.connected.delete(agent);
-      }
+  async connectExactly(clients: readonly Agent[]): Promise<void> {
+    for (const agent of [...this.connected]) {
+      if (agent.alive && clients.includes(agent)) continue;
+      this.connected.delete(agent);
+      if (agent.alive) await agent.call('proxy', 'clientDisconnect', {});
     }
     const missing = clients.filter((c) => !this.connected.has(c));
     // The first connect spawns the daemon; the others then find it.
@@ -83,9 +82,9 @@ export class ProductSession {
   }
 
   /** Disconnects every client and stops the daemon (SIGTERM: it closes upstreams and removes its segments). */
-  async close(all: readonly Agent[]): Promise<void> {
-    for (const agent of all) {
-      if (this.connected.has(agent)) await agent.call('proxy', 'clientDisconnect', {}).catch(() => {});
+  async close(): Promise<void> {
+    for (const agent of this.connected) {
+      if (agent.alive) await agent.call('proxy', 'clientDisconnect', {}).catch(() => {});
     }
     this.connected.clear();
     const pid = this.daemonPid;

@@ -30,13 +30,14 @@ export class ProxyIntegrityError extends Error {
 }
 
 /** The naive hub in its own agent, its clients plain ws readers. */
-export function naiveHubRoute(hub: Agent): ProxyRoute {
+/** `hub` returns the hub's current agent (the pool may have replaced a broken one). */
+export function naiveHubRoute(hub: () => Agent): ProxyRoute {
   return {
     name: 'naive ws hub',
     kind: 'baseline',
     lossy: false,
     async connect(upstreamUrl, clients) {
-      const { url } = await hub.call<{ url: string }>('ws-relay-hub', 'relaySetup', {
+      const { url } = await hub().call<{ url: string }>('ws-relay-hub', 'relaySetup', {
         upstreamUrl,
         clients: clients.length,
       });
@@ -45,7 +46,7 @@ export function naiveHubRoute(hub: Agent): ProxyRoute {
     finish: (clients) =>
       Promise.all(clients.map((c) => c.call<TallySummary>('ws-fanout', 'readerFinish', {}, RUN_TIMEOUT_MS))),
     teardown: async () => {
-      await hub.call('ws-relay-hub', 'relayTeardown', {});
+      await hub().call('ws-relay-hub', 'relayTeardown', {});
     },
   };
 }
@@ -84,9 +85,13 @@ export async function runProxyRound(
       return tally.received / (Number(tally.lastNs - wrote.startNs) / 1e9);
     });
     const total = rates.reduce((a, b) => a + b, 0);
-    return { perClient: total / rates.length, total, delivered: delivered / got.length };
-  } finally {
     await route.teardown(clients);
     await upstream.call('ws-fanout', 'hubTeardown', {});
+    return { perClient: total / rates.length, total, delivered: delivered / got.length };
+  } catch (err) {
+    // Report what broke first, not a teardown failing after it.
+    await route.teardown(clients).catch(() => {});
+    await upstream.call('ws-fanout', 'hubTeardown', {}).catch(() => {});
+    throw err;
   }
 }

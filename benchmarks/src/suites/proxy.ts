@@ -1,7 +1,7 @@
 // Suite `proxy`: the product end to end — local upstream ws server -> wsproxy daemon -> K client processes —
 // against the naive ws hub, plus the idle cost of the daemon and its clients and the daemon's memory.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Agent, closeAgents, spawnAgents } from '../harness/agent-pool.js';
+import { type Agent, AgentPool } from '../harness/agent-pool.js';
 import { interleave } from '../harness/interleave.js';
 import { peakRssBytes, rssBytes, startCpuWindow } from '../harness/proc-stats.js';
 import type { ChartSeries } from '../harness/results.js';
@@ -16,15 +16,15 @@ const SUITE = 'proxy';
 const KS = [1, 4, 8];
 const IDLE_CLIENTS = 4;
 
+/** Pool slot 0 is the upstream server, slot 1 the hub, slots 2.. the clients. */
 async function throughput(
   ctx: SuiteContext,
   session: ProductSession | undefined,
-  upstream: Agent,
-  hub: Agent,
-  clients: readonly Agent[],
+  pool: AgentPool,
 ): Promise<void> {
   const product = session?.route();
-  const hubRoute = naiveHubRoute(hub);
+  let hub = await pool.at(1);
+  const hubRoute = naiveHubRoute(() => hub);
   const routes: ProxyRoute[] = [...(product ? [product] : []), hubRoute];
   const series = new Map<string, ChartSeries>(
     routes.map((r) => [r.name, { name: r.name, kind: r.kind, points: [] }]),
@@ -35,16 +35,17 @@ async function throughput(
       continue;
     }
     const caseName = `upstream -> K=${k} clients`;
-    const active = clients.slice(0, k);
     let runs: Map<string, ProxyRun[]>;
     try {
+      const [upstream, hubAgent, ...active] = (await pool.range(0, 2 + k)) as Agent[];
+      hub = hubAgent!;
       // The product's clients stay connected through the case (a strategy connects once); the hub's are ws
       // clients in the same agents, connected per round.
-      await session?.connectExactly(active, clients);
+      await session?.connectExactly(active);
       runs = await interleave(
         routes.map((r) => ({
           name: r.name,
-          run: () => runProxyRound(r, upstream, active, ctx.params.throughputMs),
+          run: () => runProxyRound(r, upstream!, active, ctx.params.throughputMs),
         })),
         { warmup: ctx.params.warmup, runs: ctx.params.runs, budget: ctx.budget },
       );
@@ -99,14 +100,10 @@ async function throughput(
 }
 
 /** Daemon + clients with an open upstream and no data flowing: nothing may poll. */
-async function idleCost(
-  ctx: SuiteContext,
-  session: ProductSession,
-  upstream: Agent,
-  clients: readonly Agent[],
-) {
-  const active = clients.slice(0, IDLE_CLIENTS);
-  await session.connectExactly(active, clients);
+async function idleCost(ctx: SuiteContext, session: ProductSession, pool: AgentPool) {
+  const upstream = await pool.at(0);
+  const active = await pool.range(2, 2 + IDLE_CLIENTS);
+  await session.connectExactly(active);
   const daemonPid = session.daemonPid!;
   const windowMs = ctx.params.idleWindowMs;
   const { url } = await upstream.call<{ url: string }>('ws-fanout', 'hubSetup', {
@@ -200,16 +197,15 @@ export const proxySuite: Suite = {
     const api = await loadClient();
     const productAvailable = typeof api !== 'string';
     if (!productAvailable) ctx.rec.skip(SUITE, `product cases: ${api} (baseline only)`);
-    const agents = await spawnAgents(2 + Math.max(...KS), 'proxy agent');
-    const [upstream, hub, ...clients] = agents;
+    const pool = await AgentPool.create(2 + Math.max(...KS), 'proxy agent');
     const session = productAvailable ? new ProductSession(ctx.dir) : undefined;
     try {
-      await throughput(ctx, session, upstream!, hub!, clients);
+      await throughput(ctx, session, pool);
       if (session && session.daemonPid !== undefined) {
         daemonMemory(ctx, session);
         if (!ctx.budget.exhausted()) {
           try {
-            await idleCost(ctx, session, upstream!, clients);
+            await idleCost(ctx, session, pool);
           } catch (err) {
             ctx.rec.error(SUITE, 'idle cost', err);
           }
@@ -218,8 +214,8 @@ export const proxySuite: Suite = {
         }
       }
     } finally {
-      await session?.close(clients);
-      await closeAgents(agents);
+      await session?.close();
+      await pool.close();
     }
   },
 };

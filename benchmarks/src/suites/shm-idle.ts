@@ -1,15 +1,16 @@
 // Idle cost of the BroadcastRing: a reader in `block` mode with nothing to read must sleep on its doorbell and
 // use no CPU; the writer side with nobody writing likewise. Measured from /proc, over a window with no data.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent } from '../harness/agent-pool.js';
+import { Agent, type AgentPool } from '../harness/agent-pool.js';
 import { startCpuWindow } from '../harness/proc-stats.js';
 import type { SuiteContext } from '../harness/suite.js';
 import { segmentName } from './shm-queue-transports.js';
 
 const SUITE = 'shm-queue';
 
-export async function runRingIdle(ctx: SuiteContext, writer: Agent): Promise<void> {
+export async function runRingIdle(ctx: SuiteContext, pool: AgentPool): Promise<void> {
   const windowMs = ctx.params.idleWindowMs;
+  const writer = await pool.at(0);
   // A fresh reader process: one that just ran throughput rounds would spend the window in V8's idle-time GC,
   // which is the harness's garbage, not the ring's cost.
   const reader = await Agent.spawn({ label: 'idle reader' });

@@ -1,7 +1,7 @@
 // One-way latency of the BroadcastRing at fixed rates: the writer stamps each record with CLOCK_MONOTONIC
 // (process.hrtime.bigint(), shared by every process of the machine) just before writing it, the reader subtracts
 // on receipt. Block mode (doorbell wake-ups) and spin mode, against a Unix-socket reader blocked in epoll.
-import type { Agent } from '../harness/agent-pool.js';
+import type { Agent, AgentPool } from '../harness/agent-pool.js';
 import { interleave } from '../harness/interleave.js';
 import type { LatencyPercentiles } from '../harness/stats.js';
 import type { SuiteContext } from '../harness/suite.js';
@@ -53,7 +53,7 @@ const TARGETS: Record<string, Partial<Record<'p50' | 'p99', TargetId>>> = {
   spin: { p50: 'shm.latency.spin.p50', p99: 'shm.latency.spin.p99' },
 };
 
-export async function runRingLatency(ctx: SuiteContext, writer: Agent, reader: Agent): Promise<void> {
+export async function runRingLatency(ctx: SuiteContext, pool: AgentPool): Promise<void> {
   for (const rate of ctx.params.latencyRates) {
     if (ctx.budget.exhausted()) {
       ctx.rec.note(`${SUITE}: latency at ${rate} msg/s skipped, the session's time budget ran out`);
@@ -62,6 +62,7 @@ export async function runRingLatency(ctx: SuiteContext, writer: Agent, reader: A
     const caseName = `one-way latency at ${rate / 1000}k msg/s`;
     let runs: Map<string, LatencyRun[]>;
     try {
+      const [writer, reader] = (await pool.range(0, 2)) as [Agent, Agent];
       runs = await interleave(
         [
           { name: 'block', run: () => ringRun(ctx, writer, reader, 'block', rate) },

@@ -1,7 +1,7 @@
 // Suite `shm-queue`: the BroadcastRing against the transports a user would otherwise pick (Unix sockets, ws),
 // plus its one-way latency, its idle cost, and the physical floor of cross-process hand-off. The baselines run
 // even when the ring is not available, so the page always shows what the ring has to beat.
-import { Agent, closeAgents, spawnAgents } from '../harness/agent-pool.js';
+import { Agent, AgentPool, closeAgents } from '../harness/agent-pool.js';
 import { removeShmSegments } from '../harness/cleanup.js';
 import type { Suite, SuiteContext } from '../harness/suite.js';
 import { runFanoutThroughput } from './fanout-throughput.js';
@@ -52,16 +52,19 @@ export const shmQueueSuite: Suite = {
     const api = await loadShmQueue();
     const ringAvailable = typeof api !== 'string';
     if (!ringAvailable) ctx.rec.skip(SUITE, `BroadcastRing cases: ${api} (baselines only)`);
-    const agents = await spawnAgents(1 + Math.max(...ctx.params.ks), 'shm-queue agent');
-    const [writer, ...readers] = agents;
+    const pool = await AgentPool.create(1 + Math.max(...ctx.params.ks), 'shm-queue agent');
     try {
       const rings = ringAvailable ? [ringFanout(ctx.dir, true), ringFanout(ctx.dir, false)] : [];
-      await runFanoutThroughput(ctx, rings, writer!, readers);
+      await runFanoutThroughput(ctx, rings, pool);
       if (!ringAvailable) return;
-      await runRingLatency(ctx, writer!, readers[0]!);
-      await runRingIdle(ctx, writer!);
+      await runRingLatency(ctx, pool);
+      try {
+        await runRingIdle(ctx, pool);
+      } catch (err) {
+        ctx.rec.error(SUITE, 'idle CPU', err);
+      }
     } finally {
-      await closeAgents(agents);
+      await pool.close();
       // Agents unlink their segments; this only catches what a killed agent could not.
       const leaked = removeShmSegments(segmentPrefix());
       if (leaked > 0)
