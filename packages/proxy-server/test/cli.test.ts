@@ -1,10 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect as connectSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ControlStreamDecoder, type DaemonMessage, encodeControlFrame } from '@wsproxy/protocol';
 import { daemonEntryPath, EXIT_ALREADY_RUNNING } from '@wsproxy/proxy-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 
 const run = promisify(execFile);
 
@@ -74,10 +77,46 @@ describe('wsproxy CLI', () => {
         .map((line) => JSON.parse(line).msg),
     ).toContain('daemon started');
 
+    // A client (speaking the protocol by hand) holds an upstream: stop must close it as "going away" (1001).
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const closeCode = new Promise<number>((resolve) =>
+      server.once('connection', (socket) => socket.once('close', (code) => resolve(code))),
+    );
+    const control = connectSocket(started.socket);
+    const answers: DaemonMessage[] = [];
+    const decoder = new ControlStreamDecoder({ onMessage: (m) => answers.push(m as DaemonMessage) });
+    control.on('data', (chunk) => decoder.push(chunk));
+    control.on('error', () => {});
+    control.write(
+      encodeControlFrame({
+        type: 'hello',
+        minVersion: 1,
+        maxVersion: 1,
+        clientPid: process.pid,
+        clientName: 't',
+      }),
+    );
+    const port = (server.address() as { port: number }).port;
+    control.write(
+      encodeControlFrame({
+        type: 'open',
+        requestId: 1,
+        url: `ws://127.0.0.1:${port}/`,
+        adapter: '',
+        headers: [],
+        credentials: null,
+      }),
+    );
+    while (!answers.some((m) => m.type === 'opened')) await new Promise((resolve) => setTimeout(resolve, 10));
+
     const exited = new Promise((resolve) => daemon!.once('exit', resolve));
     const stop = await cli(['stop', ...common(), '--json']);
     expect(JSON.parse(stop.stdout)).toEqual({ stopped: true, pid: daemon.pid });
     expect(await exited).toBe(0);
+    expect(await closeCode).toBe(1001);
+    control.destroy();
+    server.close();
     expect(existsSync(started.socket)).toBe(false);
     expect(readdirSync('/dev/shm')).not.toContain(started.ring);
   });
