@@ -76,10 +76,15 @@ function nonNegativeInteger(name: string, value: number): number {
 }
 
 function errorAnswer(requestId: number, error: unknown): DaemonMessage {
-  if (error instanceof WsproxyServerError)
-    return { type: 'error', requestId, code: error.code, message: error.message };
   const message = error instanceof Error ? error.message : String(error);
-  return { type: 'error', requestId, code: DaemonErrorCode.INTERNAL, message };
+  // Our errors, and an adapter's typed ones (they carry a stable `code` too), keep their code; anything else is a bug.
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return {
+    type: 'error',
+    requestId,
+    code: typeof code === 'string' ? code : DaemonErrorCode.INTERNAL,
+    message,
+  };
 }
 
 /**
