@@ -388,6 +388,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       return;
     }
     for (const socket of sockets) {
+      if (socket.listenerCount('fragment') === 0) continue;
       socket.deliverFragment({ data: fragment.data, binary: fragment.binary, remaining: fragment.remaining });
     }
     let whole: Buffer;

@@ -85,6 +85,17 @@ describe('WsproxyClient API (this process as the strategy)', () => {
     await expect(client.status()).rejects.toMatchObject({ code: 'WSP_ERR_CLOSED' });
   });
 
+  it('every idle strategy delivers: block, backoff, spin', async () => {
+    for (const idle of ['block', 'backoff', 'spin'] as const) {
+      const client = await env.client({ idle });
+      const socket = await client.open(upstream.url);
+      const messages = socket[Symbol.asyncIterator]();
+      upstream.broadcast(`via ${idle}`);
+      expect((await messages.next()).value).toEqual({ binary: false, data: `via ${idle}` });
+      await client.close();
+    }
+  });
+
   it('a greeting the server sends on connect reaches the opener, before anything later', async () => {
     const greeter = await new UpstreamServer({ greeting: '[{"T":"success","msg":"connected"}]' }).start();
     try {
