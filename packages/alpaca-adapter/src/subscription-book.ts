@@ -259,12 +259,6 @@ export class SubscriptionBook {
     return true;
   }
 
-  /** A request refused locally before reaching the queue (bad syntax, wrong channel for the feed, ...). */
-  rejectLocally(clientId: ClientId, code: number, msg: string, request?: SubscriptionRequest): void {
-    this.stats.rejectedRequests++;
-    this.sink.requestRejected(clientId, code, msg, request);
-  }
-
   // ---- internals ----
 
   private routingDirty(): void {
