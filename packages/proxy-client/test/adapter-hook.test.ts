@@ -29,6 +29,15 @@ describe('adapter hook', () => {
     await eventually(() => received.length === 2, 'routed frames');
     expect(received.map((m) => m.data)).toEqual(['UPPER', 'Second']);
 
+    // An adapter that throws on a frame: that frame is lost, members are told, the daemon and later frames go on.
+    const errors: Array<{ code: string }> = [];
+    socket.on('error', (error) => errors.push(error));
+    upstream.broadcast('THROW');
+    upstream.broadcast('After');
+    await eventually(() => received.length === 3 && errors.length === 1, 'error event and the next frame');
+    expect(errors[0]!.code).toBe('WSP_ERR_INTERNAL');
+    expect(received[2]!.data).toBe('After');
+
     const first = await socket.subscribe('AAPL');
     expect(first.alreadySubscribed).toBe(false);
     expect(first.reply.toString()).toBe('ack AAPL');

@@ -159,6 +159,14 @@ export class Daemon {
             downtimeMs: Math.min(0xffff_ffff, Date.now() - outage.since),
           });
         },
+        frameDropped: (upstream, error) => {
+          this.tellMembers(upstream, {
+            kind: 'error',
+            connectionId: upstream.id,
+            code: DaemonErrorCode.INTERNAL,
+            message: `an upstream frame was dropped: ${error instanceof Error ? error.message : String(error)}`,
+          });
+        },
         closed: (upstream, info) => {
           this.outages.delete(upstream.id);
           this.publisher.forget(upstream.id);

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { MAX_PAYLOAD_BYTES } from '@wsproxy/protocol';
 import WebSocket, { type ClientOptions, type RawData } from 'ws';
 import { InvalidUrlError, UpstreamUnreachableError } from '../errors.js';
 import {
@@ -158,6 +159,8 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
       headers: headers ? { ...headers } : undefined,
       perMessageDeflate: perMessageDeflate ?? false,
       handshakeTimeout: handshakeTimeoutMs ?? 10_000,
+      // What the ring protocol can carry; a bigger frame closes the socket (1009) instead of reaching clients torn.
+      maxPayload: MAX_PAYLOAD_BYTES,
       ...tls,
     };
     const socket = new WebSocket(this.url, wsOptions);

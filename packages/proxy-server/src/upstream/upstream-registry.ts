@@ -32,6 +32,8 @@ export interface UpstreamObserver {
   reconnecting(upstream: SharedUpstream, info: { attempt: number; delayMs: number; reason: string }): void;
   reconnected(upstream: SharedUpstream): void;
   closed(upstream: SharedUpstream, info: { code: number; reason: string }): void;
+  /** A frame could not be delivered (the adapter threw): every member must hear that something was lost. */
+  frameDropped(upstream: SharedUpstream, error: unknown): void;
 }
 
 /**
@@ -164,7 +166,9 @@ export class UpstreamRegistry {
     }
     upstream.members.delete(client);
     upstream.adapter.onClientLeave?.(client);
-    if (upstream.members.size === 0) await this.destroy(upstream, 1000, 'no clients left');
+    // Someone still waiting for this upstream to be ready is about to use it: keep it.
+    if (upstream.members.size === 0 && upstream.joining.size === 0)
+      await this.destroy(upstream, 1000, 'no clients left');
   }
 
   async releaseClient(client: ClientId): Promise<void> {
@@ -197,7 +201,15 @@ export class UpstreamRegistry {
     this.byKey.set(key, upstream);
     this.byId.set(upstream.id, upstream);
 
-    connection.on('message', (data, isBinary) => upstream.adapter.onUpstreamFrame({ data, isBinary }));
+    connection.on('message', (data, isBinary) => {
+      try {
+        upstream.adapter.onUpstreamFrame({ data, isBinary });
+      } catch (error) {
+        // One bad frame (or an adapter bug) must not take down a daemon that other connections depend on.
+        log.error({ err: error, bytes: data.byteLength, isBinary }, 'dropped an upstream frame');
+        observer.frameDropped(upstream, error);
+      }
+    });
     connection.on('reconnecting', (info) => {
       log.warn(info, 'upstream dropped; reconnecting');
       observer.reconnecting(upstream, info);
