@@ -82,7 +82,21 @@ export class RingConsumer {
     this.handlers.ended(error);
   }
 
+  /**
+   * A throwing user listener must not break the reader mid-batch (that would look like a daemon failure): the
+   * exception is rethrown on its own, as an exception from any event listener would be.
+   */
   private onRecord(buffer: Uint8Array, offset: number, length: number): void {
+    try {
+      this.dispatch(buffer, offset, length);
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  }
+
+  private dispatch(buffer: Uint8Array, offset: number, length: number): void {
     let record: RingRecord;
     try {
       record = decodeRingRecordInto(this.record, buffer.subarray(offset, offset + length));
