@@ -42,8 +42,6 @@ export interface WsproxyClientEvents {
   disconnected: [error: WsproxyClientError];
   /** Recovered: a (possibly new) daemon serves us again and every socket was reopened. */
   reconnected: [info: { readonly daemonPid: number; readonly attempt: number; readonly downtimeMs: number }];
-  /** A failure not tied to one socket (e.g. recovery gave up on a socket). */
-  error: [error: WsproxyClientError];
 }
 
 /** A message being put back together from its ring fragments. */
