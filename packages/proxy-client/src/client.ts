@@ -4,7 +4,9 @@ import {
   type ConnectionEvent,
   DaemonErrorCode,
   type DaemonStatus,
+  FragmentAssembler,
   type LogLevel,
+  type RingRecord,
   type Welcome,
 } from '@wsproxy/protocol';
 import { type RuntimePaths, runtimePaths, validateUpstreamUrl } from '@wsproxy/proxy-server';
@@ -26,10 +28,12 @@ import {
   resolveConnectOptions,
   resolveOpenHeaders,
 } from './options.js';
-import { type Fragment, RingConsumer } from './ring-consumer.js';
+import { RingConsumer } from './ring-consumer.js';
 import {
   type OpenSpec,
   SharedSocket,
+  type SocketFragment,
+  type SocketMessage,
   type SocketOwner,
   type SubscribeAnswer,
   type UnsubscribeAnswer,
@@ -44,11 +48,10 @@ export interface WsproxyClientEvents {
   reconnected: [info: { readonly daemonPid: number; readonly attempt: number; readonly downtimeMs: number }];
 }
 
-/** A message being put back together from its ring fragments. */
-interface Assembly {
-  messageId: number;
-  buffer: Buffer;
-  filled: number;
+/** What one ring record hands to the sockets of its connection. */
+interface Delivery {
+  readonly fragment: SocketFragment | undefined;
+  readonly message: SocketMessage | undefined;
 }
 
 /** Everything that belongs to one daemon connection: replaced as a whole after a daemon restart. */
@@ -70,13 +73,14 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   private currentState: ClientState = 'connected';
   private readonly sockets = new Set<SharedSocket>();
   private readonly byConnection = new Map<number, Set<SharedSocket>>();
-  private readonly assemblies = new Map<number, Assembly>();
+  /** Puts fragmented messages back together; a message missing a piece is reported as a gap on its sockets. */
+  private assembler = this.newAssembler();
   private nextSocketId = 1;
   /**
    * Data that arrived for a connection before the open's answer did (the ring and the socket race, and a server may
    * greet on connect): kept while opens are in flight, handed to the socket when the open completes.
    */
-  private readonly unclaimed = new Map<number, Fragment[]>();
+  private readonly unclaimed = new Map<number, Delivery[]>();
   private unclaimedCount = 0;
   private opensInFlight = 0;
 
@@ -258,7 +262,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     let consumer: RingConsumer;
     try {
       consumer = new RingConsumer(welcome.ringName, welcome.readerSlot, this.options.idle, {
-        fragment: (fragment) => this.onFragment(fragment),
+        data: (record, intact) => this.onData(record, intact),
         event: (event) => this.onEvent(event),
         gap: (lost) => this.onGap(lost),
         ended: (error) => {
@@ -284,13 +288,13 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   private detach(): void {
     this.attachment.consumer.close();
     this.attachment.channel.close();
-    this.assemblies.clear();
+    this.assembler = this.newAssembler();
   }
 
   private async onDaemonLost(error: WsproxyClientError): Promise<void> {
     const lostAt = Date.now();
     this.attachment.consumer.close();
-    this.assemblies.clear();
+    this.assembler = this.newAssembler();
     if (!this.options.recover) {
       this.currentState = 'closed';
       this.emit('disconnected', error);
@@ -374,57 +378,66 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
 
   // ---- data -------------------------------------------------------------------------------------------------
 
-  private onFragment(fragment: Fragment): void {
-    const sockets = this.byConnection.get(fragment.connectionId);
-    if (!sockets) {
-      if (this.opensInFlight > 0 && this.unclaimedCount < 65_536) {
-        const early = this.unclaimed.get(fragment.connectionId);
-        if (early) early.push(fragment);
-        else this.unclaimed.set(fragment.connectionId, [fragment]);
-        this.unclaimedCount += 1;
+  private newAssembler(): FragmentAssembler {
+    return new FragmentAssembler({
+      onLoss: (loss) => {
+        for (const socket of this.byConnection.get(loss.connectionId) ?? []) {
+          socket.emit('gap', { lostMessages: 1, lostBytes: loss.messageLength });
+        }
+      },
+    });
+  }
+
+  private onData(record: RingRecord, intact: () => boolean): void {
+    const sockets = this.byConnection.get(record.connectionId);
+    if (!sockets && this.opensInFlight === 0) return; // a connection this client has left
+    const binary = record.binary;
+    // Pieces are copied only for those who asked for them (the callback facade), or while we cannot know yet.
+    const wantsFragments = !sockets || [...sockets].some((socket) => socket.listenerCount('fragment') > 0);
+    const fragment = wantsFragments
+      ? { data: Buffer.from(record.payload), binary, remaining: record.remaining }
+      : undefined;
+    const whole = this.assembler.push(record);
+    let message: SocketMessage | undefined;
+    if (whole) {
+      // An unfragmented record comes back as the ring view itself: copy it; a reassembled one is already ours.
+      const data =
+        whole === record.payload
+          ? Buffer.from(whole)
+          : Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
+      message = binary ? { binary: true, data } : { binary: false, data: data.toString('utf8') };
+    }
+    if (!intact()) {
+      // Overwritten while we copied: the reader reports the gap next; a message completed from torn bytes is lost.
+      if (whole) {
+        for (const socket of sockets ?? [])
+          socket.emit('gap', { lostMessages: 1, lostBytes: whole.byteLength });
       }
       return;
     }
+    const delivery: Delivery = { fragment, message };
+    if (sockets) this.deliver(sockets, delivery);
+    else this.stash(record.connectionId, delivery);
+  }
+
+  private deliver(sockets: Iterable<SharedSocket>, { fragment, message }: Delivery): void {
     for (const socket of sockets) {
-      if (socket.listenerCount('fragment') === 0) continue;
-      socket.deliverFragment({ data: fragment.data, binary: fragment.binary, remaining: fragment.remaining });
+      if (fragment) socket.deliverFragment(fragment);
+      if (message) socket.deliver(message);
     }
-    let whole: Buffer;
-    if (!fragment.fragmented) {
-      whole = fragment.data;
-    } else {
-      let assembly = this.assemblies.get(fragment.connectionId);
-      if (fragment.offset === 0) {
-        assembly = {
-          messageId: fragment.messageId,
-          buffer: Buffer.allocUnsafe(fragment.data.byteLength + fragment.remaining),
-          filled: 0,
-        };
-        this.assemblies.set(fragment.connectionId, assembly);
-      } else if (
-        !assembly ||
-        assembly.messageId !== fragment.messageId ||
-        assembly.filled !== fragment.offset
-      ) {
-        // The start of this message was lost to a gap (already reported); its tail is useless alone.
-        this.assemblies.delete(fragment.connectionId);
-        return;
-      }
-      fragment.data.copy(assembly.buffer, assembly.filled);
-      assembly.filled += fragment.data.byteLength;
-      if (fragment.remaining > 0) return;
-      this.assemblies.delete(fragment.connectionId);
-      whole = assembly.buffer;
-    }
-    const message = fragment.binary
-      ? ({ binary: true, data: whole } as const)
-      : ({ binary: false, data: whole.toString('utf8') } as const);
-    for (const socket of sockets) socket.deliver(message);
+  }
+
+  private stash(connectionId: number, delivery: Delivery): void {
+    if (this.unclaimedCount >= 65_536) return;
+    const early = this.unclaimed.get(connectionId);
+    if (early) early.push(delivery);
+    else this.unclaimed.set(connectionId, [delivery]);
+    this.unclaimedCount += 1;
   }
 
   private onGap(lostRecords: number): void {
-    // Records of any connection may be among the lost ones, and so may the middle of a fragmented message.
-    this.assemblies.clear();
+    // Lost records may belong to any connection; a message that lost a piece is caught (and reported for its own
+    // connection) by the assembler when its next record does not continue it.
     for (const socket of this.sockets) socket.emit('gap', { lostMessages: lostRecords, lostBytes: 0 });
   }
 
@@ -455,7 +468,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         for (const socket of sockets) socket.fail(new WsproxyClientError(event.code, event.message));
         return;
       case 'closed':
-        this.assemblies.delete(event.connectionId);
+        this.assembler.discard(event.connectionId);
         for (const socket of sockets) {
           this.forget(socket);
           socket.markClosed({ code: event.code, reason: event.reason });
@@ -479,7 +492,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     if (!early) return;
     this.unclaimed.delete(socket.connectionId);
     this.unclaimedCount -= early.length;
-    for (const fragment of early) this.onFragment(fragment);
+    for (const delivery of early) this.deliver([socket], delivery);
   }
 
   private forget(socket: SharedSocket): void {

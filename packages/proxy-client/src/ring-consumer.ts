@@ -1,20 +1,12 @@
 import { type ConnectionEvent, decodeRecordEvent, decodeRingRecordInto, RingRecord } from '@wsproxy/protocol';
 import { type GapInfo, type IdleStrategy, RingReader } from '@wsproxy/shm-queue';
 
-/** One piece of an upstream message as it came through the ring (a whole message has offset 0, remaining 0). */
-export interface Fragment {
-  readonly connectionId: number;
-  readonly binary: boolean;
-  /** A private copy: safe to keep. */
-  readonly data: Buffer;
-  readonly offset: number;
-  readonly remaining: number;
-  readonly messageId: number;
-  readonly fragmented: boolean;
-}
-
 export interface RingConsumerHandlers {
-  fragment(fragment: Fragment): void;
+  /**
+   * A data record addressed to us. `record.payload` views the ring: copy what you keep, then call `intact()` — false
+   * means the writer lapped us while we copied, and the copy must be thrown away.
+   */
+  data(record: RingRecord, intact: () => boolean): void;
   event(event: ConnectionEvent): void;
   /** Records overwritten before we read them; we cannot know which connections they belonged to. */
   gap(lostRecords: number): void;
@@ -29,6 +21,7 @@ export interface RingConsumerHandlers {
 export class RingConsumer {
   private readonly reader: RingReader;
   private readonly record = new RingRecord();
+  private readonly intact = () => this.reader.verify();
   private stopped = false;
 
   constructor(
@@ -111,17 +104,6 @@ export class RingConsumer {
       if (this.reader.verify()) this.handlers.event(event);
       return;
     }
-    const data = Buffer.from(record.payload);
-    // The writer may have lapped us while we copied; a torn copy is dropped (the reader reports the gap next).
-    if (!this.reader.verify()) return;
-    this.handlers.fragment({
-      connectionId: record.connectionId,
-      binary: record.binary,
-      data,
-      offset: record.fragmentOffset,
-      remaining: record.remaining,
-      messageId: record.messageId,
-      fragmented: record.fragmented,
-    });
+    this.handlers.data(record, this.intact);
   }
 }

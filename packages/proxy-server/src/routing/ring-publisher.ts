@@ -1,7 +1,8 @@
 import {
   encodeDataRecordInto,
-  RECORD_FRAGMENT_BYTES,
-  RECORD_HEADER_BYTES,
+  type FragmentInfo,
+  fragmentPayload,
+  maxFragmentPayload,
   RecipientSet,
 } from '@wsproxy/protocol';
 import type { RingWriter } from '@wsproxy/shm-queue';
@@ -10,13 +11,12 @@ import type { ClientRegistry } from '../client-registry.js';
 
 /**
  * Writes upstream messages into the shared ring, once per message whatever the number of recipients, tagged with
- * the recipients' reader slots. A message larger than one record goes as consecutive fragments that the client
- * reassembles. Never blocks: the ring overwrites what a lapped reader has not read, and that reader reports a gap.
+ * the recipients' reader slots. A message larger than one record goes as consecutive fragments (the protocol's
+ * `fragmentPayload`) that the client reassembles. Never blocks: the ring overwrites what a lapped reader has not
+ * read, and that reader reports a gap.
  */
 export class RingPublisher {
   private readonly scratch: Uint8Array;
-  /** Largest payload a fragment may carry whatever its recipients (a full bitset is the worst case). */
-  private readonly fragmentRoom: number;
   private readonly recipients = new RecipientSet();
   private readonly nextMessageId = new Map<number, number>();
 
@@ -25,8 +25,6 @@ export class RingPublisher {
     private readonly clients: ClientRegistry,
   ) {
     this.scratch = new Uint8Array(ring.maxRecordSize);
-    this.fragmentRoom =
-      ring.maxRecordSize - RECORD_HEADER_BYTES - RECORD_FRAGMENT_BYTES - Math.ceil(ring.maxReaders / 8);
   }
 
   /** Publishes one whole message of `connectionId` to the given clients; returns how many received it. */
@@ -41,21 +39,16 @@ export class RingPublisher {
       session.stats.deliveredBytes += payload.byteLength;
     }
     if (recipients.size === 0) return 0;
-    if (payload.byteLength <= this.fragmentRoom) {
-      this.write({ connectionId, binary, recipients, payload });
-    } else {
-      const messageId = this.nextMessageId.get(connectionId) ?? 0;
-      this.nextMessageId.set(connectionId, (messageId + 1) >>> 0);
-      for (let offset = 0; offset < payload.byteLength; offset += this.fragmentRoom) {
-        const end = Math.min(payload.byteLength, offset + this.fragmentRoom);
-        this.write({
-          connectionId,
-          binary,
-          recipients,
-          payload: payload.subarray(offset, end),
-          fragment: { messageId, offset, remaining: payload.byteLength - end },
-        });
-      }
+    const room = maxFragmentPayload(this.ring.maxRecordSize, recipients);
+    if (payload.byteLength <= room) {
+      // The common case, kept free of the generator: one record, no fragment fields.
+      this.write(connectionId, binary, payload, null);
+      return recipients.size;
+    }
+    const messageId = this.nextMessageId.get(connectionId) ?? 0;
+    this.nextMessageId.set(connectionId, (messageId + 1) >>> 0);
+    for (const part of fragmentPayload(payload, room, messageId)) {
+      this.write(connectionId, binary, part.payload, part.fragment);
     }
     return recipients.size;
   }
@@ -64,8 +57,19 @@ export class RingPublisher {
     this.nextMessageId.delete(connectionId);
   }
 
-  private write(init: Parameters<typeof encodeDataRecordInto>[2]): void {
-    const length = encodeDataRecordInto(this.scratch, 0, init);
+  private write(
+    connectionId: number,
+    binary: boolean,
+    payload: Uint8Array,
+    fragment: FragmentInfo | null,
+  ): void {
+    const length = encodeDataRecordInto(this.scratch, 0, {
+      connectionId,
+      binary,
+      recipients: this.recipients,
+      payload,
+      fragment,
+    });
     this.ring.write(this.scratch.subarray(0, length));
   }
 }
