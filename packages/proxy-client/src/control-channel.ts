@@ -9,6 +9,7 @@ import {
   type DaemonResponse,
   encodeControlFrame,
   SUPPORTED_VERSIONS,
+  versionMismatchFromRefusal,
   type Welcome,
 } from '@wsproxy/protocol';
 import { daemonError } from './daemon-errors.js';
@@ -148,7 +149,10 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
         this.welcomed = undefined;
         return;
       case 'refused':
-        this.refused?.(new HandshakeRefusedError(message.code, message.message));
+        // A version mismatch becomes the protocol's own error, naming both sides' ranges.
+        this.refused?.(
+          versionMismatchFromRefusal(message) ?? new HandshakeRefusedError(message.code, message.message),
+        );
         this.refused = undefined;
         return;
       case 'event':

@@ -142,6 +142,22 @@ describe('typed errors go to the culprit only', () => {
     await early.closed;
     expect(early.messages).toMatchObject([{ type: 'error', code: 'WSP_ERR_HANDSHAKE_REQUIRED' }]);
 
+    // A client from the future: refused, with the daemon's range so the client can name both.
+    const future = await rawConnection(env.socketPath);
+    future.socket.write(
+      encodeControlFrame({
+        type: 'hello',
+        minVersion: 9,
+        maxVersion: 9,
+        clientPid: process.pid,
+        clientName: 'future',
+      }),
+    );
+    await future.closed;
+    expect(future.messages).toMatchObject([
+      { type: 'refused', code: 'WSP_PROTO_VERSION_MISMATCH', minVersion: 1, maxVersion: 1 },
+    ]);
+
     // The daemon validates what clients send, not only the client library: a bad URL straight on the wire.
     const direct = await rawConnection(env.socketPath);
     direct.socket.write(

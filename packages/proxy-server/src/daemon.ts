@@ -8,7 +8,7 @@ import {
   type DaemonStatus,
   type Hello,
   negotiateVersion,
-  PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
   VersionMismatchError,
 } from '@wsproxy/protocol';
 import { RingWriter } from '@wsproxy/shm-queue';
@@ -278,8 +278,8 @@ export class Daemon {
       type: 'refused',
       code,
       message,
-      minVersion: PROTOCOL_VERSION,
-      maxVersion: PROTOCOL_VERSION,
+      minVersion: SUPPORTED_VERSIONS.min,
+      maxVersion: SUPPORTED_VERSIONS.max,
     });
     let version: number;
     try {
