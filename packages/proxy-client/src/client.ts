@@ -393,7 +393,8 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     if (!sockets && this.opensInFlight === 0) return; // a connection this client has left
     const binary = record.binary;
     // Pieces are copied only for those who asked for them (the callback facade), or while we cannot know yet.
-    const wantsFragments = !sockets || [...sockets].some((socket) => socket.listenerCount('fragment') > 0);
+    let wantsFragments = !sockets;
+    for (const socket of sockets ?? []) wantsFragments ||= socket.listenerCount('fragment') > 0;
     const fragment = wantsFragments
       ? { data: Buffer.from(record.payload), binary, remaining: record.remaining }
       : undefined;
