@@ -119,6 +119,11 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
     },
     adapters: await loadAdapters(values.adapter ?? []),
   });
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+    process.once(event, (error: unknown) => {
+      daemon.crash(error).finally(() => process.exit(1));
+    });
+  }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => void daemon.shutdown(`signal ${signal}`));
   }

@@ -230,6 +230,12 @@ export class Daemon {
     return this.ring.name;
   }
 
+  /** A bug escaped: say so in the log, then release everything as in a clean shutdown (clients will respawn us). */
+  crash(error: unknown): Promise<void> {
+    this.logger.fatal({ err: error }, 'daemon crashed');
+    return this.shutdown('crash');
+  }
+
   /** Closes every upstream (1001: going away), disconnects clients, removes the ring and the socket. */
   shutdown(reason = 'shutdown'): Promise<void> {
     this.shuttingDown ??= this.doShutdown(reason);
