@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nodeGyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
-const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--loglevel=warn'], { cwd: root, stdio: 'inherit' });
+const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--loglevel=warn'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (result.status === 0) process.exit(0);
 
 const target = `${process.platform}-${process.arch}`;
