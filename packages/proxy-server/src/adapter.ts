@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { EndpointProtocol } from './endpoint/endpoint-protocol.js';
 
 /** A daemon-assigned number naming one connected client process for as long as it stays connected. */
 export type ClientId = number;
@@ -66,6 +67,8 @@ export interface UpstreamAdapterFactory {
   /** The name clients ask for in `open(url, { adapter })`. */
   readonly name: string;
   create(context: AdapterContext): UpstreamAdapter;
+  /** The vendor protocol this adapter speaks on the daemon's drop-in endpoint (`wsproxy start --listen`), if any. */
+  readonly endpoint?: EndpointProtocol;
 }
 
 /**

@@ -8,6 +8,8 @@ import type { UpstreamAdapterFactory } from './adapter.js';
 import { fetchStatus } from './control-client.js';
 import { Daemon } from './daemon.js';
 import { EXIT_ALREADY_RUNNING } from './daemon-entry.js';
+import { isLoopback, parseListenAddress } from './endpoint/listen-address.js';
+import type { LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { DaemonAlreadyRunningError, InvalidArgumentError, WsproxyServerError } from './errors.js';
 import { assertLogLevel } from './logging.js';
 import { DEFAULT_NAMESPACE, runtimeDirFor, runtimePaths } from './runtime-dir.js';
@@ -41,6 +43,14 @@ Options (start):
   --reconnect-max <ms>        reconnect delay cap (default 30000)
   --adapter <module>          load an adapter module (repeatable); it exports an UpstreamAdapterFactory
                               as default, \`adapter\` or \`adapters\`
+  --listen <[host:]port>      serve the drop-in endpoint (e.g. Alpaca's protocol for official SDKs) on a local
+                              WebSocket port; host defaults to 127.0.0.1 (env WSPROXY_LISTEN). Off unless given
+  --listen-token <token>      required from endpoint clients (Bearer header, ?token= or first path segment);
+                              mandatory when binding a non-loopback host (env WSPROXY_LISTEN_TOKEN)
+  --listen-buffer <bytes>     unsent bytes per endpoint client before it is closed as too slow (default 8388608)
+  --listen-auth-timeout <ms>  endpoint clients must authenticate within this (default 10000)
+  --tls-cert <file>           serve the endpoint over TLS (wss://) with this PEM certificate (env WSPROXY_TLS_CERT)
+  --tls-key <file>            ... and this PEM key (env WSPROXY_TLS_KEY)
 
 Options (logs):
   -f, --follow           keep printing new lines
@@ -61,6 +71,12 @@ const options = {
   'reconnect-initial': { type: 'string' },
   'reconnect-max': { type: 'string' },
   adapter: { type: 'string', multiple: true },
+  listen: { type: 'string' },
+  'listen-token': { type: 'string' },
+  'listen-buffer': { type: 'string' },
+  'listen-auth-timeout': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
   lines: { type: 'string', short: 'n' },
 } as const;
@@ -99,6 +115,29 @@ async function loadAdapters(specifiers: readonly string[]): Promise<UpstreamAdap
   return out;
 }
 
+/** `--listen` and friends (or their WSPROXY_* environment equivalents): the drop-in endpoint, off unless asked. */
+function endpointOptions(values: Values): LocalEndpointOptions | undefined {
+  const listen = values.listen ?? process.env.WSPROXY_LISTEN;
+  if (!listen) return undefined;
+  const { host, port } = parseListenAddress(listen);
+  const certFile = values['tls-cert'] ?? process.env.WSPROXY_TLS_CERT;
+  const keyFile = values['tls-key'] ?? process.env.WSPROXY_TLS_KEY;
+  const accessToken = values['listen-token'] ?? process.env.WSPROXY_LISTEN_TOKEN;
+  if (!isLoopback(host) && accessToken) {
+    console.error(
+      `wsproxy: the endpoint on ${host} is reachable from other machines; clients need the access token`,
+    );
+  }
+  return {
+    host,
+    port,
+    ...(accessToken ? { accessToken } : {}),
+    ...(certFile || keyFile ? { tls: { certFile: certFile ?? '', keyFile: keyFile ?? '' } } : {}),
+    maxBufferedBytes: integer('listen-buffer', values['listen-buffer']),
+    joinTimeoutMs: integer('listen-auth-timeout', values['listen-auth-timeout']),
+  };
+}
+
 async function start(values: Values, namespace: string, runtimeDir: string): Promise<number> {
   const daemon = await Daemon.start({
     namespace,
@@ -118,6 +157,7 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
       },
     },
     adapters: await loadAdapters(values.adapter ?? []),
+    endpoint: endpointOptions(values),
   });
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
     process.once(event, (error: unknown) => {
@@ -128,8 +168,16 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
     process.once(signal, () => void daemon.shutdown(`signal ${signal}`));
   }
   if (values.json)
-    console.log(JSON.stringify({ pid: process.pid, socket: daemon.paths.socketPath, ring: daemon.ringName }));
+    console.log(
+      JSON.stringify({
+        pid: process.pid,
+        socket: daemon.paths.socketPath,
+        ring: daemon.ringName,
+        ...(daemon.endpoint ? { endpoint: daemon.endpoint.url } : {}),
+      }),
+    );
   else console.log(`wsproxy daemon ${process.pid} listening on ${daemon.paths.socketPath}`);
+  if (daemon.endpoint && !values.json) console.log(`drop-in endpoint on ${daemon.endpoint.url}`);
   await daemon.stopped;
   return 0;
 }

@@ -17,6 +17,7 @@ import { passthrough, type UpstreamAdapterFactory } from './adapter.js';
 import { ClientRegistry } from './client-registry.js';
 import { ClientSession } from './client-session.js';
 import { bindDaemonSocket } from './daemon-socket.js';
+import { LocalEndpoint, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { InvalidArgumentError, WsproxyServerError } from './errors.js';
 import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logging.js';
 import { removeOrphanSegments, ringScope, ringSegmentName } from './ring-segments.js';
@@ -53,6 +54,8 @@ export interface DaemonOptions {
   readonly upstream?: UpstreamDefaults;
   /** Adapters besides the built-in `passthrough`. */
   readonly adapters?: readonly UpstreamAdapterFactory[];
+  /** Serve the drop-in endpoint (off unless given); its protocol comes from the first adapter offering one. */
+  readonly endpoint?: LocalEndpointOptions;
 }
 
 const DEFAULT_LINGER_MS = 5_000;
@@ -105,6 +108,9 @@ export class Daemon {
   private ring!: RingWriter;
   private publisher!: RingPublisher;
   private server: Server | undefined;
+  /** The drop-in endpoint, when asked for: its connections are clients too (ids from FIRST_ENDPOINT_CLIENT_ID). */
+  endpoint: LocalEndpoint | undefined;
+  private readonly endpointAdapters: readonly UpstreamAdapterFactory[];
   private socketInode = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   private shuttingDown: Promise<void> | undefined;
@@ -130,18 +136,16 @@ export class Daemon {
 
     const adapters = new Map<string, UpstreamAdapterFactory>([[passthrough.name, passthrough]]);
     for (const adapter of options.adapters ?? []) adapters.set(adapter.name, adapter);
+    this.endpointAdapters = options.adapters ?? [];
     this.upstreams = new UpstreamRegistry({
       adapters,
       logger: this.logger,
       defaults: options.upstream,
       observer: {
         deliver: (upstream, recipients, data, isBinary) => {
-          this.publisher.publish(
-            upstream.id,
-            recipients === 'all' ? upstream.everyone() : recipients,
-            data,
-            isBinary,
-          );
+          const to = recipients === 'all' ? [...upstream.everyone()] : recipients;
+          this.publisher.publish(upstream.id, to, data, isBinary);
+          this.endpoint?.deliver(to, data, isBinary);
         },
         reconnecting: (upstream, info) => {
           const outage = this.outages.get(upstream.id);
@@ -170,6 +174,7 @@ export class Daemon {
         closed: (upstream, info) => {
           this.outages.delete(upstream.id);
           this.publisher.forget(upstream.id);
+          this.endpoint?.upstreamClosed(upstream);
           const code = info.code >= 1000 && info.code <= 4999 ? info.code : 1006;
           this.tellMembers(upstream, {
             kind: 'closed',
@@ -201,6 +206,13 @@ export class Daemon {
       daemon.removeSocketFile();
       daemon.log.flush();
       throw error;
+    }
+    if (options.endpoint) {
+      // A port in use or a bad option: release what we hold (socket, ring) and say why.
+      await daemon.startEndpoint(options.endpoint).catch(async (error: unknown) => {
+        await daemon.shutdown('the endpoint could not start');
+        throw error;
+      });
     }
     daemon.logger.info(
       { pid: process.pid, version: daemon.version, socket: daemon.paths.socketPath, ring: daemon.ring.name },
@@ -246,6 +258,7 @@ export class Daemon {
     this.logger.info({ reason }, 'daemon shutting down');
     clearTimeout(this.lingerTimer);
     this.server?.close();
+    await this.endpoint?.close();
     this.removeSocketFile();
     for (const session of [...this.clients.all()]) session.close();
     await this.upstreams.closeAll(1001, 'wsproxy daemon shutting down');
@@ -324,11 +337,34 @@ export class Daemon {
     this.scheduleLinger();
   }
 
+  private async startEndpoint(options: LocalEndpointOptions): Promise<void> {
+    const protocol = this.endpointAdapters.find((adapter) => adapter.endpoint)?.endpoint;
+    if (!protocol) {
+      throw new InvalidArgumentError(
+        'the endpoint needs an adapter that serves one (e.g. --adapter @wsproxy/alpaca-adapter/daemon)',
+      );
+    }
+    this.endpoint = await LocalEndpoint.start(options, {
+      upstreams: this.upstreams,
+      logger: this.logger,
+      protocol,
+      activity: () => {
+        if (this.endpoint?.size) clearTimeout(this.lingerTimer);
+        else this.scheduleLinger();
+      },
+    });
+  }
+
+  /** Shared-memory clients and endpoint connections alike keep the daemon alive. */
+  private get clientCount(): number {
+    return this.clients.size + (this.endpoint?.size ?? 0);
+  }
+
   private scheduleLinger(delayMs = this.lingerMs): void {
-    if (this.clients.size > 0 || this.shuttingDown) return;
+    if (this.clientCount > 0 || this.shuttingDown) return;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = setTimeout(() => {
-      if (this.clients.size === 0) void this.shutdown('no clients left');
+      if (this.clientCount === 0) void this.shutdown('no clients left');
     }, delayMs);
   }
 

@@ -13,6 +13,15 @@ export { fetchStatus } from './control-client.js';
 export { Daemon, type DaemonOptions, type RingOptions } from './daemon.js';
 export { daemonEntryPath, EXIT_ALREADY_RUNNING } from './daemon-entry.js';
 export { socketIsLive } from './daemon-socket.js';
+export type {
+  EndpointConnection,
+  EndpointConnectionHandler,
+  EndpointFrame,
+  EndpointProtocol,
+  EndpointUpgrade,
+} from './endpoint/endpoint-protocol.js';
+export { isLoopback, type ListenAddress, parseListenAddress } from './endpoint/listen-address.js';
+export { FIRST_ENDPOINT_CLIENT_ID, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 export {
   CredentialsMismatchError,
   DaemonAlreadyRunningError,
@@ -41,4 +50,4 @@ export {
   type UpstreamTlsOptions,
   validateUpstreamUrl,
 } from './upstream/upstream-connection.js';
-export type { UpstreamDefaults } from './upstream/upstream-registry.js';
+export type { OpenUpstreamRequest, UpstreamDefaults } from './upstream/upstream-registry.js';

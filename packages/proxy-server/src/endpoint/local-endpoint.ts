@@ -1,0 +1,316 @@
+// The drop-in endpoint: a local WebSocket listener whose connections become daemon clients of a shared upstream,
+// exactly like shared-memory clients, but served over their own socket. The vendor's language is the protocol's
+// business (endpoint-protocol.ts); this owns the listener, the access token, per-connection limits and membership.
+
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { ClientId } from '../adapter.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { SharedUpstream, UpstreamRegistry } from '../upstream/upstream-registry.js';
+import type {
+  EndpointConnection,
+  EndpointConnectionHandler,
+  EndpointFrame,
+  EndpointProtocol,
+} from './endpoint-protocol.js';
+import { isLoopback } from './listen-address.js';
+
+export interface LocalEndpointOptions {
+  /** Interface to bind. Default 127.0.0.1; anything but loopback requires `accessToken`. */
+  readonly host?: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /**
+   * Required from every client when set: as `Authorization: Bearer <token>`, `?token=<token>`, or the first path
+   * segment (`ws://host:port/<token>/v2/iex`, for SDKs that only take a base URL).
+   */
+  readonly accessToken?: string;
+  /** Serve `wss://` with this PEM certificate and key (files). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** Bytes a connection may have queued unsent before it counts as too slow and is closed. Default 8 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Largest incoming message (after reassembling fragments); bigger closes the connection with 1009. Default 1 MiB. */
+  readonly maxMessageBytes?: number;
+  /** A connection that has not joined an upstream in this time is closed (Alpaca: 10 s auth timeout). */
+  readonly joinTimeoutMs?: number;
+}
+
+/** Endpoint client ids start here, far above the shared-memory clients' ids, so the two never collide. */
+export const FIRST_ENDPOINT_CLIENT_ID = 0x4000_0000;
+
+/** How long a connection marked too slow may take to read its backlog and the close frame before it is cut. */
+const SLOW_CLOSE_GRACE_MS = 5_000;
+
+export interface LocalEndpointHost {
+  readonly upstreams: UpstreamRegistry;
+  readonly logger: Logger;
+  readonly protocol: EndpointProtocol;
+  /** A connection opened or closed (the daemon's linger counts endpoint connections as clients). */
+  activity(): void;
+}
+
+function tokenMatches(expected: Buffer, given: string | undefined | null): boolean {
+  if (!given) return false;
+  const buffer = Buffer.from(given);
+  return buffer.length === expected.length && timingSafeEqual(buffer, expected);
+}
+
+class EndpointClient implements EndpointConnection {
+  upstream: SharedUpstream | undefined;
+  private closing = false;
+  private slowTimer: NodeJS.Timeout | undefined;
+  private joinTimer: NodeJS.Timeout | undefined;
+  /** Frames dropped because the connection was already marked slow. */
+  dropped = 0;
+
+  constructor(
+    readonly id: ClientId,
+    private readonly socket: WebSocket,
+    readonly handler: EndpointConnectionHandler,
+    private readonly endpoint: LocalEndpoint,
+  ) {}
+
+  start(joinTimeoutMs: number): void {
+    this.joinTimer = setTimeout(() => {
+      if (!this.upstream) this.close(1008, 'auth timeout', this.handler.joinTimedOut());
+    }, joinTimeoutMs);
+    this.handler.opened(this);
+  }
+
+  send(frame: EndpointFrame): void {
+    if (this.closing) {
+      this.dropped++;
+      return;
+    }
+    this.socket.send(frame.data, { binary: frame.isBinary });
+    if (this.socket.bufferedAmount > this.endpoint.maxBufferedBytes) this.tooSlow();
+  }
+
+  deliver(frame: EndpointFrame): void {
+    if (this.closing) {
+      this.dropped++;
+      return;
+    }
+    this.send(this.handler.outgoing(frame));
+  }
+
+  private tooSlow(): void {
+    this.endpoint.logger.warn(
+      { client: this.id, buffered: this.socket.bufferedAmount },
+      'endpoint client too slow: closing it',
+    );
+    this.close(1008, 'slow client', this.handler.tooSlow());
+    // A client that does not read will not read the close frame either.
+    this.slowTimer = setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS);
+  }
+
+  close(code: number, reason: string, last?: EndpointFrame): void {
+    if (this.closing) return;
+    if (last) this.socket.send(last.data, { binary: last.isBinary });
+    this.closing = true;
+    this.socket.close(code, reason);
+  }
+
+  async join(request: Parameters<EndpointConnection['join']>[0]): Promise<void> {
+    if (this.upstream) throw new InvalidArgumentError('this connection has already joined an upstream');
+    const { upstream } = await this.endpoint.upstreams.open(this.id, request);
+    if (this.closing) {
+      await this.endpoint.upstreams.release(this.id, upstream);
+      return;
+    }
+    clearTimeout(this.joinTimer);
+    this.upstream = upstream;
+  }
+
+  toUpstream(frame: EndpointFrame): void {
+    const upstream = this.upstream;
+    if (!upstream) return;
+    const data = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+    if (upstream.adapter.onClientFrame)
+      upstream.adapter.onClientFrame(this.id, { data, isBinary: frame.isBinary });
+    else upstream.connection.send(data, frame.isBinary);
+  }
+
+  gone(): void {
+    this.closing = true;
+    clearTimeout(this.joinTimer);
+    clearTimeout(this.slowTimer);
+    this.handler.closed?.();
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    if (upstream) {
+      this.endpoint.upstreams.release(this.id, upstream, true).catch((error: unknown) => {
+        this.endpoint.logger.error({ err: error, client: this.id }, 'releasing an endpoint client failed');
+      });
+    }
+  }
+}
+
+/** The daemon's local WebSocket listener for drop-in clients. */
+export class LocalEndpoint {
+  readonly maxBufferedBytes: number;
+  readonly upstreams: UpstreamRegistry;
+  readonly logger: Logger;
+  private readonly clients = new Map<ClientId, EndpointClient>();
+  private readonly wss: WebSocketServer;
+  private readonly token: Buffer | undefined;
+  private nextId = FIRST_ENDPOINT_CLIENT_ID;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly options: LocalEndpointOptions,
+    private readonly host: LocalEndpointHost,
+  ) {
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.upstreams = host.upstreams;
+    this.logger = host.logger.child({ endpoint: true });
+    this.token = options.accessToken ? Buffer.from(options.accessToken) : undefined;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxMessageBytes ?? 1024 * 1024,
+      // Offered to clients that ask (Alpaca supports it); the SDKs mostly do not.
+      perMessageDeflate: false,
+    });
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(request, socket, head),
+    );
+    server.on('request', (_request, response) => {
+      response.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade expected\n');
+    });
+  }
+
+  /** Validates the options and binds; rejects on a bad option or a port in use. */
+  static async start(options: LocalEndpointOptions, host: LocalEndpointHost): Promise<LocalEndpoint> {
+    const bindHost = options.host ?? '127.0.0.1';
+    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
+      throw new InvalidArgumentError(`the endpoint port must be 0-65535; got ${String(options.port)}`);
+    }
+    if (!isLoopback(bindHost) && !options.accessToken) {
+      throw new InvalidArgumentError(
+        `the endpoint binds ${bindHost}, which other machines can reach: set an access token (--listen-token or WSPROXY_LISTEN_TOKEN), or bind 127.0.0.1`,
+      );
+    }
+    if (options.tls && !(options.tls.certFile && options.tls.keyFile)) {
+      throw new InvalidArgumentError('TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
+    }
+    const server = options.tls
+      ? createHttpsServer({
+          cert: readFileSync(options.tls.certFile),
+          key: readFileSync(options.tls.keyFile),
+        })
+      : createHttpServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, bindHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const endpoint = new LocalEndpoint(server, options, host);
+    endpoint.logger.info({ url: endpoint.url, token: Boolean(options.accessToken) }, 'endpoint listening');
+    return endpoint;
+  }
+
+  /** `ws://host:port` (or `wss://`) the endpoint serves. */
+  get url(): string {
+    const address = this.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `${this.options.tls ? 'wss' : 'ws'}://${host}:${address.port}`;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Frames an upstream's adapter addressed to clients: the endpoint's own are sent on their sockets. */
+  deliver(recipients: Iterable<ClientId>, data: Uint8Array, isBinary: boolean): void {
+    for (const id of recipients) {
+      if (id < FIRST_ENDPOINT_CLIENT_ID) continue;
+      this.clients.get(id)?.deliver({ data, isBinary });
+    }
+  }
+
+  /** The upstream is gone for good: its endpoint members are closed (the SDKs reconnect and authenticate anew). */
+  upstreamClosed(upstream: SharedUpstream): void {
+    for (const client of this.clients.values()) {
+      if (client.upstream === upstream) client.close(1011, 'upstream closed');
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.clients.values()) client.close(1001, 'wsproxy daemon shutting down');
+    await new Promise<void>((resolve) => {
+      this.wss.close();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections?.();
+    });
+  }
+
+  private refuse(socket: Duplex, status: number, message: string): void {
+    socket.end(
+      `HTTP/1.1 ${status} ${message.replace(/[\r\n]/g, ' ')}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://endpoint');
+    let path = url.pathname;
+    if (this.token) {
+      const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+      const first = /^\/([^/]+)(\/.*)?$/.exec(path);
+      if (first && tokenMatches(this.token, decodeURIComponent(first[1]!))) path = first[2] ?? '/';
+      else if (
+        !tokenMatches(this.token, bearer) &&
+        !tokenMatches(this.token, url.searchParams.get('token'))
+      ) {
+        this.logger.warn(
+          { remote: request.socket.remoteAddress },
+          'endpoint upgrade without the access token',
+        );
+        this.refuse(socket, 401, 'Unauthorized');
+        return;
+      }
+    }
+    const accepted = this.host.protocol.accept({ path, headers: request.headers });
+    if (!('handler' in accepted)) {
+      this.refuse(socket, accepted.status, accepted.message);
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.connected(ws, accepted.handler));
+  }
+
+  private connected(ws: WebSocket, handler: EndpointConnectionHandler): void {
+    const client = new EndpointClient(this.nextId++, ws, handler, this);
+    this.clients.set(client.id, client);
+    this.host.activity();
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      try {
+        handler.message({ data, isBinary });
+      } catch (error) {
+        // A protocol bug on one connection must not take the daemon down.
+        this.logger.error({ err: error, client: client.id }, 'endpoint message handler failed');
+      }
+    });
+    ws.on('error', (error) =>
+      this.logger.warn({ client: client.id, err: error.message }, 'endpoint socket error'),
+    );
+    ws.on('close', () => {
+      this.clients.delete(client.id);
+      client.gone();
+      this.host.activity();
+    });
+    client.start(this.options.joinTimeoutMs ?? 10_000);
+  }
+}
