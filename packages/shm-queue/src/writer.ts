@@ -253,10 +253,14 @@ export class RingWriter {
   close(options: { unlink?: boolean } = {}): void {
     if (this.#closed) return;
     Atomics.store(this.#words, H_WRITER_STATE, WRITER_CLOSED);
-    this.#wakeSleepers();
-    this.#closed = true;
-    this.#segment.close();
-    if (options.unlink ?? true) Segment.unlink(this.name);
+    try {
+      this.#wakeSleepers();
+    } finally {
+      // A doorbell transport that throws must not leave the segment mapped and named: its error surfaces after.
+      this.#closed = true;
+      this.#segment.close();
+      if (options.unlink ?? true) Segment.unlink(this.name);
+    }
   }
 
   // One atomic store per position on the hot path; all three words only when the high word changes.

@@ -224,6 +224,24 @@ describe('wake-ups', () => {
     expect(woken).toBe(true);
     expect(drain(reader, 'copy').map((r) => Buffer.from(r.bytes).toString())).toEqual(['a', 'b', 'c']);
   });
+
+  it('close() still unmaps and removes the segment when a doorbell throws, then reports the failure', () => {
+    const name = cleanup.name('wake-close');
+    const writer = RingWriter.create({
+      name,
+      onWake: () => {
+        throw new Error('transport down');
+      },
+    });
+    const reader = RingReader.open({ name });
+    cleanup.defer(() => reader.close());
+    void reader.ready();
+    expect(writer.readers()[0]!.sleeping).toBe(true);
+    expect(() => writer.close()).toThrow('transport down');
+    expect(writer.closed).toBe(true);
+    expect(shmLeftovers()).toEqual([]);
+    expect(reader.writerClosed).toBe(true);
+  });
 });
 
 describe('overrun', () => {
