@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   ClosedError,
+  CorruptHeaderError,
   CorruptRecordError,
   InvalidArgumentError,
   NoFreeSlotError,
@@ -166,7 +167,14 @@ export class RingReader implements AsyncIterable<Buffer> {
       segment.close();
       throw new NoFreeSlotError(options.name, geometry.maxReaders, options.slot);
     }
-    return new RingReader(segment, geometry, slot, options);
+    try {
+      return new RingReader(segment, geometry, slot, options);
+    } catch (error) {
+      // Joining found a damaged header: give the slot back rather than hold it for a reader that never was.
+      freeSlot(words, slot, process.pid);
+      segment.close();
+      throw error;
+    }
   }
 
   /** Byte position up to which this reader has consumed. */
@@ -418,6 +426,19 @@ export class RingReader implements AsyncIterable<Buffer> {
     return this.backPressure || loadPosition(this.#words, H_INTENT) - position <= this.capacity;
   }
 
+  /**
+   * The retry loops above wait for a writer that is overwriting the bytes they want to move on. That writer's
+   * intent is at most one record plus padding (under half the capacity) past the tail it published before, so
+   * with intent loaded first, `intent - tail > capacity` is not a race but a damaged header: fail, never spin.
+   */
+  #assertIntentPlausible(): void {
+    const intent = loadPosition(this.#words, H_INTENT);
+    const tail = loadPosition(this.#words, H_TAIL);
+    if (intent - tail > this.capacity) {
+      throw new CorruptHeaderError(this.name, `intent ${intent} is more than the capacity past tail ${tail}`);
+    }
+  }
+
   /** Our slot was freed under us (the writer judged us gone): nothing protects our position any more. */
   #assertSlotOwned(): void {
     if (Atomics.load(this.#words, this.#pidWord) !== process.pid)
@@ -442,7 +463,10 @@ export class RingReader implements AsyncIterable<Buffer> {
         // The writer is wrapping right now (or died doing so): the tail itself is always intact.
         target = tail;
         sequenceLow = words[this.#dataWord + ((target % this.capacity) >> 2) + 1]!;
-        if (!this.#intact(target)) continue;
+        if (!this.#intact(target)) {
+          this.#assertIntentPlausible();
+          continue;
+        }
       }
       this.#position = target;
       this.#offset = target % this.capacity;
@@ -481,7 +505,10 @@ export class RingReader implements AsyncIterable<Buffer> {
       const offset = tail % this.capacity;
       const sequenceLow = words[this.#dataWord + (offset >> 2) + 1]!;
       const recent = loadPosition(words, H_SEQUENCE);
-      if (!this.#intact(tail)) continue;
+      if (!this.#intact(tail)) {
+        this.#assertIntentPlausible();
+        continue;
+      }
       storePosition(words, this.#positionWord, tail);
       this.#position = tail;
       this.#published = tail;

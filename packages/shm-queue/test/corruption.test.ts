@@ -66,6 +66,39 @@ describe('opening something that is not a valid ring', () => {
   });
 });
 
+describe('a corrupted intent word', () => {
+  // intent is a position (hiA at +0, lo at +4, hiB at +8); a far-away high word claims the writer is overwriting
+  // bytes no reader can ever catch up with.
+  const INTENT_OFFSET = 128;
+  const damageIntent = (view: DataView) => {
+    view.setInt32(INTENT_OFFSET, 0x100, true);
+    view.setInt32(INTENT_OFFSET + 8, 0x100, true);
+  };
+
+  it('SHMQ_ERR_CORRUPT_HEADER for a reader already reading, never an endless retry', () => {
+    const { name, writer, view } = ringWithRawView();
+    const reader = RingReader.open({ name });
+    cleanup.defer(() => reader.close());
+    writer.write(Buffer.from('fine'));
+    expect(reader.tryRead()?.toString()).toBe('fine');
+    writer.write(Buffer.from('next'));
+    damageIntent(view);
+    for (const read of [() => reader.tryRead(), () => reader.tryReadView(), () => reader.poll(() => {})]) {
+      expect(read).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_CORRUPT_HEADER' }));
+    }
+  });
+
+  it('SHMQ_ERR_CORRUPT_HEADER for a reader joining, and its slot is given back', () => {
+    const { name, writer, view } = ringWithRawView();
+    writer.write(Buffer.from('before'));
+    damageIntent(view);
+    expect(() => RingReader.open({ name })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_CORRUPT_HEADER' }),
+    );
+    expect(writer.readers()).toEqual([]);
+  });
+});
+
 describe('corrupted records', () => {
   const damage: Array<[string, (view: DataView, at: number) => void]> = [
     ['a length beyond the segment', (view, at) => view.setInt32(at, 1_000_000_000, true)],
