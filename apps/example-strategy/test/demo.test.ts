@@ -7,7 +7,15 @@ import { daemonEntryPath } from '@wsproxy/proxy-server';
 import { describe, expect, it } from 'vitest';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
-const shmSegments = () => readdirSync('/dev/shm').filter((f) => f.startsWith('wsproxy'));
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The last table the demo printed: one row per strategy, after the header and its dashes. */
 function lastTable(output: string): { name: string; symbols: string; messages: number }[] {
@@ -19,9 +27,16 @@ function lastTable(output: string): { name: string; symbols: string; messages: n
   });
 }
 
+function lastTablePids(output: string): number[] {
+  const frames = output.split('wsproxy demo: three strategies');
+  return (frames.at(-1) ?? '')
+    .split('\n')
+    .filter((line) => /^momentum-[ABC]\s/.test(line))
+    .map((line) => Number(line.split(/\s{2,}/)[1]));
+}
+
 describe('pnpm demo (not a TTY)', () => {
   it('shows three strategies sharing one upstream session, then stops everything', () => {
-    const segmentsBefore = shmSegments();
     const result = spawnSync(process.execPath, [join(dist, 'demo.js'), '--seconds', '8'], {
       encoding: 'utf8',
       timeout: 90_000,
@@ -41,8 +56,16 @@ describe('pnpm demo (not a TTY)', () => {
     expect(table.map((r) => r.symbols)).toEqual(['AAPL,MSFT,NVDA', 'MSFT,NVDA,AMD', 'NVDA,AMD,TSLA']);
     for (const row of table) expect(row.messages).toBeGreaterThan(0);
     expect(output).toContain('result: OK');
-    // No daemon, strategy or segment outlives the demo.
-    expect(shmSegments().filter((s) => !segmentsBefore.includes(s))).toEqual([]);
+    // No daemon, strategy or segment outlives the demo. (Other suites may run meanwhile, so only the demo's own
+    // daemon's segment — named after its pid — is looked for.)
+    const daemonPid = Number(/wsproxy daemon pid: (\d+)/.exec(output)?.[1]);
+    const strategyPids = lastTablePids(output);
+    expect(daemonPid).toBeGreaterThan(0);
+    for (const pid of [daemonPid, ...strategyPids])
+      expect(isRunning(pid), `pid ${pid} still runs`).toBe(false);
+    expect(
+      readdirSync('/dev/shm').filter((f) => f.startsWith('wsproxy') && f.endsWith(`-${daemonPid}`)),
+    ).toEqual([]);
   });
 });
 
