@@ -529,26 +529,28 @@ function claimExactSlot(words: Int32Array, slot: number, maxReaders: number): nu
   if (!Number.isInteger(slot) || slot < 0 || slot >= maxReaders) {
     throw new InvalidArgumentError(`slot must be an integer from 0 to ${maxReaders - 1}, got ${slot}`);
   }
-  const me = process.pid;
-  if (Atomics.compareExchange(words, slotWord(slot, S_PID), 0, me) === 0) return slot;
-  const owner = Atomics.load(words, slotWord(slot, S_PID));
-  if (owner > 0 && owner !== me && !isProcessAlive(owner) && freeSlot(words, slot, owner)) {
-    if (Atomics.compareExchange(words, slotWord(slot, S_PID), 0, me) === 0) return slot;
-  }
-  return -1;
+  return tryClaim(words, slot) || reclaimFromDead(words, slot) ? slot : -1;
 }
 
 /** Claims a free slot, else reclaims one whose owner died. Returns -1 when all owners are alive. */
 function claimSlot(words: Int32Array, maxReaders: number): number {
-  const me = process.pid;
-  for (let slot = 0; slot < maxReaders; slot++) {
-    if (Atomics.compareExchange(words, slotWord(slot, S_PID), 0, me) === 0) return slot;
-  }
-  for (let slot = 0; slot < maxReaders; slot++) {
-    const owner = Atomics.load(words, slotWord(slot, S_PID));
-    if (owner > 0 && owner !== me && !isProcessAlive(owner) && freeSlot(words, slot, owner)) {
-      if (Atomics.compareExchange(words, slotWord(slot, S_PID), 0, me) === 0) return slot;
-    }
-  }
+  for (let slot = 0; slot < maxReaders; slot++) if (tryClaim(words, slot)) return slot;
+  for (let slot = 0; slot < maxReaders; slot++) if (reclaimFromDead(words, slot)) return slot;
   return -1;
+}
+
+function tryClaim(words: Int32Array, slot: number): boolean {
+  return Atomics.compareExchange(words, slotWord(slot, S_PID), 0, process.pid) === 0;
+}
+
+/** Frees a slot whose owner process no longer exists, then claims it (unless someone else was faster). */
+function reclaimFromDead(words: Int32Array, slot: number): boolean {
+  const owner = Atomics.load(words, slotWord(slot, S_PID));
+  return (
+    owner > 0 &&
+    owner !== process.pid &&
+    !isProcessAlive(owner) &&
+    freeSlot(words, slot, owner) &&
+    tryClaim(words, slot)
+  );
 }
