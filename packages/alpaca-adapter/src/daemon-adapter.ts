@@ -11,6 +11,7 @@ import type {
 } from '@wsproxy/proxy-server';
 import { AccountSession } from './account-stream.js';
 import type { AlpacaCredentials } from './auth.js';
+import { type AlpacaEndpointOptions, createAlpacaEndpoint } from './endpoint.js';
 import { InvalidArgumentError, UpstreamError } from './errors.js';
 import { classifyAlpacaUrl, type Encoding } from './feeds.js';
 import { AlpacaSession, type SessionEvent, type SessionOutput } from './session.js';
@@ -27,6 +28,8 @@ export interface AlpacaAdapterOptions {
   readonly restBaseUrl?: string;
   /** Give up on Alpaca's authentication of a new upstream after this long (ms). Default 15 000. */
   readonly authTimeoutMs?: number;
+  /** How the daemon's drop-in endpoint (`wsproxy start --listen`) serves Alpaca's protocol. Default: its defaults. */
+  readonly endpoint?: AlpacaEndpointOptions;
 }
 
 /** The REST host that goes with a stream host. */
@@ -267,6 +270,7 @@ function accountAdapter(context: AdapterContext, options: AlpacaAdapterOptions):
 export function createAlpacaAdapter(options: AlpacaAdapterOptions = {}): UpstreamAdapterFactory {
   return {
     name: 'alpaca',
+    endpoint: createAlpacaEndpoint(options.endpoint),
     create(context) {
       const target = classifyAlpacaUrl(context.url);
       if (!target) {

@@ -13,6 +13,13 @@ export {
   restBaseUrlFor,
 } from './daemon-adapter.js';
 export {
+  type AlpacaEndpointOptions,
+  alpacaEndpointOptionsFromEnv,
+  alpacaPathFor,
+  createAlpacaEndpoint,
+} from './endpoint.js';
+export { transcodeFrame } from './endpoint-transcode.js';
+export {
   ALPACA_ERROR_MESSAGES,
   AlpacaAdapterError,
   type AlpacaAdapterErrorCode,

@@ -1,0 +1,238 @@
+// Alpaca's side of the daemon's drop-in endpoint: each local WebSocket connection behaves as if it were talking to
+// Alpaca alone — `connected`, its own auth answered locally, its own acks and errors, JSON or msgpack per its
+// upgrade's Content-Type — while riding on the shared upstream session like any shared-memory client.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import type {
+  EndpointConnection,
+  EndpointConnectionHandler,
+  EndpointFrame,
+  EndpointProtocol,
+  EndpointUpgrade,
+} from '@wsproxy/proxy-server';
+import { type AlpacaCredentials, CredentialCheck, credentialsFromAuthMessage } from './auth.js';
+import { transcodeFrame } from './endpoint-transcode.js';
+import { ALPACA_ERROR_MESSAGES } from './errors.js';
+import { classifyAlpacaUrl, type Encoding } from './feeds.js';
+import { decodeRaw, encodeFrame, looksLikeJson } from './wire.js';
+
+export interface AlpacaEndpointOptions {
+  /** Where market-data paths go. Default `wss://stream.data.alpaca.markets` (env `WSPROXY_ALPACA_DATA_URL`). */
+  readonly dataUrl?: string;
+  /**
+   * Keys configured for the endpoint: a client authenticating with `local` is let in on `upstream` (the keys the
+   * daemon uses with Alpaca), so strategies need not know the real keys. Without it, clients present the real keys:
+   * they open the upstream, or must match the keys of the upstream already open.
+   */
+  readonly keys?: { readonly local: AlpacaCredentials; readonly upstream: AlpacaCredentials };
+}
+
+const DEFAULT_DATA_URL = 'wss://stream.data.alpaca.markets';
+
+/** Feed names the Go SDK appends to `DATA_PROXY_WS` (no version prefix), and their versioned paths. */
+const GO_FEED_PATHS: Readonly<Record<string, string>> = {
+  iex: '/v2/iex',
+  sip: '/v2/sip',
+  delayed_sip: '/v2/delayed_sip',
+  test: '/v2/test',
+  boats: '/v1beta1/boats',
+  overnight: '/v1beta1/overnight',
+  indicative: '/v1beta1/indicative',
+  opra: '/v1beta1/opra',
+  news: '/v1beta1/news',
+};
+
+/** Alpaca's path for an endpoint path (versioned, or the Go SDK's `/{feed}` and `/crypto/{loc}` forms). */
+export function alpacaPathFor(path: string): string | undefined {
+  const trimmed = path.replace(/\/+$/, '') || '/';
+  const go = /^\/([\w-]+)$/.exec(trimmed);
+  if (go && GO_FEED_PATHS[go[1]!]) return GO_FEED_PATHS[go[1]!];
+  const crypto = /^\/crypto\/([\w-]+)$/.exec(trimmed);
+  if (crypto) return `/v1beta3/crypto/${crypto[1]}`;
+  const target = classifyAlpacaUrl(`ws://endpoint${trimmed}`);
+  // The account stream (`/stream`) speaks a different protocol and is not served here yet.
+  return target && target.kind !== 'account' ? trimmed : undefined;
+}
+
+function encodingOf(headers: IncomingHttpHeaders): Encoding {
+  return (headers['content-type'] ?? '').toLowerCase().includes('msgpack') ? 'msgpack' : 'json';
+}
+
+function headerCredentials(headers: IncomingHttpHeaders): AlpacaCredentials | undefined {
+  const keyId = headers['apca-api-key-id'];
+  const secretKey = headers['apca-api-secret-key'];
+  return typeof keyId === 'string' && typeof secretKey === 'string' ? { keyId, secretKey } : undefined;
+}
+
+/** Alpaca's error code for a failed join: its own refusal when it gave one, else the local mismatch (402). */
+function joinErrorCode(error: unknown): number {
+  const alpacaCode = (error as { alpacaCode?: unknown } | undefined)?.alpacaCode;
+  if (typeof alpacaCode === 'number') return alpacaCode;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === 'WSP_ERR_CREDENTIALS_MISMATCH') return 402;
+  return 500;
+}
+
+type Phase = 'unauthenticated' | 'joining' | 'joined';
+
+/** One local connection speaking Alpaca's market-data protocol. */
+class MarketDataConnection implements EndpointConnectionHandler {
+  private connection!: EndpointConnection;
+  private phase: Phase = 'unauthenticated';
+  /** Frames that arrived while the upstream was being joined: handled in order once it is. */
+  private readonly held: EndpointFrame[] = [];
+
+  constructor(
+    private readonly upstreamUrl: string,
+    private readonly encoding: Encoding,
+    private readonly fromHeaders: AlpacaCredentials | undefined,
+    private readonly keys:
+      | (NonNullable<AlpacaEndpointOptions['keys']> & { check: CredentialCheck })
+      | undefined,
+  ) {}
+
+  opened(connection: EndpointConnection): void {
+    this.connection = connection;
+    this.reply({ T: 'success', msg: 'connected' });
+    // Like Alpaca: keys in the upgrade headers authenticate at once.
+    if (this.fromHeaders) this.authenticate(this.fromHeaders);
+  }
+
+  message(frame: EndpointFrame): void {
+    if (this.phase === 'joining') {
+      this.held.push(frame);
+      return;
+    }
+    let decoded: unknown;
+    try {
+      decoded = decodeRaw(frame.data, !frame.isBinary || looksLikeJson(frame.data) ? 'json' : 'msgpack');
+    } catch {
+      this.error(400);
+      return;
+    }
+    const messages = Array.isArray(decoded) ? decoded : [decoded];
+    if (this.phase === 'joined') {
+      // A second auth is answered here (the shared session would take it for a first one); the rest is its job.
+      if (messages.some((m) => credentialsFromAuthMessage(m) !== undefined)) this.error(403);
+      else this.connection.toUpstream(frame);
+      return;
+    }
+    for (const message of messages) {
+      if ((this.phase as Phase) === 'joining') {
+        // What followed the auth in the same frame waits for the join, like a frame of its own.
+        this.held.push({ data: Buffer.from(JSON.stringify(message)), isBinary: false });
+        continue;
+      }
+      const credentials = credentialsFromAuthMessage(message);
+      if (credentials === null) this.error(402);
+      else if (credentials) this.authenticate(credentials);
+      else {
+        const action = (message as { action?: unknown } | null)?.action;
+        this.error(action === 'subscribe' || action === 'unsubscribe' ? 401 : 400);
+      }
+    }
+  }
+
+  outgoing(frame: EndpointFrame): EndpointFrame {
+    const from: Encoding = frame.isBinary && !looksLikeJson(frame.data) ? 'msgpack' : 'json';
+    if (from === this.encoding) return frame;
+    return { data: transcodeFrame(frame.data, from, this.encoding), isBinary: this.encoding === 'msgpack' };
+  }
+
+  joinTimedOut(): EndpointFrame {
+    return this.frame({ T: 'error', code: 404, msg: ALPACA_ERROR_MESSAGES[404] });
+  }
+
+  tooSlow(): EndpointFrame {
+    return this.frame({ T: 'error', code: 407, msg: ALPACA_ERROR_MESSAGES[407] });
+  }
+
+  private authenticate(given: AlpacaCredentials): void {
+    if (this.phase !== 'unauthenticated') {
+      this.error(403);
+      return;
+    }
+    let credentials = given;
+    if (this.keys) {
+      // Keys configured for the endpoint: only those get in, on the daemon's own keys.
+      if (!this.keys.check.matches(given)) {
+        this.error(402);
+        return;
+      }
+      credentials = this.keys.upstream;
+    }
+    this.phase = 'joining';
+    this.connection
+      .join({
+        url: this.upstreamUrl,
+        adapter: 'alpaca',
+        credentials: { key: credentials.keyId, secret: credentials.secretKey },
+        // Every official SDK speaks msgpack, and options feeds accept nothing else: the shared upstream does too.
+        headers: { 'Content-Type': 'application/msgpack' },
+      })
+      .then(
+        () => {
+          this.phase = 'joined';
+          this.reply({ T: 'success', msg: 'authenticated' });
+          for (const frame of this.held.splice(0)) this.message(frame);
+        },
+        (error: unknown) => {
+          // Like Alpaca: the connection stays open, unauthenticated, until it tries again or times out.
+          this.phase = 'unauthenticated';
+          this.error(joinErrorCode(error));
+          for (const frame of this.held.splice(0)) this.message(frame);
+        },
+      );
+  }
+
+  private frame(message: Record<string, unknown>): EndpointFrame {
+    return { data: encodeFrame([message], this.encoding), isBinary: this.encoding === 'msgpack' };
+  }
+
+  private reply(message: Record<string, unknown>): void {
+    this.connection.send(this.frame(message));
+  }
+
+  private error(code: number): void {
+    this.reply({ T: 'error', code, msg: ALPACA_ERROR_MESSAGES[code] ?? 'internal error' });
+  }
+}
+
+/** The `alpaca` adapter's endpoint protocol (served by `wsproxy start --listen`). */
+export function createAlpacaEndpoint(options: AlpacaEndpointOptions = {}): EndpointProtocol {
+  const dataUrl = (options.dataUrl ?? DEFAULT_DATA_URL).replace(/\/+$/, '');
+  const keys = options.keys && { ...options.keys, check: new CredentialCheck(options.keys.local) };
+  return {
+    accept(upgrade: EndpointUpgrade) {
+      const path = alpacaPathFor(upgrade.path);
+      if (!path) return { status: 404, message: 'Not Found' };
+      return {
+        handler: new MarketDataConnection(
+          `${dataUrl}${path}`,
+          encodingOf(upgrade.headers),
+          headerCredentials(upgrade.headers),
+          keys,
+        ),
+      };
+    },
+  };
+}
+
+/** Endpoint options from the daemon's environment (`WSPROXY_ALPACA_DATA_URL`, endpoint and upstream keys). */
+export function alpacaEndpointOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AlpacaEndpointOptions {
+  const localKey = env.WSPROXY_ENDPOINT_KEY_ID;
+  const localSecret = env.WSPROXY_ENDPOINT_SECRET_KEY;
+  const upstreamKey = env.APCA_API_KEY_ID;
+  const upstreamSecret = env.APCA_API_SECRET_KEY;
+  return {
+    ...(env.WSPROXY_ALPACA_DATA_URL ? { dataUrl: env.WSPROXY_ALPACA_DATA_URL } : {}),
+    ...(localKey && localSecret && upstreamKey && upstreamSecret
+      ? {
+          keys: {
+            local: { keyId: localKey, secretKey: localSecret },
+            upstream: { keyId: upstreamKey, secretKey: upstreamSecret },
+          },
+        }
+      : {}),
+  };
+}
