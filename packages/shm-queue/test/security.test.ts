@@ -19,11 +19,18 @@ describe.skipIf(process.platform !== 'linux')('permissions', () => {
     }
   });
 
-  it('puts the doorbell socket (0600) in a folder it creates 0700, and removes the socket on close', async () => {
+  it('puts the doorbell socket (0600) in a folder it creates 0700, even under a permissive umask, and removes the socket on close', async () => {
     const writer = RingWriter.create({ name: cleanup.name('sock') });
     cleanup.defer(() => writer.close());
     const folder = join(cleanup.dir(), 'nested', 'bells');
-    const doorbell = await DoorbellServer.listen({ writer, path: join(folder, 'ring.sock') });
+    const previous = process.umask(0);
+    let doorbell: DoorbellServer;
+    try {
+      doorbell = await DoorbellServer.listen({ writer, path: join(folder, 'ring.sock') });
+    } finally {
+      process.umask(previous);
+    }
+    cleanup.defer(() => doorbell.close());
     expect(statSync(folder).mode & 0o777).toBe(0o700);
     expect(statSync(doorbell.path).mode & 0o777).toBe(0o600);
     await doorbell.close();
