@@ -57,7 +57,15 @@ export class DoorbellServer {
       server.once('error', (error) => reject(new DoorbellError(`cannot listen on ${path}`, error)));
       server.listen(path, () => resolve());
     });
-    if (process.platform !== 'win32') chmodSync(path, 0o600);
+    if (process.platform !== 'win32') {
+      try {
+        chmodSync(path, 0o600);
+      } catch (error) {
+        // A socket we cannot make private is not served: stop listening and take the file away again.
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        throw new DoorbellError(`cannot make the doorbell socket ${path} private (0600)`, error);
+      }
+    }
     return new DoorbellServer(server, path, options);
   }
 
