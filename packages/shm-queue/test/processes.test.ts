@@ -151,10 +151,14 @@ describe('a killed writer', () => {
   it('that closes cleanly ends the readers loops after they drained the ring', async () => {
     const name = cleanup.name('writer-close');
     const writer = RingWriter.create({ name, capacity: 1 << 16 });
+    cleanup.defer(() => writer.close());
     const doorbell = await DoorbellServer.listen({ writer, path: join(cleanup.dir(), 'doorbell.sock') });
+    cleanup.defer(() => doorbell.close());
     const readers = ['block', 'spin', 'backoff'] as const;
     const opened = readers.map((idle) => RingReader.open({ name, idle }));
+    for (const reader of opened) cleanup.defer(() => reader.close());
     const bells = await Promise.all(opened.map((reader) => connectDoorbell(reader, { path: doorbell.path })));
+    for (const bell of bells) cleanup.defer(() => bell.close());
     await doorbell.waitForReaders(3);
     const loops = opened.map(async (reader) => {
       const got: string[] = [];
