@@ -19,6 +19,7 @@ import {
   PADDING_MARKER,
   RECORD_HEADER_BYTES,
   recordBytes,
+  S_GENERATION,
   S_LAPS,
   S_LOST_HI,
   S_LOST_LO,
@@ -93,6 +94,13 @@ export class RingReader implements AsyncIterable<Buffer> {
   readonly #positionWord: number;
   readonly #sleepingWord: number;
   readonly #pidWord: number;
+  readonly #generationWord: number;
+  /**
+   * The slot's release count when we claimed it. The pid alone cannot tell our claim from a later one by another
+   * reader of this same process, after the writer released ours.
+   */
+  readonly #generation: number;
+  #evicted = false;
 
   /** Consumed up to here (local; published to the slot by #publish). */
   #position = 0;
@@ -136,6 +144,8 @@ export class RingReader implements AsyncIterable<Buffer> {
     this.#positionWord = slotWord(slot, S_POSITION);
     this.#sleepingWord = slotWord(slot, S_SLEEPING);
     this.#pidWord = slotWord(slot, S_PID);
+    this.#generationWord = slotWord(slot, S_GENERATION);
+    this.#generation = Atomics.load(this.#words, this.#generationWord);
     this.#joinAtTail();
   }
 
@@ -328,7 +338,7 @@ export class RingReader implements AsyncIterable<Buffer> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    freeSlot(this.#words, this.slot, process.pid);
+    if (this.#ownsSlot()) freeSlot(this.#words, this.slot, process.pid);
     this.#segment.close();
     this.notify();
   }
@@ -350,6 +360,8 @@ export class RingReader implements AsyncIterable<Buffer> {
 
   /** Finds the next intact record from #position, skipping padding and laps. */
   #next(): boolean {
+    // Once evicted, always evicted: the bytes past our last position are no longer kept for us.
+    if (this.#evicted) throw new ReaderEvictedError(this.name, this.slot);
     const words = this.#words;
     const capacity = this.capacity;
     for (;;) {
@@ -413,7 +425,7 @@ export class RingReader implements AsyncIterable<Buffer> {
   }
 
   #publish(): void {
-    if (this.#published === this.#position || this.#closed) return;
+    if (this.#published === this.#position || this.#closed || this.#evicted) return;
     storePosition(this.#words, this.#positionWord, this.#position);
     this.#published = this.#position;
   }
@@ -441,8 +453,17 @@ export class RingReader implements AsyncIterable<Buffer> {
 
   /** Our slot was freed under us (the writer judged us gone): nothing protects our position any more. */
   #assertSlotOwned(): void {
-    if (Atomics.load(this.#words, this.#pidWord) !== process.pid)
-      throw new ReaderEvictedError(this.name, this.slot);
+    if (this.#ownsSlot()) return;
+    this.#evicted = true;
+    throw new ReaderEvictedError(this.name, this.slot);
+  }
+
+  #ownsSlot(): boolean {
+    return (
+      !this.#evicted &&
+      Atomics.load(this.#words, this.#pidWord) === process.pid &&
+      Atomics.load(this.#words, this.#generationWord) === this.#generation
+    );
   }
 
   /**

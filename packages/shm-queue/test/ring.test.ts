@@ -193,6 +193,24 @@ describe('slot ownership', () => {
   });
 });
 
+describe('slot reuse within one process', () => {
+  it('a reader whose slot was released and reclaimed by a newer reader of the same process leaves it alone', () => {
+    const { name, writer, reader: old } = open({ backPressure: true });
+    expect(writer.releaseReader(old.slot, process.pid)).toBe(true);
+    const fresh = RingReader.open({ name });
+    cleanup.defer(() => fresh.close());
+    expect(fresh.slot).toBe(old.slot);
+
+    writer.write(Buffer.from('for the new one'));
+    for (const read of [() => old.tryRead(), () => old.poll(() => {}), () => old.tryRead()]) {
+      expect(read).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_EVICTED' }));
+    }
+    old.close();
+    expect(writer.readers().map((r) => r.slot)).toEqual([fresh.slot]);
+    expect(fresh.tryRead()?.toString()).toBe('for the new one');
+  });
+});
+
 describe('wake-ups', () => {
   it('calls onWake once per sleeping reader, and retries a doorbell whose transport threw', async () => {
     const name = cleanup.name('wake');
