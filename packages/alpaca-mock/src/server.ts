@@ -60,6 +60,8 @@ export class AlpacaMock extends EventEmitter {
   private readonly wss: WebSocketServer;
   private nextId = 1;
   private isClosed = false;
+  /** A restart in progress; close() waits for it so nothing listens again behind its back. */
+  private restarting: Promise<void> | null = null;
   private readonly sessionHost: SessionHost;
 
   constructor(options: ResolvedOptions) {
@@ -341,9 +343,18 @@ export class AlpacaMock extends EventEmitter {
    */
   async restart(options: RestartOptions = {}): Promise<void> {
     if (this.isClosed) throw new MockClosedError('restart');
+    this.restarting = this.restartNow(options).finally(() => {
+      this.restarting = null;
+    });
+    return this.restarting;
+  }
+
+  private async restartNow(options: RestartOptions): Promise<void> {
     await this.shutdown(options.abrupt ? 'abrupt' : 'restart');
     this.registry.clearHolds();
     if (options.downMs && options.downMs > 0) await new Promise((r) => setTimeout(r, options.downMs));
+    // close() while we were down: the mock stays down, with no port and no handles.
+    if (this.isClosed) return;
     await this.listen(this.port);
   }
 
@@ -354,6 +365,7 @@ export class AlpacaMock extends EventEmitter {
   async close(options: { graceful?: boolean } = {}): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
+    await this.restarting?.catch(() => {});
     await this.shutdown(options.graceful ? 'going-away' : 'abrupt');
     this.registry.clearHolds();
     this.wss.close();

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAlpacaMock } from '../src/index.js';
 import { AlpacaClient, Cleanup, isData, sleep } from './client.js';
@@ -90,6 +91,23 @@ describe('fault injection', () => {
     await mock.restart({ abrupt: true });
     expect((await client.closed).code).toBe(1006);
     cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+  });
+
+  it('close() during a restart wins: the mock does not come back on its port', async () => {
+    const mock = await startAlpacaMock();
+    const port = mock.port;
+    const restarting = mock.restart({ downMs: 100 });
+    await mock.close();
+    await restarting;
+    const refused = await new Promise<string | undefined>((resolve) => {
+      const probe = connect(port, mock.host);
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve(undefined);
+      });
+      probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code));
+    });
+    expect(refused).toBe('ECONNREFUSED');
   });
 });
 
