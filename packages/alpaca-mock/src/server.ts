@@ -413,8 +413,10 @@ function matches(s: BaseSession, f: SessionFilter): boolean {
 }
 
 function rejectUpgrade(socket: Socket, status: number, text: string): void {
+  // Destroy only once the response is flushed: destroying right after end() can discard a write still queued,
+  // and the client then sees a reset instead of the 429 it is meant to handle (as ws's own abortHandshake does).
+  socket.once('finish', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  socket.destroy();
 }
 
 /** Starts a mock on loopback and resolves once it listens. See the README for every option. */
