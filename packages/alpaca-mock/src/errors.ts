@@ -11,7 +11,10 @@ export class AlpacaMockError extends Error {
   }
 }
 
-/** An option passed to `startAlpacaMock` (or a CLI flag) is missing, of the wrong type or out of range. */
+/**
+ * An option passed to `startAlpacaMock` (or a CLI flag), or an argument of a handle method (`refuseUpgrades`,
+ * `restart`, `waitFor`, `tickOf`), is missing, of the wrong type or out of range.
+ */
 export class InvalidOptionError extends AlpacaMockError {
   readonly option: string;
   constructor(option: string, expectation: string) {

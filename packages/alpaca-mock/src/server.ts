@@ -9,7 +9,7 @@ import { WebSocketServer } from 'ws';
 import { AccountSession } from './account-session.js';
 import type { Encoding } from './codec.js';
 import { endpointForPath } from './endpoints.js';
-import { ListenError, MockClosedError, WaitTimeoutError } from './errors.js';
+import { InvalidOptionError, ListenError, MockClosedError, WaitTimeoutError } from './errors.js';
 import { Feed } from './feed.js';
 import { ConnectionRegistry, UpgradeGate } from './limits.js';
 import { SyntheticMarket } from './market/index.js';
@@ -257,6 +257,7 @@ export class AlpacaMock extends EventEmitter {
 
   /** Resolves once `predicate()` holds, re-checking whenever anything inspectable changes. */
   waitFor(predicate: () => boolean, timeoutMs = 5000, what = 'a condition'): Promise<void> {
+    milliseconds('timeoutMs', timeoutMs);
     if (predicate()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const check = () => {
@@ -334,7 +335,7 @@ export class AlpacaMock extends EventEmitter {
   /** Answers every WebSocket upgrade with HTTP 429 for `durationMs`. */
   refuseUpgrades(durationMs: number): void {
     if (this.isClosed) throw new MockClosedError('refuse upgrades');
-    this.gate.refuseFor(durationMs);
+    this.gate.refuseFor(milliseconds('durationMs', durationMs));
   }
 
   /**
@@ -343,6 +344,7 @@ export class AlpacaMock extends EventEmitter {
    */
   async restart(options: RestartOptions = {}): Promise<void> {
     if (this.isClosed) throw new MockClosedError('restart');
+    if (options.downMs !== undefined) milliseconds('downMs', options.downMs);
     this.restarting = this.restartNow(options).finally(() => {
       this.restarting = null;
     });
@@ -393,6 +395,14 @@ export class AlpacaMock extends EventEmitter {
     });
     for (const s of [...this.open]) s.terminate();
   }
+}
+
+/** A duration argument: a finite number of milliseconds >= 0 (NaN or a string would silently mean "no time"). */
+function milliseconds(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidOptionError(name, `a finite number of milliseconds >= 0, got ${String(value)}`);
+  }
+  return value;
 }
 
 function headerCredentials(req: IncomingMessage): HeaderCredentials | null {

@@ -1,3 +1,5 @@
+import { InvalidOptionError } from './errors.js';
+
 /**
  * Nanosecond timestamps. Alpaca sends RFC-3339 with nanoseconds in JSON and the msgpack timestamp extension
  * (type -1) in msgpack; a JS Date holds only milliseconds, so the mock carries its own value type.
@@ -20,10 +22,11 @@ export class NanoTime {
 
   /** Parses RFC-3339 with up to 9 fractional digits (what `toJSON` produces). */
   static parse(text: string): NanoTime {
-    const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text);
-    if (!match) throw new TypeError(`not an RFC-3339 timestamp: ${text}`);
-    const ms = Date.parse(`${match[1]}${match[3]}`);
-    if (Number.isNaN(ms)) throw new TypeError(`not an RFC-3339 timestamp: ${text}`);
+    const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(String(text));
+    const ms = match ? Date.parse(`${match[1]}${match[3]}`) : Number.NaN;
+    if (!match || Number.isNaN(ms)) {
+      throw new InvalidOptionError('timestamp', `an RFC-3339 timestamp, got ${JSON.stringify(text)}`);
+    }
     const nsec = Number((match[2] ?? '').padEnd(9, '0'));
     return new NanoTime(ms / 1000, nsec);
   }

@@ -75,6 +75,18 @@ describe('options', () => {
     });
   });
 
+  it('rejects bad method arguments with an InvalidOptionError naming them, before doing anything', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    const invalid = (option: string) =>
+      expect.objectContaining({ name: 'InvalidOptionError', code: 'ALPACA_MOCK_ERR_INVALID_OPTION', option });
+    expect(() => mock.refuseUpgrades(Number.NaN)).toThrow(invalid('durationMs'));
+    expect(() => mock.waitFor(() => false, -1)).toThrow(invalid('timeoutMs'));
+    expect(() => mock.tickOf('yesterday')).toThrow(invalid('timestamp'));
+    await expect(mock.restart({ downMs: '100' as never })).rejects.toMatchObject({ option: 'downMs' });
+    expect(mock.refusedUpgrades).toBe(0);
+    expect(mock.port).toBeGreaterThan(0);
+  });
+
   it('throws MockClosedError for injections after close()', async () => {
     const mock = await startAlpacaMock();
     await mock.close();
