@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { RingWriter } from '../src/index.js';
+import { DoorbellServer, RingWriter } from '../src/index.js';
 import { Cleanup } from './helpers.js';
 
 const cleanup = new Cleanup();
@@ -32,4 +33,14 @@ it('wakes a blocked reader in another process through any transport the writer p
   expect(wakes.length).toBeGreaterThanOrEqual(30);
   expect(wakes.length).toBeLessThan(expected.length);
   expect(new Set(wakes)).toEqual(new Set([slot]));
+});
+
+it('a wait for readers that can no longer come ends with SHMQ_ERR_CLOSED when the doorbell server closes', async () => {
+  const writer = RingWriter.create({ name: cleanup.name('no-readers') });
+  cleanup.defer(() => writer.close());
+  const doorbell = await DoorbellServer.listen({ writer, path: join(cleanup.dir(), 'doorbell.sock') });
+  const waiting = doorbell.waitForReaders(1);
+  await doorbell.close();
+  await expect(waiting).rejects.toMatchObject({ code: 'SHMQ_ERR_CLOSED' });
+  await expect(doorbell.waitForReaders(1)).rejects.toMatchObject({ code: 'SHMQ_ERR_CLOSED' });
 });

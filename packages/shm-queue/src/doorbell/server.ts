@@ -1,6 +1,6 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { DoorbellError } from '../errors.js';
+import { ClosedError, DoorbellError } from '../errors.js';
 import type { RingWriter } from '../writer.js';
 import { checkSocketPath, defaultDoorbellPath, ensurePrivateDirectory } from './path.js';
 import { BELL, decodeHello, HELLO_BYTES } from './wire.js';
@@ -30,7 +30,7 @@ export class DoorbellServer {
   readonly #sockets = new Set<Socket>();
   readonly #release: boolean;
   #closing: Promise<void> | undefined;
-  #readerWaiters: Array<{ count: number; resolve: () => void }> = [];
+  #readerWaiters: Array<{ count: number; resolve: () => void; reject: (error: Error) => void }> = [];
 
   private constructor(server: Server, path: string, options: DoorbellServerOptions) {
     this.#server = server;
@@ -74,10 +74,14 @@ export class DoorbellServer {
     return [...this.#bySlot.keys()];
   }
 
-  /** Resolves once at least `count` readers have connected and announced their slot. */
+  /**
+   * Resolves once at least `count` readers have connected and announced their slot; rejects with `SHMQ_ERR_CLOSED`
+   * if the server closes first, so nobody waits forever for readers that can no longer come.
+   */
   waitForReaders(count: number): Promise<void> {
     if (this.#bySlot.size >= count) return Promise.resolve();
-    return new Promise((resolve) => this.#readerWaiters.push({ count, resolve }));
+    if (this.#closing !== undefined) return Promise.reject(new ClosedError(`doorbell server ${this.path}`));
+    return new Promise((resolve, reject) => this.#readerWaiters.push({ count, resolve, reject }));
   }
 
   /** Sends one doorbell to the reader holding `slot`; returns false if it has no connection. */
@@ -91,6 +95,9 @@ export class DoorbellServer {
   /** Stops accepting, ends every reader connection (they see the writer gone) and removes the socket file. */
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
+      for (const waiter of this.#readerWaiters.splice(0)) {
+        waiter.reject(new ClosedError(`doorbell server ${this.path}`));
+      }
       for (const socket of this.#sockets) socket.end();
       this.#server.close(() => {
         if (process.platform !== 'win32') {
