@@ -20,6 +20,10 @@ export class Segment {
 
   static create(name: string, size: number): Segment {
     validateSegmentName(name);
+    // Checked here: the addon sees a double, and NaN or a fraction would reach ftruncate as whatever C makes of it.
+    if (!Number.isSafeInteger(size) || size < 1) {
+      throw new InvalidArgumentError(`size must be a positive integer number of bytes, got ${size}`);
+    }
     try {
       return new Segment(name, shm().create(name, size));
     } catch (error) {

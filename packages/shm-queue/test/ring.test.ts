@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type GapInfo, RingReader, RingWriter, ShmQueueError } from '../src/index.js';
+import { type GapInfo, RingReader, RingWriter, Segment, ShmQueueError } from '../src/index.js';
 import { Cleanup, shmLeftovers } from './helpers.js';
 
 const cleanup = new Cleanup();
@@ -129,6 +129,11 @@ describe('records in and out', () => {
       );
     }
     expect(() => RingWriter.create({ name: 'has/slash' })).toThrow(ShmQueueError);
+    for (const size of [Number.NaN, 0, 1.5, -4096]) {
+      expect(() => Segment.create(name, size)).toThrow(
+        expect.objectContaining({ code: 'SHMQ_ERR_INVALID_ARGUMENT' }),
+      );
+    }
     expect(() => RingReader.open({ name, idle: 'nap' as 'spin' })).toThrow(
       expect.objectContaining({ code: 'SHMQ_ERR_INVALID_ARGUMENT' }),
     );
