@@ -66,6 +66,9 @@ export class DoorbellServer {
         throw new DoorbellError(`cannot make the doorbell socket ${path} private (0600)`, error);
       }
     }
+    // After listening, the only server errors are failed accepts (EMFILE...): they concern the one reader trying to
+    // connect, which sees its own connect error. Unhandled, such an 'error' would crash the writer's process.
+    server.on('error', () => {});
     return new DoorbellServer(server, path, options);
   }
 
