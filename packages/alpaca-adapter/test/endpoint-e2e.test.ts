@@ -1,0 +1,497 @@
+// The daemon's drop-in endpoint end to end, with real processes: the wsproxy daemon (its CLI, `--listen`, this
+// package's adapter), strategies written against Alpaca's wire protocol only (plain `ws` + msgpack, as the official
+// SDKs are) in their own processes, a shared-memory strategy (AlpacaStream) beside them, and the mock as Alpaca,
+// enforcing ONE connection per key. Everything is checked against the mock's own record.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decode, encode } from '@msgpack/msgpack';
+import { type AlpacaMock, type MockSession, startAlpacaMock } from '@wsproxy/alpaca-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { plain, until } from './daemon-role.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const serverPackage = require.resolve('@wsproxy/proxy-server/package.json');
+const cli = join(
+  dirname(serverPackage),
+  (JSON.parse(readFileSync(serverPackage, 'utf8')) as { bin: { wsproxy: string } }).bin.wsproxy,
+);
+const adapterEntry = join(here, '..', 'dist', 'daemon.js');
+
+type Line = Record<string, unknown>;
+interface Client {
+  readonly child: ChildProcess;
+  readonly lines: Line[];
+  readonly set: Record<string, string[]>;
+}
+
+let mock: AlpacaMock;
+let runtimeDir: string;
+let endpointUrl: string;
+const namespace = `endpoint-e2e-${process.pid}`;
+const children: ChildProcess[] = [];
+/** Shared-memory rings of the daemons we started: all must be gone at the end. */
+const rings: string[] = [];
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await exited(child);
+}
+
+function collectLines(child: ChildProcess): Line[] {
+  const lines: Line[] = [];
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    partial += chunk.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) if (line) lines.push(JSON.parse(line) as Line);
+  });
+  child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+  return lines;
+}
+
+/** Starts `wsproxy start --json ...extra`; resolves with the process and its first stdout line. */
+function startDaemon(ns: string, extra: string[]): Promise<{ child: ChildProcess; info: Line }> {
+  const child = spawn(
+    process.execPath,
+    [cli, 'start', '--json', '--runtime-dir', runtimeDir, '--namespace', ns, '--adapter', adapterEntry]
+      .concat(['--linger', '60000', '--log-level', 'warn', '--ring-size', '4194304'])
+      .concat(extra),
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WSPROXY_ALPACA_DATA_URL: mock.url } },
+  );
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (!out.includes('\n')) return;
+      const info = JSON.parse(out.split('\n')[0]!) as Line;
+      rings.push(info.ring as string);
+      resolve({ child, info });
+    });
+    child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+    child.once('exit', (code) => reject(new Error(`daemon exited early (${code}): ${out}`)));
+  });
+}
+
+/** A shared-memory strategy (AlpacaStream through the daemon's Unix socket and ring). */
+function startShmStrategy(set: Record<string, string[]>): Client {
+  const child = spawn(process.execPath, [join(here, 'fixtures', 'strategy.mjs')], {
+    env: {
+      ...process.env,
+      STREAM_URL: `${mock.url}/v2/iex`,
+      RUNTIME_DIR: runtimeDir,
+      NAMESPACE: namespace,
+      SUBSCRIBE: JSON.stringify(set),
+      APCA_API_KEY_ID: 'mock-key',
+      APCA_API_SECRET_KEY: 'mock-secret',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return { child, lines: collectLines(child), set };
+}
+
+/** A strategy speaking Alpaca's wire protocol to the endpoint, in its own process. */
+function startSdkClient(path: string, encoding: 'json' | 'msgpack', set: Record<string, string[]>): Client {
+  const child = spawn(process.execPath, [join(here, 'fixtures', 'sdk-client.mjs')], {
+    env: {
+      ...process.env,
+      ENDPOINT_URL: `${endpointUrl}${path}`,
+      ENCODING: encoding,
+      SUBSCRIBE: JSON.stringify(set),
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return { child, lines: collectLines(child), set };
+}
+
+const dataOf = (c: Client) => c.lines.filter((l) => 'data' in l).map((l) => l.data as Line);
+const controlsOf = (c: Client) => c.lines.filter((l) => 'control' in l).map((l) => l.control as Line);
+const ackOf = (c: Client) =>
+  (c.lines.find((l) => 'ack' in l)?.ack ?? controlsOf(c).find((m) => m.T === 'subscription')) as
+    | Line
+    | undefined;
+
+function wants(set: Record<string, string[]>, m: Line): boolean {
+  const channel = { t: 'trades', q: 'quotes', b: 'bars', c: 'trades', x: 'trades' }[m.T as string];
+  const list = channel ? set[channel] : undefined;
+  return !!list && (list.includes('*') || list.includes(m.S as string));
+}
+
+/** `got` is a few late-joiner replays (earlier messages of the record) then a gap-free run of its own data. */
+function expectExactlyItsOwn(got: Line[], record: Line[], set: Record<string, string[]>) {
+  const mine = record.filter((m) => wants(set, m));
+  const key = (m: Line) => JSON.stringify(m);
+  const positions = new Map(mine.map((m, k) => [key(m), k]));
+  let start = got.length - 1;
+  while (start > 0) {
+    const at = positions.get(key(got[start]!));
+    const before = positions.get(key(got[start - 1]!));
+    if (at === undefined || before === undefined || before !== at - 1) break;
+    start--;
+  }
+  const live = got.slice(start);
+  const first = positions.get(key(live[0]!));
+  expect(first, 'the live run is in the record').toBeDefined();
+  expect(live).toEqual(mine.slice(first!, first! + live.length));
+  for (const r of got.slice(0, start)) {
+    const k = positions.get(key(r));
+    expect(k !== undefined && k < first!, 'a replay is an earlier message of the record').toBe(true);
+  }
+  expect(live.length).toBeGreaterThan(10);
+}
+
+function onlySession(endpoint: string): MockSession {
+  const open = mock.sessions({ endpoint, open: true });
+  expect(open).toHaveLength(1);
+  return open[0]!;
+}
+
+const record = () => plain(onlySession('v2/iex').sentData()) as Line[];
+
+beforeAll(async () => {
+  mock = await startAlpacaMock({ rate: 25 });
+  runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-endpoint-e2e-'));
+  const { info } = await startDaemon(namespace, [
+    '--listen',
+    '127.0.0.1:0',
+    '--listen-buffer',
+    '262144',
+    '--listen-auth-timeout',
+    '1500',
+  ]);
+  endpointUrl = info.endpoint as string;
+});
+
+afterAll(async () => {
+  await Promise.all(children.map(stopChild));
+  await mock?.close();
+  rmSync(runtimeDir, { recursive: true, force: true });
+  // The daemons removed their rings.
+  expect(rings.length).toBeGreaterThan(0);
+  expect(readdirSync('/dev/shm').filter((name) => rings.includes(name))).toEqual([]);
+});
+
+describe('endpoint and shared-memory strategies on one upstream', { timeout: 60_000 }, () => {
+  const clients: Client[] = [];
+
+  it('each gets exactly its own data, JSON and msgpack alike, and the mock sees ONE session', async () => {
+    const shm = startShmStrategy({ trades: ['AAPL', 'MSFT'], quotes: ['AAPL'] });
+    await until(() => ackOf(shm) !== undefined, 'the shared-memory ack', 20_000);
+    const json = startSdkClient('/v2/iex', 'json', { trades: ['AAPL', 'TSLA'] });
+    // The Go SDK's form: DATA_PROXY_WS + "/" + feed, no version.
+    const go = startSdkClient('/iex', 'msgpack', { quotes: ['AAPL', 'NVDA'], trades: ['MSFT'] });
+    clients.push(shm, json, go);
+    await until(() => clients.every((c) => ackOf(c) !== undefined), 'every ack', 20_000);
+
+    expect(controlsOf(json)).toEqual([
+      { T: 'success', msg: 'connected' },
+      { T: 'success', msg: 'authenticated' },
+      expect.objectContaining({ T: 'subscription', trades: ['AAPL', 'TSLA'], quotes: [] }),
+    ]);
+    expect(ackOf(go)).toMatchObject({ T: 'subscription', trades: ['MSFT'], quotes: ['AAPL', 'NVDA'] });
+    expect(mock.sessionCount({ endpoint: 'v2/iex' })).toBe(1);
+    // Only what the union lacked went upstream (the two endpoint clients subscribed concurrently: either order).
+    const sent = plain(onlySession('v2/iex').received) as Line[];
+    expect(sent.slice(0, 2)).toEqual([
+      { action: 'auth', key: 'mock-key', secret: 'mock-secret' },
+      { action: 'subscribe', trades: ['AAPL', 'MSFT'], quotes: ['AAPL'] },
+    ]);
+    expect(sent.slice(2)).toHaveLength(2);
+    expect(sent.slice(2)).toEqual(
+      expect.arrayContaining([
+        { action: 'subscribe', trades: ['TSLA'] },
+        { action: 'subscribe', quotes: ['NVDA'] },
+      ]),
+    );
+
+    await until(() => clients.every((c) => dataOf(c).length > 40), 'data in every strategy', 20_000);
+    const snapshot = clients.map((c) => dataOf(c).slice());
+    const now = record();
+    for (const [k, c] of clients.entries()) expectExactlyItsOwn(snapshot[k]!, now, c.set);
+    // As the SDKs need it: msgpack maps start with T and carry timestamps as the extension type.
+    const goLines = go.lines.filter((l) => 'data' in l);
+    expect(goLines.every((l) => l.tFirst === true && l.ext === true)).toBe(true);
+    expect([...json.lines, ...go.lines].some((l) => 'wrongFrameType' in l)).toBe(false);
+  });
+
+  it('a client that stops reading gets 407 and is closed; the others keep receiving', async () => {
+    const slow = startSdkClient('/v2/iex', 'msgpack', { trades: ['SLOW'] });
+    await until(() => ackOf(slow) !== undefined, 'the slow client ack', 20_000);
+    slow.child.stdin!.write('pause\n');
+    await until(() => slow.lines.some((l) => l.event === 'paused'), 'the pause');
+    const before = clients.map((c) => dataOf(c).length);
+
+    // 24 MiB for SLOW only: more than the kernel's socket buffers plus the endpoint's 256 KiB send buffer.
+    const big = 'x'.repeat(256 * 1024);
+    for (let batch = 0; batch < 12; batch++) {
+      const trades = Array.from({ length: 8 }, (_, k) => ({
+        T: 't',
+        S: 'SLOW',
+        i: batch * 8 + k,
+        x: 'V',
+        p: 1,
+        s: 1,
+        c: [big],
+        z: 'C',
+        t: '2024-01-02T15:00:00Z',
+      }));
+      expect(mock.push(trades, { endpoint: 'v2/iex', open: true })).toBe(1);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    slow.child.stdin!.write('resume\n');
+    await until(() => slow.lines.some((l) => l.event === 'close'), 'the slow client closed', 20_000);
+    expect(controlsOf(slow)).toContainEqual({ T: 'error', code: 407, msg: 'slow client' });
+    expect(slow.lines.find((l) => l.event === 'close')).toEqual({ event: 'close', code: 1008 });
+    // It got fewer than all 96 big trades: the rest were not queued for it.
+    expect(dataOf(slow).length).toBeLessThan(96);
+
+    await until(
+      () => clients.every((c, k) => dataOf(c).length > before[k]! + 20),
+      'the others still receiving',
+      20_000,
+    );
+    const now = record();
+    for (const c of clients) expectExactlyItsOwn(dataOf(c).slice(), now, c.set);
+    expect(mock.sessionCount({ endpoint: 'v2/iex' })).toBe(1);
+  });
+
+  it('bad input gets Alpaca’s own answers and disturbs nobody', async () => {
+    const before = clients.map((c) => dataOf(c).length);
+    const answers = await badInputAnswers();
+    expect(answers.garbageText).toEqual([
+      { T: 'success', msg: 'connected' },
+      { T: 'error', code: 400, msg: 'invalid syntax' },
+    ]);
+    expect(answers.garbageBinary.at(-1)).toEqual({ T: 'error', code: 400, msg: 'invalid syntax' });
+    expect(answers.subscribeFirst.at(-1)).toEqual({ T: 'error', code: 401, msg: 'not authenticated' });
+    expect(answers.wrongSecret.slice(1)).toEqual([
+      { T: 'error', code: 402, msg: 'auth failed' },
+      { T: 'success', msg: 'authenticated' },
+      { T: 'error', code: 403, msg: 'already authenticated' },
+      { T: 'error', code: 400, msg: 'invalid syntax' },
+      expect.objectContaining({ T: 'subscription', quotes: ['AMD'] }),
+    ]);
+    expect(answers.bigGarbage.at(-1)).toEqual({ T: 'error', code: 400, msg: 'invalid syntax' });
+    expect(answers.huge).toEqual({ close: 1009 });
+    expect(answers.silent).toEqual({
+      frames: [
+        { T: 'success', msg: 'connected' },
+        { T: 'error', code: 404, msg: 'auth timeout' },
+      ],
+      close: 1008,
+    });
+    expect(answers.pong).toBe(true);
+    expect(answers.unknownPath).toBe(404);
+
+    await until(
+      () => clients.every((c, k) => dataOf(c).length > before[k]! + 10),
+      'the others undisturbed',
+      20_000,
+    );
+    const now = record();
+    for (const c of clients) expectExactlyItsOwn(dataOf(c).slice(), now, c.set);
+    expect(mock.sessionCount({ endpoint: 'v2/iex' })).toBe(1);
+  });
+});
+
+/** Opens a raw connection to the endpoint; collects its control messages (answers and errors, not data). */
+function raw(path: string, encoding: 'json' | 'msgpack' = 'json', url = endpointUrl) {
+  const ws = new WebSocket(`${url}${path}`, {
+    headers: { 'Content-Type': `application/${encoding}` },
+    rejectUnauthorized: false,
+  });
+  const frames: Line[] = [];
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const messages = (isBinary ? decode(data) : JSON.parse(data.toString())) as Line[];
+    frames.push(...messages.filter((m) => ['success', 'error', 'subscription'].includes(m.T as string)));
+  });
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, frames, closed, opened };
+}
+
+async function answered(c: ReturnType<typeof raw>, count: number): Promise<Line[]> {
+  await until(() => c.frames.length >= count, `${count} answers`, 10_000);
+  return c.frames.slice();
+}
+
+async function badInputAnswers() {
+  const garbage = raw('/v2/iex');
+  await garbage.opened;
+  garbage.ws.send('{"action": auth!!');
+  const garbageText = await answered(garbage, 2);
+
+  const binary = raw('/v2/iex', 'msgpack');
+  await binary.opened;
+  binary.ws.send(Buffer.from([0xc1, 0xff, 0x00]));
+  const garbageBinary = await answered(binary, 2);
+
+  const early = raw('/v2/iex', 'msgpack');
+  await early.opened;
+  early.ws.send(encode({ action: 'subscribe', trades: ['AAPL'] }));
+  const subscribeFirst = await answered(early, 2);
+
+  const retry = raw('/v2/iex');
+  await retry.opened;
+  retry.ws.send(JSON.stringify({ action: 'auth', key: 'mock-key', secret: 'wrong' }));
+  await answered(retry, 2);
+  retry.ws.send(JSON.stringify({ action: 'auth', key: 'mock-key', secret: 'mock-secret' }));
+  await answered(retry, 3);
+  retry.ws.send(JSON.stringify({ action: 'auth', key: 'mock-key', secret: 'mock-secret' }));
+  await answered(retry, 4);
+  retry.ws.send(JSON.stringify({ action: 'dance', trades: ['AAPL'] }));
+  await answered(retry, 5);
+  // A subscribe split into WebSocket fragments, as alpaca-py does with large ones.
+  const subscribe = Buffer.from(JSON.stringify({ action: 'subscribe', quotes: ['AMD'] }));
+  retry.ws.send(subscribe.subarray(0, 10), { fin: false });
+  retry.ws.send(subscribe.subarray(10), { fin: true });
+  const wrongSecret = await answered(retry, 6);
+  const bigGarbageFrame = Buffer.alloc(512 * 1024, 0x61);
+  retry.ws.send(bigGarbageFrame);
+  const bigGarbage = await answered(retry, 7);
+  const pong = await new Promise<boolean>((resolve) => {
+    retry.ws.once('pong', () => resolve(true));
+    retry.ws.ping();
+  });
+  retry.ws.close();
+
+  const huge = raw('/v2/iex');
+  await huge.opened;
+  huge.ws.send(Buffer.alloc(2 * 1024 * 1024, 0x61));
+  const hugeClose = await huge.closed;
+
+  const silent = raw('/v2/iex');
+  const silentClose = await silent.closed;
+
+  const unknownPath = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`${endpointUrl}/v9/nowhere`);
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on('error', () => {});
+  });
+  for (const c of [garbage, binary, early]) c.ws.close();
+  return {
+    garbageText,
+    garbageBinary,
+    subscribeFirst,
+    wrongSecret,
+    bigGarbage,
+    huge: { close: hugeClose },
+    silent: { frames: silent.frames, close: silentClose },
+    pong,
+    unknownPath,
+  };
+}
+
+describe('listening options', { timeout: 60_000 }, () => {
+  it('binding beyond loopback without an access token is refused, and says why', async () => {
+    const ns = `${namespace}-open`;
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        'start',
+        '--runtime-dir',
+        runtimeDir,
+        '--namespace',
+        ns,
+        '--adapter',
+        adapterEntry,
+        '--listen',
+        '0.0.0.0:0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(stderr).toContain('access token');
+    expect(existsSync(join(runtimeDir, `${ns}.sock`))).toBe(false);
+  });
+
+  it('with a token and TLS: refused without the token, served with it (header, query, or path prefix)', async () => {
+    const certDir = mkdtempSync(join(tmpdir(), 'wsproxy-endpoint-tls-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-subj',
+          '/CN=localhost',
+          '-days',
+          '1',
+          '-keyout',
+          join(certDir, 'key.pem'),
+          '-out',
+          join(certDir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      const { child, info } = await startDaemon(`${namespace}-tls`, [
+        '--listen',
+        '127.0.0.1:0',
+        '--listen-token',
+        'local-token',
+        '--tls-cert',
+        join(certDir, 'cert.pem'),
+        '--tls-key',
+        join(certDir, 'key.pem'),
+      ]);
+      const url = info.endpoint as string;
+      expect(url.startsWith('wss://127.0.0.1:')).toBe(true);
+      const refused = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${url}/v2/iex`, { rejectUnauthorized: false });
+        ws.on('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on('error', () => {});
+      });
+      expect(refused).toBe(401);
+      for (const path of ['/local-token/test', '/v2/test?token=local-token']) {
+        const c = raw(path, 'msgpack', url);
+        await c.opened;
+        c.ws.send(encode({ action: 'auth', key: 'mock-key', secret: 'mock-secret' }));
+        expect(await answered(c, 2)).toEqual([
+          { T: 'success', msg: 'connected' },
+          { T: 'success', msg: 'authenticated' },
+        ]);
+        c.ws.close();
+        await c.closed;
+      }
+      await stopChild(child);
+    } finally {
+      rmSync(certDir, { recursive: true, force: true });
+    }
+  });
+});
