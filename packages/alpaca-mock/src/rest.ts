@@ -5,9 +5,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CRYPTO_SYMBOL, STOCK_SYMBOL } from './endpoints.js';
+import type { Bar } from './market/bar.js';
 import type { CryptoTape } from './market/crypto.js';
 import type { SyntheticMarket } from './market/index.js';
-import type { Bar, StockTape } from './market/stocks.js';
+import type { StockTape } from './market/stocks.js';
 import type { NanoTime } from './time.js';
 
 export interface RestAuth {

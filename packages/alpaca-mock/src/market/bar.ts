@@ -1,6 +1,7 @@
 /** OHLCV aggregation shared by stocks and crypto: minute bars, the running daily bar, updated bars. */
 import { roundTo } from '../random.js';
 import type { NanoTime } from '../time.js';
+import type { MarketEvent } from './types.js';
 
 export interface BarFields {
   o: number;
@@ -10,6 +11,29 @@ export interface BarFields {
   v: number;
   n: number;
   vw: number;
+}
+
+export interface Bar extends BarFields {
+  t: NanoTime;
+}
+
+/**
+ * Closes a minute as Alpaca does for stocks and crypto alike: the minute bar, then the running daily bar while the
+ * day has trades. Returns the minute bar (null for a minute without trades) for the caller's own follow-ups.
+ */
+export function emitMinuteBars(
+  symbol: string,
+  minute: BarBuilder | null,
+  day: BarBuilder | null,
+  out: MarketEvent[],
+): Bar | null {
+  if (!minute || minute.empty) return null;
+  const bar: Bar = { t: minute.start, ...minute.fields() };
+  out.push({ channel: 'bars', symbol, message: { T: 'b', S: symbol, ...bar } });
+  if (day && !day.empty) {
+    out.push({ channel: 'dailyBars', symbol, message: { T: 'd', S: symbol, t: day.start, ...day.fields() } });
+  }
+  return bar;
 }
 
 export class BarBuilder {

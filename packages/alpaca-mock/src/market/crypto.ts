@@ -6,9 +6,8 @@
  */
 import { hashSeed, Random, roundTo } from '../random.js';
 import type { NanoTime } from '../time.js';
-import { BarBuilder } from './bar.js';
+import { type Bar, BarBuilder, emitMinuteBars } from './bar.js';
 import { dayStart, minuteIndex, minuteStart, type SyntheticClock } from './clock.js';
-import type { Bar } from './stocks.js';
 import type { AssetMarket, MarketEvent } from './types.js';
 
 const LEVELS = 10;
@@ -180,18 +179,9 @@ export class CryptoTape {
 
   private closeMinute(out: MarketEvent[]): void {
     const S = this.symbol;
-    const minute = this.minute;
-    if (!minute || minute.empty) return;
-    const bar: Bar = { t: minute.start, ...minute.fields() };
+    const bar = emitMinuteBars(S, this.minute, this.day, out);
+    if (!bar) return;
     this.lastBar = bar;
-    out.push({ channel: 'bars', symbol: S, message: { T: 'b', S, ...bar } });
-    if (this.day && !this.day.empty) {
-      out.push({
-        channel: 'dailyBars',
-        symbol: S,
-        message: { T: 'd', S, t: this.day.start, ...this.day.fields() },
-      });
-    }
     if (this.rng.chance(0.3)) {
       out.push({
         channel: 'updatedBars',

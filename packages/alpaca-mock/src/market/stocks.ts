@@ -6,7 +6,8 @@
  */
 import { hashSeed, Random, roundTo } from '../random.js';
 import type { NanoTime } from '../time.js';
-import { BarBuilder, type BarFields } from './bar.js';
+import { type Bar, BarBuilder, emitMinuteBars } from './bar.js';
+
 import { dayStart, minuteIndex, minuteStart, type SyntheticClock } from './clock.js';
 import type { AssetMarket, MarketEvent } from './types.js';
 
@@ -34,10 +35,6 @@ export interface StockQuote {
   z: string;
   t: NanoTime;
 }
-export interface Bar extends BarFields {
-  t: NanoTime;
-}
-
 export class StockTape {
   private readonly rng: Random;
   readonly tape: string;
@@ -180,18 +177,9 @@ export class StockTape {
 
   private closeMinute(at: NanoTime, out: MarketEvent[]): void {
     const S = this.symbol;
-    const minute = this.minute;
-    if (!minute || minute.empty) return;
-    const bar: Bar = { t: minute.start, ...minute.fields() };
+    const bar = emitMinuteBars(S, this.minute, this.day, out);
+    if (!bar) return;
     this.lastBar = bar;
-    out.push({ channel: 'bars', symbol: S, message: { T: 'b', S, ...bar } });
-    if (this.day && !this.day.empty) {
-      out.push({
-        channel: 'dailyBars',
-        symbol: S,
-        message: { T: 'd', S, t: this.day.start, ...this.day.fields() },
-      });
-    }
     if (this.rng.chance(0.3)) {
       // A late trade amends the minute just closed, as Alpaca's updatedBars do.
       const late = this.rng.int(1, 100);
