@@ -53,9 +53,18 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** A path segment; malformed percent-encoding is the client's mistake (400), not an internal error (500). */
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new RestError(400, 40010001, 'invalid path encoding');
+  }
+}
+
 function route(req: IncomingMessage, market: SyntheticMarket, auth: RestAuth): unknown {
   const url = new URL(req.url ?? '/', 'http://mock.invalid');
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = url.pathname.split('/').filter(Boolean).map(decodePathPart);
   if (req.method !== 'GET') throw new RestError(405, 40510000, 'method not allowed');
 
   if (parts[0] === 'v2' && parts[1] === 'stocks') {

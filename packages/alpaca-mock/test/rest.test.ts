@@ -96,5 +96,10 @@ describe('REST market data', () => {
       message: 'symbols is required',
     });
     expect((await get(mock, '/v2/nothing')).status).toBe(404);
+    // A path that is not valid percent-encoding is a bad request, not an internal error.
+    expect(await get(mock, '/v2/stocks/%E0%A4%A/snapshot')).toEqual({
+      status: 400,
+      body: { code: 40010001, message: 'invalid path encoding' },
+    });
   });
 });
