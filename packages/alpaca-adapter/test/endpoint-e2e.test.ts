@@ -5,6 +5,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,13 +90,21 @@ function startDaemon(ns: string, extra: string[]): Promise<{ child: ChildProcess
 }
 
 /** A shared-memory strategy (AlpacaStream through the daemon's Unix socket and ring). */
-function startShmStrategy(set: Record<string, string[]>): Client {
+function startShmStrategy(
+  set: Record<string, string[]>,
+  {
+    path = 'v2/iex',
+    ns = namespace,
+    env = {},
+  }: { path?: string; ns?: string; env?: Record<string, string> } = {},
+): Client {
   const child = spawn(process.execPath, [join(here, 'fixtures', 'strategy.mjs')], {
     env: {
       ...process.env,
-      STREAM_URL: `${mock.url}/v2/iex`,
+      ...env,
+      STREAM_URL: `${mock.url}/${path}`,
       RUNTIME_DIR: runtimeDir,
-      NAMESPACE: namespace,
+      NAMESPACE: ns,
       SUBSCRIBE: JSON.stringify(set),
       APCA_API_KEY_ID: 'mock-key',
       APCA_API_SECRET_KEY: 'mock-secret',
@@ -107,11 +116,16 @@ function startShmStrategy(set: Record<string, string[]>): Client {
 }
 
 /** A strategy speaking Alpaca's wire protocol to the endpoint, in its own process. */
-function startSdkClient(path: string, encoding: 'json' | 'msgpack', set: Record<string, string[]>): Client {
+function startSdkClient(
+  path: string,
+  encoding: 'json' | 'msgpack',
+  set: Record<string, string[]>,
+  base = endpointUrl,
+): Client {
   const child = spawn(process.execPath, [join(here, 'fixtures', 'sdk-client.mjs')], {
     env: {
       ...process.env,
-      ENDPOINT_URL: `${endpointUrl}${path}`,
+      ENDPOINT_URL: `${base}${path}`,
       ENCODING: encoding,
       SUBSCRIBE: JSON.stringify(set),
     },
@@ -181,6 +195,18 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(children.map(stopChild));
+  // A daemon a strategy spawned is not our child: stop it by its socket (a no-op when it is already gone).
+  try {
+    execFileSync(
+      process.execPath,
+      [cli, 'stop', '--runtime-dir', runtimeDir, '--namespace', `${namespace}-spawned`],
+      {
+        stdio: 'ignore',
+      },
+    );
+  } catch {
+    // Not running.
+  }
   await mock?.close();
   rmSync(runtimeDir, { recursive: true, force: true });
   // The daemons removed their rings.
@@ -493,5 +519,52 @@ describe('listening options', { timeout: 60_000 }, () => {
     } finally {
       rmSync(certDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a strategy that spawns the daemon', { timeout: 60_000 }, () => {
+  it('can ask it for the endpoint (daemonArgs), and SDK clients then share its upstream', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const ns = `${namespace}-spawned`;
+    const strategy = startShmStrategy(
+      { trades: ['FAKEPACA'] },
+      {
+        path: 'v2/test',
+        ns,
+        env: {
+          DAEMON_ARGS: JSON.stringify(['--listen', `127.0.0.1:${port}`]),
+          WSPROXY_ALPACA_DATA_URL: mock.url,
+        },
+      },
+    );
+    await until(() => ackOf(strategy) !== undefined, 'the strategy ack', 20_000);
+    const sdk = startSdkClient('/test', 'json', { quotes: ['FAKEPACA'] }, `ws://127.0.0.1:${port}`);
+    await until(() => ackOf(sdk) !== undefined, 'the SDK client ack', 20_000);
+    await until(() => dataOf(strategy).length > 10 && dataOf(sdk).length > 10, 'data in both', 20_000);
+    expect(dataOf(strategy).every((m) => ['t', 'c', 'x'].includes(m.T as string) && m.S === 'FAKEPACA')).toBe(
+      true,
+    );
+    expect(dataOf(sdk).every((m) => m.T === 'q' && m.S === 'FAKEPACA')).toBe(true);
+    expect(mock.sessions({ endpoint: 'v2/test', open: true })).toHaveLength(1);
+    // The spawned daemon is ours to clean up: stop it, and with it its ring.
+    const status = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [cli, 'status', '--json', '--runtime-dir', runtimeDir, '--namespace', ns],
+        {
+          encoding: 'utf8',
+        },
+      ),
+    ) as { ring: { name: string } };
+    rings.push(status.ring.name);
+    await Promise.all([stopChild(strategy.child), stopChild(sdk.child)]);
+    execFileSync(process.execPath, [cli, 'stop', '--runtime-dir', runtimeDir, '--namespace', ns], {
+      stdio: 'ignore',
+    });
   });
 });
