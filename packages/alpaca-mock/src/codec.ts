@@ -12,6 +12,7 @@ import {
   decode as msgpackDecode,
   encode as msgpackEncode,
 } from '@msgpack/msgpack';
+import { FrameDecodeError } from './errors.js';
 import { NanoTime } from './time.js';
 
 export type Encoding = 'json' | 'msgpack';
@@ -39,14 +40,18 @@ export function encodeFrame(payload: unknown, encoding: Encoding): string | Buff
 
 /**
  * Decodes a frame the way a client of the mock would: msgpack timestamps become `NanoTime` (exact nanoseconds),
- * JSON timestamps stay strings. Exported so tests can decode what they receive with full precision.
+ * JSON timestamps stay strings. Exported so tests can decode what they receive with full precision. Bytes that are
+ * not one valid value throw `FrameDecodeError` (`ALPACA_MOCK_ERR_DECODE`).
  */
 export function decodeFrame(data: string | Uint8Array | ArrayBuffer | Buffer[], encoding: Encoding): unknown {
   const bytes = toBytes(data);
-  if (encoding === 'json' || typeof bytes === 'string') {
-    return JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
+  const json = encoding === 'json' || typeof bytes === 'string';
+  try {
+    if (json) return JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
+    return msgpackDecode(bytes, { extensionCodec });
+  } catch (error) {
+    throw new FrameDecodeError(json ? 'json' : 'msgpack', error);
   }
-  return msgpackDecode(bytes, { extensionCodec });
 }
 
 function toBytes(data: string | Uint8Array | ArrayBuffer | Buffer[]): string | Uint8Array {

@@ -56,3 +56,14 @@ export class UsageError extends AlpacaMockError {
     this.name = 'UsageError';
   }
 }
+
+/** `decodeFrame` was given bytes that are not one valid JSON or msgpack value. */
+export class FrameDecodeError extends AlpacaMockError {
+  readonly encoding: 'json' | 'msgpack';
+  constructor(encoding: 'json' | 'msgpack', cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super('ALPACA_MOCK_ERR_DECODE', `not a valid ${encoding} frame: ${reason}`, { cause });
+    this.name = 'FrameDecodeError';
+    this.encoding = encoding;
+  }
+}

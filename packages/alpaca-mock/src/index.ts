@@ -3,6 +3,7 @@ export { decodeFrame, type Encoding, encodeFrame, encodeMsgpack } from './codec.
 export { ENDPOINT_PATHS } from './endpoints.js';
 export {
   AlpacaMockError,
+  FrameDecodeError,
   InvalidOptionError,
   ListenError,
   MockClosedError,

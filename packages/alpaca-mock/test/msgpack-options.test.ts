@@ -1,11 +1,27 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { NanoTime, startAlpacaMock } from '../src/index.js';
+import { decodeFrame, encodeMsgpack, NanoTime, startAlpacaMock } from '../src/index.js';
 import { AlpacaClient, Cleanup, isData, type TimeSpec } from './client.js';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
 const OPTION = 'AAPL240315C00172500';
+
+describe('decodeFrame', () => {
+  it('decodes both encodings and refuses anything else with FrameDecodeError', () => {
+    expect(decodeFrame('[{"T":"t"}]', 'json')).toEqual([{ T: 't' }]);
+    expect(decodeFrame(encodeMsgpack([{ T: 'q' }]), 'msgpack')).toEqual([{ T: 'q' }]);
+    for (const [data, encoding] of [
+      ['[{"T":', 'json'],
+      [Uint8Array.of(0xc1), 'msgpack'],
+      [Uint8Array.of(0x92, 0x01), 'msgpack'],
+    ] as const) {
+      expect(() => decodeFrame(data, encoding)).toThrow(
+        expect.objectContaining({ name: 'FrameDecodeError', code: 'ALPACA_MOCK_ERR_DECODE', encoding }),
+      );
+    }
+  });
+});
 
 describe('msgpack', () => {
   it('speaks msgpack in binary frames when the upgrade asks for it, with T first and timestamp extensions', async () => {
