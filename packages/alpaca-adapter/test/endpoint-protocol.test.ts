@@ -1,0 +1,72 @@
+// The Alpaca-specific parts of the drop-in endpoint that need no process: path mapping and transcoding.
+import { decode, ExtData, ExtensionCodec, encode } from '@msgpack/msgpack';
+import { describe, expect, it } from 'vitest';
+import { alpacaPathFor, transcodeFrame } from '../src/index.js';
+
+describe('alpacaPathFor', () => {
+  it("maps Alpaca's paths to themselves", () => {
+    for (const path of [
+      '/v2/iex',
+      '/v2/sip',
+      '/v2/test',
+      '/v1beta3/crypto/us',
+      '/v1beta1/opra',
+      '/v1beta1/news',
+    ])
+      expect(alpacaPathFor(path)).toBe(path);
+    expect(alpacaPathFor('/v2/iex/')).toBe('/v2/iex');
+  });
+
+  it("maps the Go SDK's DATA_PROXY_WS form (feed without version)", () => {
+    expect(alpacaPathFor('/iex')).toBe('/v2/iex');
+    expect(alpacaPathFor('/sip')).toBe('/v2/sip');
+    expect(alpacaPathFor('/test')).toBe('/v2/test');
+    expect(alpacaPathFor('/indicative')).toBe('/v1beta1/indicative');
+    expect(alpacaPathFor('/news')).toBe('/v1beta1/news');
+    expect(alpacaPathFor('/crypto/us')).toBe('/v1beta3/crypto/us');
+  });
+
+  it('refuses anything else, and the account stream (not served yet)', () => {
+    for (const path of ['/', '/v9/iex', '/nope', '/v2/iex/extra', '/stream'])
+      expect(alpacaPathFor(path)).toBeUndefined();
+  });
+});
+
+describe('transcodeFrame', () => {
+  const rawTimestamps = new ExtensionCodec();
+  rawTimestamps.register({ type: -1, encode: () => null, decode: (data) => new ExtData(-1, data) });
+
+  it('JSON to msgpack: timestamps become extension -1 with the nanoseconds, T comes first', () => {
+    const json = Buffer.from(
+      JSON.stringify([
+        { S: 'AAPL', T: 't', p: 1.5, t: '2024-01-02T14:30:00.123456789Z' },
+        { T: 'success', msg: 'x' },
+      ]),
+    );
+    const out = transcodeFrame(json, 'json', 'msgpack');
+    const frame = decode(out, { extensionCodec: rawTimestamps }) as Record<string, unknown>[];
+    expect(Object.keys(frame[0]!)).toEqual(['T', 'S', 'p', 't']);
+    const ext = frame[0]!.t as ExtData;
+    expect(ext).toBeInstanceOf(ExtData);
+    expect(ext.type).toBe(-1);
+    const view = new DataView((ext.data as Uint8Array).buffer, (ext.data as Uint8Array).byteOffset, 12);
+    expect(view.getUint32(0)).toBe(123_456_789);
+    expect(Number(view.getBigInt64(4))).toBe(Date.parse('2024-01-02T14:30:00Z') / 1000);
+    expect(frame[1]).toEqual({ T: 'success', msg: 'x' });
+  });
+
+  it('msgpack to JSON: extension timestamps become RFC-3339 strings with nanoseconds', () => {
+    const data = new Uint8Array(12);
+    const view = new DataView(data.buffer);
+    view.setUint32(0, 5);
+    view.setBigInt64(4, BigInt(Date.parse('2024-01-02T14:30:00Z') / 1000));
+    const msgpack = encode([{ T: 'q', S: 'MSFT', bp: 1, t: new ExtData(-1, data) }]);
+    const out = JSON.parse(Buffer.from(transcodeFrame(msgpack, 'msgpack', 'json')).toString());
+    expect(out).toEqual([{ T: 'q', S: 'MSFT', bp: 1, t: '2024-01-02T14:30:00.000000005Z' }]);
+  });
+
+  it('leaves a frame alone when the encodings agree', () => {
+    const json = Buffer.from('[{"T":"t"}]');
+    expect(transcodeFrame(json, 'json', 'json')).toBe(json);
+  });
+});
