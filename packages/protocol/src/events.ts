@@ -64,6 +64,11 @@ export const EventKindCode = {
 } as const satisfies Record<ConnectionEventKind, number>;
 
 /** Writes an event body (kind byte and fields, without the connection id: each carrier places that itself). */
+/** Events come from callers' code: anything but an object is refused with a typed error before a field is read. */
+export function assertEventObject(event: unknown): asserts event is ConnectionEvent {
+  if (typeof event !== 'object' || event === null) throw new InvalidArgumentError('event must be an object');
+}
+
 export function writeEventBody(w: Writer, event: ConnectionEvent, limits: ProtocolLimits): void {
   const max = limits.maxStringBytes;
   switch (event.kind) {

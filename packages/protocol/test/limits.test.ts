@@ -14,6 +14,8 @@ import {
   encodeControlFrameInto,
   encodeDataRecord,
   encodeDataRecordInto,
+  encodeEventRecord,
+  encodeEventRecordInto,
   InvalidArgumentError,
   OverLimitError,
   type ProtocolLimits,
@@ -287,6 +289,28 @@ describe('encoder arguments', () => {
     expect(() =>
       encodeDataRecord({ connectionId: 1, binary: true, recipients: [1.5], payload: new Uint8Array(1) }),
     ).toThrow(InvalidArgumentError);
+  });
+
+  it('refuses malformed messages with InvalidArgumentError, also where only their size is computed', () => {
+    const open = { type: 'open', requestId: 1, url: 'ws://x', adapter: '', credentials: null } as const;
+    const malformed = [
+      { ...open, headers: [null] },
+      { type: 'event', event: null },
+      { type: 'statusReport', requestId: 1, status: { big: 1n } },
+    ];
+    for (const message of malformed) {
+      expect(() => encodeControlFrame(message as never)).toThrow(InvalidArgumentError);
+      expect(() => encodeControlFrameInto(new Uint8Array(256), 0, message as never)).toThrow(
+        InvalidArgumentError,
+      );
+    }
+    expect(() => encodeEventRecord(null as never, [1])).toThrow(InvalidArgumentError);
+    expect(() => encodeEventRecordInto(new Uint8Array(64), 0, null as never, [1])).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => encodeDataRecord({ connectionId: 1, binary: true, recipients: [1] } as never)).toThrow(
+      InvalidArgumentError,
+    );
   });
 
   it('resolveLimits validates overrides against the wire ceilings', () => {

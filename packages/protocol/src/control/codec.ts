@@ -1,5 +1,5 @@
 import { InvalidArgumentError, MalformedFrameError, OverLimitError, UnknownTypeError } from '../errors.js';
-import { type ConnectionEvent, readEventBody, writeEventBody } from '../events.js';
+import { assertEventObject, type ConnectionEvent, readEventBody, writeEventBody } from '../events.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../limits.js';
 import { parseStatus } from '../status.js';
 import { writeU32 } from '../wire/bytes.js';
@@ -183,6 +183,7 @@ function writeBody(w: Writer, m: ControlMessage, limits: ProtocolLimits): void {
       return;
     }
     case 'event':
+      assertEventObject(m.event);
       w.u8(MessageTypeCode.event, 'type');
       w.u32(m.event.connectionId, 'connectionId');
       writeEventBody(w, m.event, limits);
@@ -193,7 +194,12 @@ function writeBody(w: Writer, m: ControlMessage, limits: ProtocolLimits): void {
 }
 
 function statusJson(status: unknown): string {
-  const json = JSON.stringify(status);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(status);
+  } catch {
+    // A BigInt or a cycle: JSON.stringify's TypeError would be the one untyped failure of the encoder.
+  }
   if (typeof json !== 'string' || utf8Length(json) < 0) {
     throw new InvalidArgumentError('status must be a JSON-serialisable object');
   }
@@ -251,7 +257,9 @@ export function controlBodyLength(m: ControlMessage): number {
       return 1 + 2 + 2 + str(m.code) + str(m.message);
     case 'open': {
       let n = 1 + 4 + str(m.url) + str(m.adapter) + 2 + 1;
-      if (Array.isArray(m.headers)) for (const [k, v] of m.headers) n += str(k) + str(v);
+      // Sizing never throws on bad values: the encoder refuses them with a typed error.
+      if (Array.isArray(m.headers))
+        for (const h of m.headers) if (Array.isArray(h)) n += str(h[0]) + str(h[1]);
       if (m.credentials) n += str(m.credentials.key) + str(m.credentials.secret);
       return n;
     }
@@ -285,6 +293,7 @@ export function controlBodyLength(m: ControlMessage): number {
 }
 
 export function eventBodyLength(e: ConnectionEvent): number {
+  assertEventObject(e);
   switch (e.kind) {
     case 'closed':
       return 1 + 2 + str(e.reason);

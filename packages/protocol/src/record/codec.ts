@@ -7,7 +7,7 @@ import {
   TruncatedFrameError,
   UnknownTypeError,
 } from '../errors.js';
-import { type ConnectionEvent, readEventBody, writeEventBody } from '../events.js';
+import { assertEventObject, type ConnectionEvent, readEventBody, writeEventBody } from '../events.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../limits.js';
 import { isU32, readU16, readU32, writeU16, writeU32 } from '../wire/bytes.js';
 import { Reader } from '../wire/reader.js';
@@ -150,8 +150,14 @@ function checkTarget(target: Uint8Array, offset: number, length: number): void {
 
 /** Exact encoded length of a data record. */
 export function dataRecordLength(init: DataRecordInit, limits: ProtocolLimits = DEFAULT_LIMITS): number {
+  const payload = checkedPayload(init);
   planRecipients(init.recipients, limits);
-  return RECORD_HEADER_BYTES + (init.fragment ? RECORD_FRAGMENT_BYTES : 0) + planBytes + init.payload.length;
+  return RECORD_HEADER_BYTES + (init.fragment ? RECORD_FRAGMENT_BYTES : 0) + planBytes + payload.length;
+}
+
+function checkedPayload(init: DataRecordInit): Uint8Array {
+  if (!(init?.payload instanceof Uint8Array)) throw new InvalidArgumentError('payload must be a Uint8Array');
+  return init.payload;
 }
 
 /**
@@ -164,8 +170,8 @@ export function encodeDataRecordInto(
   init: DataRecordInit,
   limits: ProtocolLimits = DEFAULT_LIMITS,
 ): number {
-  const { connectionId, payload, fragment } = init;
-  if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('payload must be a Uint8Array');
+  const payload = checkedPayload(init);
+  const { connectionId, fragment } = init;
   if (!isU32(connectionId) || connectionId === 0) {
     throw new InvalidArgumentError(`connectionId must be an integer in 1..4294967295, got ${connectionId}`);
   }
@@ -219,6 +225,7 @@ export function encodeEventRecordInto(
   recipients: Recipients,
   limits: ProtocolLimits = DEFAULT_LIMITS,
 ): number {
+  assertEventObject(event);
   if (!isU32(event.connectionId)) {
     throw new InvalidArgumentError(
       `connectionId must be an integer in 0..4294967295, got ${event.connectionId}`,
