@@ -19,6 +19,8 @@ import { decodeRaw, encodeFrame, looksLikeJson } from './wire.js';
 export interface AlpacaEndpointOptions {
   /** Where market-data paths go. Default `wss://stream.data.alpaca.markets` (env `WSPROXY_ALPACA_DATA_URL`). */
   readonly dataUrl?: string;
+  /** Where `/stream` (trade_updates) goes. Default `wss://paper-api.alpaca.markets` (env `WSPROXY_ALPACA_TRADING_URL`). */
+  readonly tradingUrl?: string;
   /**
    * Keys configured for the endpoint: a client authenticating with `local` is let in on `upstream` (the keys the
    * daemon uses with Alpaca), so strategies need not know the real keys. Without it, clients present the real keys:
@@ -28,6 +30,7 @@ export interface AlpacaEndpointOptions {
 }
 
 const DEFAULT_DATA_URL = 'wss://stream.data.alpaca.markets';
+const DEFAULT_TRADING_URL = 'wss://paper-api.alpaca.markets';
 
 /** Feed names the Go SDK appends to `DATA_PROXY_WS` (no version prefix), and their versioned paths. */
 const GO_FEED_PATHS: Readonly<Record<string, string>> = {
@@ -49,9 +52,7 @@ export function alpacaPathFor(path: string): string | undefined {
   if (go && GO_FEED_PATHS[go[1]!]) return GO_FEED_PATHS[go[1]!];
   const crypto = /^\/crypto\/([\w-]+)$/.exec(trimmed);
   if (crypto) return `/v1beta3/crypto/${crypto[1]}`;
-  const target = classifyAlpacaUrl(`ws://endpoint${trimmed}`);
-  // The account stream (`/stream`) speaks a different protocol and is not served here yet.
-  return target && target.kind !== 'account' ? trimmed : undefined;
+  return classifyAlpacaUrl(`ws://endpoint${trimmed}`) ? trimmed : undefined;
 }
 
 function encodingOf(headers: IncomingHttpHeaders): Encoding {
@@ -74,6 +75,112 @@ function joinErrorCode(error: unknown): number {
 }
 
 type Phase = 'unauthenticated' | 'joining' | 'joined';
+
+/** Which keys open the upstream for credentials a client presented; undefined when they may not. */
+function upstreamKeysFor(
+  given: AlpacaCredentials,
+  keys: (NonNullable<AlpacaEndpointOptions['keys']> & { check: CredentialCheck }) | undefined,
+): AlpacaCredentials | undefined {
+  // Keys configured for the endpoint: only those get in, on the daemon's own keys.
+  if (keys) return keys.check.matches(given) ? keys.upstream : undefined;
+  return given;
+}
+
+/**
+ * One local connection on the account stream (`/stream`): no greeting, `authorization` answers, `listen` handled by
+ * the shared AccountSession once joined; events go out exactly as Alpaca sent them (paper: JSON in binary frames).
+ */
+class AccountConnection implements EndpointConnectionHandler {
+  private connection!: EndpointConnection;
+  private phase: Phase = 'unauthenticated';
+  private readonly held: EndpointFrame[] = [];
+  /** Answer in the kind of frame the client uses. */
+  private binary = false;
+
+  constructor(
+    private readonly upstreamUrl: string,
+    private readonly keys:
+      | (NonNullable<AlpacaEndpointOptions['keys']> & { check: CredentialCheck })
+      | undefined,
+  ) {}
+
+  opened(connection: EndpointConnection): void {
+    this.connection = connection;
+  }
+
+  message(frame: EndpointFrame): void {
+    this.binary = frame.isBinary;
+    if (this.phase === 'joined') {
+      this.connection.toUpstream(frame);
+      return;
+    }
+    if (this.phase === 'joining') {
+      this.held.push(frame);
+      return;
+    }
+    let message: unknown;
+    try {
+      message = decodeRaw(frame.data, 'json');
+    } catch {
+      this.reply({ stream: 'error', data: { error_message: 'invalid syntax' } });
+      return;
+    }
+    const given = credentialsFromAuthMessage(message);
+    if (given === undefined) {
+      const action = (message as { action?: unknown } | null)?.action;
+      if (action === 'listen')
+        this.reply({ stream: 'authorization', data: { status: 'unauthorized', action } });
+      else this.reply({ stream: 'error', data: { error_message: 'unrecognized action' } });
+      return;
+    }
+    const credentials = given && upstreamKeysFor(given, this.keys);
+    if (!credentials) {
+      this.unauthorized();
+      return;
+    }
+    this.phase = 'joining';
+    this.connection
+      .join({
+        url: this.upstreamUrl,
+        adapter: 'alpaca',
+        credentials: { key: credentials.keyId, secret: credentials.secretKey },
+      })
+      .then(
+        () => {
+          this.phase = 'joined';
+          this.reply({ stream: 'authorization', data: { status: 'authorized', action: 'authenticate' } });
+        },
+        () => {
+          this.phase = 'unauthenticated';
+          this.unauthorized();
+        },
+      )
+      .finally(() => {
+        for (const held of this.held.splice(0)) this.message(held);
+      });
+  }
+
+  outgoing(frame: EndpointFrame): EndpointFrame {
+    return frame;
+  }
+
+  joinTimedOut(): undefined {
+    return undefined;
+  }
+
+  tooSlow(): undefined {
+    // The account stream has no slow-client message: the close says it.
+    return undefined;
+  }
+
+  private unauthorized(): void {
+    this.reply({ stream: 'authorization', data: { status: 'unauthorized', action: 'authenticate' } });
+  }
+
+  private reply(message: unknown): void {
+    this.connection.send({ data: Buffer.from(JSON.stringify(message)), isBinary: this.binary });
+  }
+}
 
 /** One local connection speaking Alpaca's market-data protocol. */
 class MarketDataConnection implements EndpointConnectionHandler {
@@ -152,14 +259,10 @@ class MarketDataConnection implements EndpointConnectionHandler {
       this.error(403);
       return;
     }
-    let credentials = given;
-    if (this.keys) {
-      // Keys configured for the endpoint: only those get in, on the daemon's own keys.
-      if (!this.keys.check.matches(given)) {
-        this.error(402);
-        return;
-      }
-      credentials = this.keys.upstream;
+    const credentials = upstreamKeysFor(given, this.keys);
+    if (!credentials) {
+      this.error(402);
+      return;
     }
     this.phase = 'joining';
     this.connection
@@ -201,11 +304,13 @@ class MarketDataConnection implements EndpointConnectionHandler {
 /** The `alpaca` adapter's endpoint protocol (served by `wsproxy start --listen`). */
 export function createAlpacaEndpoint(options: AlpacaEndpointOptions = {}): EndpointProtocol {
   const dataUrl = (options.dataUrl ?? DEFAULT_DATA_URL).replace(/\/+$/, '');
+  const tradingUrl = (options.tradingUrl ?? DEFAULT_TRADING_URL).replace(/\/+$/, '');
   const keys = options.keys && { ...options.keys, check: new CredentialCheck(options.keys.local) };
   return {
     accept(upgrade: EndpointUpgrade) {
       const path = alpacaPathFor(upgrade.path);
       if (!path) return { status: 404, message: 'Not Found' };
+      if (path === '/stream') return { handler: new AccountConnection(`${tradingUrl}${path}`, keys) };
       return {
         handler: new MarketDataConnection(
           `${dataUrl}${path}`,
@@ -218,7 +323,7 @@ export function createAlpacaEndpoint(options: AlpacaEndpointOptions = {}): Endpo
   };
 }
 
-/** Endpoint options from the daemon's environment (`WSPROXY_ALPACA_DATA_URL`, endpoint and upstream keys). */
+/** Endpoint options from the daemon's environment (`WSPROXY_ALPACA_DATA_URL` / `_TRADING_URL`, endpoint and upstream keys). */
 export function alpacaEndpointOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AlpacaEndpointOptions {
   const localKey = env.WSPROXY_ENDPOINT_KEY_ID;
   const localSecret = env.WSPROXY_ENDPOINT_SECRET_KEY;
@@ -226,6 +331,7 @@ export function alpacaEndpointOptionsFromEnv(env: NodeJS.ProcessEnv = process.en
   const upstreamSecret = env.APCA_API_SECRET_KEY;
   return {
     ...(env.WSPROXY_ALPACA_DATA_URL ? { dataUrl: env.WSPROXY_ALPACA_DATA_URL } : {}),
+    ...(env.WSPROXY_ALPACA_TRADING_URL ? { tradingUrl: env.WSPROXY_ALPACA_TRADING_URL } : {}),
     ...(localKey && localSecret && upstreamKey && upstreamSecret
       ? {
           keys: {

@@ -72,7 +72,10 @@ function startDaemon(ns: string, extra: string[]): Promise<{ child: ChildProcess
     [cli, 'start', '--json', '--runtime-dir', runtimeDir, '--namespace', ns, '--adapter', adapterEntry]
       .concat(['--linger', '60000', '--log-level', 'warn', '--ring-size', '4194304'])
       .concat(extra),
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WSPROXY_ALPACA_DATA_URL: mock.url } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WSPROXY_ALPACA_DATA_URL: mock.url, WSPROXY_ALPACA_TRADING_URL: mock.url },
+    },
   );
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -430,6 +433,50 @@ async function badInputAnswers() {
     unknownPath,
   };
 }
+
+describe('the account stream (trade_updates) through the endpoint', { timeout: 60_000 }, () => {
+  it('an SDK-style client and a shared-memory strategy share ONE session; wrong keys are unauthorized', async () => {
+    const shm = startShmStrategy({}, { path: 'stream', env: { LISTEN: JSON.stringify(['trade_updates']) } });
+    await until(() => ackOf(shm) !== undefined, 'the strategy listening', 20_000);
+    const account = (secret: string) => {
+      const ws = new WebSocket(`${endpointUrl}/stream`);
+      const messages: Line[] = [];
+      ws.on('message', (data: Buffer) => {
+        if (data.length > 1) messages.push(JSON.parse(data.toString()) as Line);
+      });
+      ws.on('open', () =>
+        ws.send(JSON.stringify({ action: 'authenticate', data: { key_id: 'mock-key', secret_key: secret } })),
+      );
+      return { ws, messages };
+    };
+    const wrong = account('nope');
+    await until(() => wrong.messages.length > 0, 'the refusal', 10_000);
+    expect(wrong.messages[0]).toEqual({
+      stream: 'authorization',
+      data: { status: 'unauthorized', action: 'authenticate' },
+    });
+    wrong.ws.close();
+
+    const sdk = account('mock-secret');
+    await until(() => sdk.messages.length > 0, 'the authorization', 10_000);
+    expect(sdk.messages[0]).toEqual({
+      stream: 'authorization',
+      data: { status: 'authorized', action: 'authenticate' },
+    });
+    sdk.ws.send(JSON.stringify({ action: 'listen', data: { streams: ['trade_updates'] } }));
+    await until(() => sdk.messages.length > 1, 'listening', 10_000);
+    expect(sdk.messages[1]).toEqual({ stream: 'listening', data: { streams: ['trade_updates'] } });
+    const events = () => sdk.messages.filter((m) => m.stream === 'trade_updates');
+    await until(() => events().length > 2 && dataOf(shm).length > 2, 'trade updates in both', 20_000);
+    expect(mock.sessionCount({ endpoint: 'stream' })).toBe(1);
+    // The same events reach both, in the same order.
+    const first = JSON.stringify(events()[0]);
+    const at = dataOf(shm).findIndex((m) => JSON.stringify(m) === first);
+    expect(at).toBeGreaterThanOrEqual(0);
+    sdk.ws.close();
+    await stopChild(shm.child);
+  });
+});
 
 describe('listening options', { timeout: 60_000 }, () => {
   it('binding beyond loopback without an access token is refused, and says why', async () => {

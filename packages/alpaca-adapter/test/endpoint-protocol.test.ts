@@ -26,8 +26,9 @@ describe('alpacaPathFor', () => {
     expect(alpacaPathFor('/crypto/us')).toBe('/v1beta3/crypto/us');
   });
 
-  it('refuses anything else, and the account stream (not served yet)', () => {
-    for (const path of ['/', '/v9/iex', '/nope', '/v2/iex/extra', '/stream'])
+  it('serves the account stream, refuses anything else', () => {
+    expect(alpacaPathFor('/stream')).toBe('/stream');
+    for (const path of ['/', '/v9/iex', '/nope', '/v2/iex/extra'])
       expect(alpacaPathFor(path)).toBeUndefined();
   });
 });
