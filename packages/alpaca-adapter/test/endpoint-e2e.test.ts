@@ -66,7 +66,11 @@ function collectLines(child: ChildProcess): Line[] {
 }
 
 /** Starts `wsproxy start --json ...extra`; resolves with the process and its first stdout line. */
-function startDaemon(ns: string, extra: string[]): Promise<{ child: ChildProcess; info: Line }> {
+function startDaemon(
+  ns: string,
+  extra: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; info: Line }> {
   const child = spawn(
     process.execPath,
     [cli, 'start', '--json', '--runtime-dir', runtimeDir, '--namespace', ns, '--adapter', adapterEntry]
@@ -74,7 +78,12 @@ function startDaemon(ns: string, extra: string[]): Promise<{ child: ChildProcess
       .concat(extra),
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WSPROXY_ALPACA_DATA_URL: mock.url, WSPROXY_ALPACA_TRADING_URL: mock.url },
+      env: {
+        ...process.env,
+        WSPROXY_ALPACA_DATA_URL: mock.url,
+        WSPROXY_ALPACA_TRADING_URL: mock.url,
+        ...env,
+      },
     },
   );
   children.push(child);
@@ -328,6 +337,10 @@ describe('endpoint and shared-memory strategies on one upstream', { timeout: 60_
     });
     expect(answers.pong).toBe(true);
     expect(answers.unknownPath).toBe(404);
+    expect(answers.headerAuth).toEqual([
+      { T: 'success', msg: 'connected' },
+      { T: 'success', msg: 'authenticated' },
+    ]);
 
     await until(
       () => clients.every((c, k) => dataOf(c).length > before[k]! + 10),
@@ -341,9 +354,14 @@ describe('endpoint and shared-memory strategies on one upstream', { timeout: 60_
 });
 
 /** Opens a raw connection to the endpoint; collects its control messages (answers and errors, not data). */
-function raw(path: string, encoding: 'json' | 'msgpack' = 'json', url = endpointUrl) {
+function raw(
+  path: string,
+  encoding: 'json' | 'msgpack' = 'json',
+  url = endpointUrl,
+  headers: Record<string, string> = {},
+) {
   const ws = new WebSocket(`${url}${path}`, {
-    headers: { 'Content-Type': `application/${encoding}` },
+    headers: { 'Content-Type': `application/${encoding}`, ...headers },
     rejectUnauthorized: false,
   });
   const frames: Line[] = [];
@@ -412,6 +430,14 @@ async function badInputAnswers() {
   const silent = raw('/v2/iex');
   const silentClose = await silent.closed;
 
+  // Keys in the upgrade headers authenticate at once, as with Alpaca.
+  const viaHeaders = raw('/v2/iex', 'msgpack', endpointUrl, {
+    'APCA-API-KEY-ID': 'mock-key',
+    'APCA-API-SECRET-KEY': 'mock-secret',
+  });
+  const headerAuth = await answered(viaHeaders, 2);
+  viaHeaders.ws.close();
+
   const unknownPath = await new Promise<number>((resolve) => {
     const ws = new WebSocket(`${endpointUrl}/v9/nowhere`);
     ws.on('unexpected-response', (_req, res) => {
@@ -431,6 +457,7 @@ async function badInputAnswers() {
     silent: { frames: silent.frames, close: silentClose },
     pong,
     unknownPath,
+    headerAuth,
   };
 }
 
@@ -530,16 +557,27 @@ describe('listening options', { timeout: 60_000 }, () => {
         ],
         { stdio: 'ignore' },
       );
-      const { child, info } = await startDaemon(`${namespace}-tls`, [
-        '--listen',
-        '127.0.0.1:0',
-        '--listen-token',
-        'local-token',
-        '--tls-cert',
-        join(certDir, 'cert.pem'),
-        '--tls-key',
-        join(certDir, 'key.pem'),
-      ]);
+      // Keys configured for the endpoint: clients present these, the daemon uses its own with Alpaca.
+      const endpointKeys = {
+        WSPROXY_ENDPOINT_KEY_ID: 'local-key',
+        WSPROXY_ENDPOINT_SECRET_KEY: 'local-secret',
+        APCA_API_KEY_ID: 'mock-key',
+        APCA_API_SECRET_KEY: 'mock-secret',
+      };
+      const { child, info } = await startDaemon(
+        `${namespace}-tls`,
+        [
+          '--listen',
+          '127.0.0.1:0',
+          '--listen-token',
+          'local-token',
+          '--tls-cert',
+          join(certDir, 'cert.pem'),
+          '--tls-key',
+          join(certDir, 'key.pem'),
+        ],
+        endpointKeys,
+      );
       const url = info.endpoint as string;
       expect(url.startsWith('wss://127.0.0.1:')).toBe(true);
       const refused = await new Promise<number>((resolve) => {
@@ -555,8 +593,11 @@ describe('listening options', { timeout: 60_000 }, () => {
         const c = raw(path, 'msgpack', url);
         await c.opened;
         c.ws.send(encode({ action: 'auth', key: 'mock-key', secret: 'mock-secret' }));
-        expect(await answered(c, 2)).toEqual([
+        c.ws.send(encode({ action: 'auth', key: 'local-key', secret: 'local-secret' }));
+        expect(await answered(c, 3)).toEqual([
           { T: 'success', msg: 'connected' },
+          // The real keys are not the endpoint's: refused locally.
+          { T: 'error', code: 402, msg: 'auth failed' },
           { T: 'success', msg: 'authenticated' },
         ]);
         c.ws.close();
