@@ -143,9 +143,12 @@ export class Daemon {
       defaults: options.upstream,
       observer: {
         deliver: (upstream, recipients, data, isBinary) => {
-          const to = recipients === 'all' ? [...upstream.everyone()] : recipients;
+          const endpoint = this.endpoint?.size ? this.endpoint : undefined;
+          // `everyone()` may be a one-shot iterator: copy it only when the endpoint must read it too.
+          const to =
+            recipients !== 'all' ? recipients : endpoint ? [...upstream.everyone()] : upstream.everyone();
           this.publisher.publish(upstream.id, to, data, isBinary);
-          this.endpoint?.deliver(to, data, isBinary);
+          endpoint?.deliver(to, data, isBinary);
         },
         reconnecting: (upstream, info) => {
           const outage = this.outages.get(upstream.id);

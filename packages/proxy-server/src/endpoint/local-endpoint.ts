@@ -248,13 +248,18 @@ export class LocalEndpoint {
     }
   }
 
+  /** Closes every connection (1001) and the listener; a client that does not answer the close is cut after 1 s. */
   async close(): Promise<void> {
     for (const client of this.clients.values()) client.close(1001, 'wsproxy daemon shutting down');
-    await new Promise<void>((resolve) => {
+    const closed = new Promise<void>((resolve) => {
       this.wss.close();
       this.server.close(() => resolve());
-      this.server.closeAllConnections?.();
     });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+    clearTimeout(timer);
+    for (const ws of this.wss.clients) ws.terminate();
+    this.server.closeAllConnections?.();
   }
 
   private refuse(socket: Duplex, status: number, message: string): void {
