@@ -1,6 +1,7 @@
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { DoorbellServer, RingWriter } from '../src/index.js';
+import { connectDoorbell, DoorbellServer, RingReader, RingWriter } from '../src/index.js';
 import { Cleanup } from './helpers.js';
 
 const cleanup = new Cleanup();
@@ -43,4 +44,30 @@ it('a wait for readers that can no longer come ends with SHMQ_ERR_CLOSED when th
   await doorbell.close();
   await expect(waiting).rejects.toMatchObject({ code: 'SHMQ_ERR_CLOSED' });
   await expect(doorbell.waitForReaders(1)).rejects.toMatchObject({ code: 'SHMQ_ERR_CLOSED' });
+});
+
+it('ignores a hello for a slot the sender does not hold, and keeps the real reader connected', async () => {
+  const name = cleanup.name('rogue-hello');
+  const writer = RingWriter.create({ name });
+  cleanup.defer(() => writer.close());
+  const doorbell = await DoorbellServer.listen({ writer, path: join(cleanup.dir(), 'doorbell.sock') });
+  cleanup.defer(() => doorbell.close());
+  const reader = RingReader.open({ name });
+  cleanup.defer(() => reader.close());
+  const bell = await connectDoorbell(reader, { path: doorbell.path });
+  cleanup.defer(() => bell.close());
+  await doorbell.waitForReaders(1);
+
+  // Claims the reader's slot with another pid: hung up on, and the reader's own connection is not displaced.
+  const rogue = createConnection(doorbell.path);
+  rogue.on('error', () => {});
+  await new Promise((resolve) => rogue.once('connect', resolve));
+  const hello = Buffer.alloc(12);
+  hello.writeUInt32LE(0x4c454244, 0);
+  hello.writeInt32LE(reader.slot, 4);
+  hello.writeInt32LE(process.pid + 1, 8);
+  rogue.write(hello);
+  await new Promise((resolve) => rogue.once('close', resolve));
+  expect(doorbell.connectedSlots).toEqual([reader.slot]);
+  expect(writer.readers().map((r) => r.pid)).toEqual([process.pid]);
 });

@@ -120,6 +120,11 @@ export class DoorbellServer {
     return this.#closing;
   }
 
+  /** The ring says `pid` holds `slot` (readers claim their slot before they connect and say hello). */
+  #holdsSlot(slot: number, pid: number): boolean {
+    return !this.#writer.closed && this.#writer.readers().some((r) => r.slot === slot && r.pid === pid);
+  }
+
   #accept(socket: Socket): void {
     this.#sockets.add(socket);
     let pending = Buffer.alloc(0);
@@ -132,7 +137,10 @@ export class DoorbellServer {
       if (pending.length < HELLO_BYTES) return;
       clearTimeout(timer);
       hello = decodeHello(pending);
-      if (hello === undefined || hello.slot < 0 || hello.slot >= this.#writer.maxReaders) {
+      if (hello === undefined || !this.#holdsSlot(hello.slot, hello.pid)) {
+        // Only the process holding the slot gets its doorbells; anyone else would displace the real reader's
+        // connection (which then takes the writer for gone) and, on hanging up, could free a slot not theirs.
+        hello = undefined;
         socket.destroy();
         return;
       }
