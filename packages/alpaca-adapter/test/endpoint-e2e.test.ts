@@ -351,6 +351,38 @@ describe('endpoint and shared-memory strategies on one upstream', { timeout: 60_
     for (const c of clients) expectExactlyItsOwn(dataOf(c).slice(), now, c.set);
     expect(mock.sessionCount({ endpoint: 'v2/iex' })).toBe(1);
   });
+
+  it('an upstream drop closes endpoint clients (1012) so their SDKs reconnect; a client back at once is served', async () => {
+    const [shm, json, go] = clients as [Client, Client, Client];
+    const first = onlySession('v2/iex');
+    expect(mock.drop({ endpoint: 'v2/iex' })).toBe(1);
+    await until(
+      () => [json, go].every((c) => c.lines.some((l) => l.event === 'close')),
+      'the endpoint clients closed',
+      15_000,
+    );
+    for (const c of [json, go])
+      expect(c.lines.find((l) => l.event === 'close')).toEqual({ event: 'close', code: 1012 });
+    // As an SDK does: reconnect straight away, authenticate, resubscribe.
+    const back = startSdkClient('/v2/iex', 'msgpack', { trades: ['AAPL', 'TSLA'] });
+    const shmBefore = dataOf(shm).length;
+    await until(() => ackOf(back) !== undefined, 'the returning client ack', 20_000);
+    expect(ackOf(back)).toMatchObject({ trades: ['AAPL', 'TSLA'] });
+    await until(
+      () => mock.sessions({ endpoint: 'v2/iex', open: true }).some((s) => s.id !== first.id),
+      'a new upstream session',
+      15_000,
+    );
+    await until(
+      () => dataOf(back).length > 20 && dataOf(shm).length > shmBefore + 20,
+      'data after the reconnect',
+      20_000,
+    );
+    expect(shm.lines.some((l) => l.event === 'reconnected')).toBe(true);
+    const now = record();
+    expectExactlyItsOwn(dataOf(back).slice(), now, back.set);
+    expect(mock.sessions({ endpoint: 'v2/iex', open: true })).toHaveLength(1);
+  });
 });
 
 /** Opens a raw connection to the endpoint; collects its control messages (answers and errors, not data). */

@@ -155,6 +155,7 @@ export class Daemon {
           if (outage) outage.attempt = info.attempt;
           else this.outages.set(upstream.id, { since: Date.now(), attempt: info.attempt });
           this.tellMembers(upstream, { kind: 'reconnecting', connectionId: upstream.id, ...info });
+          this.endpoint?.upstreamDropped(upstream);
         },
         reconnected: (upstream) => {
           const outage = this.outages.get(upstream.id) ?? { since: Date.now(), attempt: 1 };

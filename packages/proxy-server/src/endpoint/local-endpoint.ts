@@ -241,6 +241,17 @@ export class LocalEndpoint {
     }
   }
 
+  /**
+   * The upstream dropped and is being redialled. An endpoint client has no event channel to hear that it is missing
+   * data, so it is told the way the vendor would tell it: its connection closes (1012, service restart), and the SDK
+   * reconnects and resubscribes by itself, knowing it may have missed messages. Nothing is lost silently.
+   */
+  upstreamDropped(upstream: SharedUpstream): void {
+    for (const client of this.clients.values()) {
+      if (client.upstream === upstream) client.close(1012, 'upstream reconnecting');
+    }
+  }
+
   /** The upstream is gone for good: its endpoint members are closed (the SDKs reconnect and authenticate anew). */
   upstreamClosed(upstream: SharedUpstream): void {
     for (const client of this.clients.values()) {
