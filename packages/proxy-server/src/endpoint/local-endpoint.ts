@@ -142,6 +142,12 @@ class EndpointClient implements EndpointConnection {
     clearTimeout(this.joinTimer);
     clearTimeout(this.slowTimer);
     this.handler.closed?.();
+    if (this.dropped > 0) {
+      this.endpoint.logger.warn(
+        { client: this.id, dropped: this.dropped },
+        'frames not sent to a closing endpoint client',
+      );
+    }
     const upstream = this.upstream;
     this.upstream = undefined;
     if (upstream) {
@@ -237,7 +243,18 @@ export class LocalEndpoint {
   deliver(recipients: Iterable<ClientId>, data: Uint8Array, isBinary: boolean): void {
     for (const id of recipients) {
       if (id < FIRST_ENDPOINT_CLIENT_ID) continue;
-      this.clients.get(id)?.deliver({ data, isBinary });
+      const client = this.clients.get(id);
+      if (!client) continue;
+      try {
+        client.deliver({ data, isBinary });
+      } catch (error) {
+        // A frame its protocol cannot convert (e.g. a malformed one) costs that connection only, and it hears so.
+        this.logger.error(
+          { err: error, client: id },
+          'endpoint frame could not be delivered: closing the connection',
+        );
+        client.close(1011, 'a frame could not be delivered');
+      }
     }
   }
 
