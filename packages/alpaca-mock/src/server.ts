@@ -255,13 +255,23 @@ export class AlpacaMock extends EventEmitter {
     return this.market.clock.tickOf(timestamp);
   }
 
-  /** Resolves once `predicate()` holds, re-checking whenever anything inspectable changes. */
+  /**
+   * Resolves once `predicate()` holds, re-checking whenever anything inspectable changes. A predicate that throws
+   * rejects the wait with its error (it runs inside the mock's own event handlers, where it must not escape).
+   */
   waitFor(predicate: () => boolean, timeoutMs = 5000, what = 'a condition'): Promise<void> {
     milliseconds('timeoutMs', timeoutMs);
-    if (predicate()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (!predicate()) return;
+        let holds: boolean;
+        try {
+          holds = predicate();
+        } catch (error) {
+          cleanup();
+          reject(error);
+          return;
+        }
+        if (!holds) return;
         cleanup();
         resolve();
       };
@@ -274,6 +284,7 @@ export class AlpacaMock extends EventEmitter {
         this.off('change', check);
       };
       this.on('change', check);
+      check();
     });
   }
 

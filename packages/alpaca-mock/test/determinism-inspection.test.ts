@@ -111,6 +111,20 @@ describe('inspection', () => {
     });
   });
 
+  it('a waitFor predicate that throws rejects that wait and leaves the mock serving', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    const rejected = expect(
+      mock.waitFor(() => {
+        if (mock.connectionCount() > 0) throw new Error('predicate bug');
+        return false;
+      }),
+    ).rejects.toThrow('predicate bug');
+    const client = cleanup.add(await AlpacaClient.connect(`${mock.url}/v2/iex`));
+    await rejected;
+    expect(await client.next()).toEqual({ T: 'success', msg: 'connected' });
+    await expect(mock.waitFor(() => JSON.parse('{'))).rejects.toThrow(SyntaxError);
+  });
+
   it('is idle when nobody is subscribed', async () => {
     const mock = cleanup.add(await startAlpacaMock({ rate: 1000 }));
     cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
