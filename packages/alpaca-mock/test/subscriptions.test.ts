@@ -136,12 +136,17 @@ describe('subscriptions', () => {
     const ack = await client.request({ action: 'unsubscribe', trades: ['AAPL'] });
     expect(ack.trades).toEqual([]);
     const ackIndex = client.messages.indexOf(ack);
-    await sleep(600);
+    // The tail runs out by itself: the feed stops once nobody wants data any more. A ping answered after the last
+    // frame the mock sent is the barrier that says every frame of the tail has arrived.
+    await mock.waitFor(() => !mock.feedRunning, 5000);
+    await new Promise((resolve) => {
+      client.ws.once('pong', resolve);
+      client.ws.ping();
+    });
     const after = client.messages.slice(ackIndex + 1).filter(isData);
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((m) => m.S === 'AAPL')).toBe(true);
-    // The tail is over: nothing more arrives and the feed has gone idle.
-    await mock.waitFor(() => !mock.feedRunning);
+    // The tail is over: nothing more arrives.
     const settled = client.messages.length;
     await sleep(200);
     expect(client.messages.length).toBe(settled);
