@@ -337,6 +337,10 @@ describe('endpoint and shared-memory strategies on one upstream', { timeout: 60_
     });
     expect(answers.pong).toBe(true);
     expect(answers.unknownPath).toBe(404);
+    expect(answers.strangerAuth).toEqual([
+      { T: 'success', msg: 'connected' },
+      { T: 'error', code: 402, msg: 'auth failed' },
+    ]);
     expect(answers.headerAuth).toEqual([
       { T: 'success', msg: 'connected' },
       { T: 'success', msg: 'authenticated' },
@@ -462,6 +466,13 @@ async function badInputAnswers() {
   const silent = raw('/v2/iex');
   const silentClose = await silent.closed;
 
+  // Keys nobody holds here: they are tried with Alpaca (the mock), whose refusal is passed on.
+  const stranger = raw('/v2/test');
+  await stranger.opened;
+  stranger.ws.send(JSON.stringify({ action: 'auth', key: 'stranger', secret: 'nope' }));
+  const strangerAuth = await answered(stranger, 2);
+  stranger.ws.close();
+
   // Keys in the upgrade headers authenticate at once, as with Alpaca.
   const viaHeaders = raw('/v2/iex', 'msgpack', endpointUrl, {
     'APCA-API-KEY-ID': 'mock-key',
@@ -490,6 +501,7 @@ async function badInputAnswers() {
     pong,
     unknownPath,
     headerAuth,
+    strangerAuth,
   };
 }
 
