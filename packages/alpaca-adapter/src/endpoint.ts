@@ -76,6 +76,9 @@ function joinErrorCode(error: unknown): number {
 
 type Phase = 'unauthenticated' | 'joining' | 'joined';
 
+/** Frames kept while the upstream is being joined; an SDK sends one or two, a flood beyond this is answered 400. */
+const MAX_HELD_FRAMES = 64;
+
 /** Which keys open the upstream for credentials a client presented; undefined when they may not. */
 function upstreamKeysFor(
   given: AlpacaCredentials,
@@ -115,7 +118,9 @@ class AccountConnection implements EndpointConnectionHandler {
       return;
     }
     if (this.phase === 'joining') {
-      this.held.push(frame);
+      if (this.held.length >= MAX_HELD_FRAMES)
+        this.reply({ stream: 'error', data: { error_message: 'too many messages' } });
+      else this.held.push(frame);
       return;
     }
     let message: unknown;
@@ -207,7 +212,8 @@ class MarketDataConnection implements EndpointConnectionHandler {
 
   message(frame: EndpointFrame): void {
     if (this.phase === 'joining') {
-      this.held.push(frame);
+      if (this.held.length >= MAX_HELD_FRAMES) this.error(400);
+      else this.held.push(frame);
       return;
     }
     let decoded: unknown;
