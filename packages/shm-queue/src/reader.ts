@@ -367,8 +367,12 @@ export class RingReader implements AsyncIterable<Buffer> {
     for (;;) {
       const position = this.#position;
       if (position === this.#tail) {
-        this.#tail = loadPosition(words, H_TAIL);
-        if (position === this.#tail) return false;
+        const tail = loadPosition(words, H_TAIL);
+        if (tail === position) return false;
+        // A reader only ever reads up to the tail: a tail behind it is a damaged header, not data.
+        if (tail < position)
+          throw new CorruptHeaderError(this.name, `tail ${tail} is behind position ${position}`);
+        this.#tail = tail;
         this.#assertSlotOwned();
       }
       if (this.#tail - position > capacity) {
@@ -523,6 +527,8 @@ export class RingReader implements AsyncIterable<Buffer> {
     // Now that the writer counts us, settle on a tail whose next-sequence word was still intact when read.
     for (;;) {
       const tail = loadPosition(words, H_TAIL);
+      // Positions count bytes written and are never negative; a negative one would index before the data area.
+      if (tail < 0) throw new CorruptHeaderError(this.name, `tail ${tail} is negative`);
       const offset = tail % this.capacity;
       const sequenceLow = words[this.#dataWord + (offset >> 2) + 1]!;
       const recent = loadPosition(words, H_SEQUENCE);

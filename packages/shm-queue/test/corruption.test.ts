@@ -99,6 +99,35 @@ describe('a corrupted intent word', () => {
   });
 });
 
+describe('a corrupted tail word', () => {
+  const TAIL_OFFSET = 64;
+
+  it('SHMQ_ERR_CORRUPT_HEADER when the tail is not a position at all, never a read at a negative offset', () => {
+    const { name, writer, view } = ringWithRawView(1 << 20);
+    writer.write(Buffer.from('before'));
+    // tail and intent both negative (they agree, so the intent check alone would let the reader join there).
+    for (const at of [TAIL_OFFSET, TAIL_OFFSET + 8, 128, 136]) view.setInt32(at, -1, true);
+    expect(() => RingReader.open({ name })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_CORRUPT_HEADER' }),
+    );
+    expect(writer.readers()).toEqual([]);
+  });
+
+  it('SHMQ_ERR_CORRUPT_HEADER for a reader whose tail goes backwards', () => {
+    const { name, writer, view } = ringWithRawView();
+    const reader = RingReader.open({ name });
+    cleanup.defer(() => reader.close());
+    writer.write(Buffer.from('fine'));
+    expect(reader.tryRead()?.toString()).toBe('fine');
+    view.setInt32(TAIL_OFFSET, -1, true);
+    view.setInt32(TAIL_OFFSET + 8, -1, true);
+    writer.write(Buffer.from('next'));
+    for (const read of [() => reader.tryRead(), () => reader.poll(() => {})]) {
+      expect(read).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_CORRUPT_HEADER' }));
+    }
+  });
+});
+
 describe('corrupted records', () => {
   const damage: Array<[string, (view: DataView, at: number) => void]> = [
     ['a length beyond the segment', (view, at) => view.setInt32(at, 1_000_000_000, true)],
