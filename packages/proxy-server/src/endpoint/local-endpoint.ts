@@ -180,7 +180,7 @@ export class LocalEndpoint {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes ?? 1024 * 1024,
-      // Offered to clients that ask (Alpaca supports it); the SDKs mostly do not.
+      // Not negotiated: on loopback compression only costs CPU, and clients that offer it carry on without.
       perMessageDeflate: false,
     });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
