@@ -135,6 +135,36 @@ function resolveCredentials(given: AlpacaCredentials | undefined): AlpacaCredent
   return credentials;
 }
 
+/**
+ * Opens `url` through the Alpaca adapter of a wsproxy daemon: on the caller's client, or on one of our own that
+ * spawns the daemon with this package's adapter. `onClose` closes that own client with the stream; a caller's
+ * client stays open.
+ */
+async function openAlpacaSocket(
+  url: string,
+  credentials: AlpacaCredentials,
+  options: Pick<AlpacaStreamOptions, 'client' | 'connectOptions'>,
+  headers?: Record<string, string>,
+): Promise<{ socket: AlpacaTransport; onClose: (() => Promise<void>) | undefined }> {
+  let client = options.client;
+  let ownClient: WsproxyClient | undefined;
+  if (!client) {
+    const { connect } = await import('@wsproxy/client');
+    const connectOptions = options.connectOptions ?? {};
+    ownClient = await connect({
+      ...connectOptions,
+      daemonArgs: [...(connectOptions.daemonArgs ?? []), '--adapter', daemonAdapterArgument()],
+    });
+    client = ownClient;
+  }
+  const socket = await client.open(url, {
+    adapter: 'alpaca',
+    credentials: { key: credentials.keyId, secret: credentials.secretKey },
+    ...(headers ? { headers } : {}),
+  });
+  return { socket, onClose: ownClient ? () => (ownClient as WsproxyClient).close() : undefined };
+}
+
 /** Decodes whatever arrives (JSON text, JSON in binary frames, msgpack) into an array of messages. */
 function decodeMessages(data: string | Uint8Array, binary: boolean): Record<string, unknown>[] {
   const decoded = decodeForClient(data, binary);
@@ -204,27 +234,14 @@ export class AlpacaStream
       `${(options.baseUrl ?? process.env.APCA_API_STREAM_URL ?? 'wss://stream.data.alpaca.markets').replace(/\/+$/, '')}${path}`;
     const credentials = resolveCredentials(options.credentials);
     const encoding = kind === 'options' ? 'msgpack' : (options.encoding ?? 'msgpack');
-    let client = options.client;
-    let ownClient: WsproxyClient | undefined;
-    if (!client) {
-      const { connect } = await import('@wsproxy/client');
-      const connectOptions = options.connectOptions ?? {};
-      ownClient = await connect({
-        ...connectOptions,
-        daemonArgs: [...(connectOptions.daemonArgs ?? []), '--adapter', daemonAdapterArgument()],
-      });
-      client = ownClient;
-    }
-    const socket = await client.open(url, {
-      adapter: 'alpaca',
-      credentials: { key: credentials.keyId, secret: credentials.secretKey },
-      headers: { 'Content-Type': encoding === 'msgpack' ? 'application/msgpack' : 'application/json' },
+    const { socket, onClose } = await openAlpacaSocket(url, credentials, options, {
+      'Content-Type': encoding === 'msgpack' ? 'application/msgpack' : 'application/json',
     });
     return new AlpacaStream(socket, {
       kind,
       encoding,
       ...(options.iteratorBuffer === undefined ? {} : { iteratorBuffer: options.iteratorBuffer }),
-      ...(ownClient ? { onClose: () => (ownClient as WsproxyClient).close() } : {}),
+      ...(onClose ? { onClose } : {}),
     });
   }
 
@@ -386,25 +403,8 @@ export class AlpacaAccountStream extends EventEmitter<AlpacaAccountStreamEvents>
       options.url ??
       (options.paper === false ? 'wss://api.alpaca.markets/stream' : 'wss://paper-api.alpaca.markets/stream');
     const credentials = resolveCredentials(options.credentials);
-    let client = options.client;
-    let ownClient: WsproxyClient | undefined;
-    if (!client) {
-      const { connect } = await import('@wsproxy/client');
-      const connectOptions = options.connectOptions ?? {};
-      ownClient = await connect({
-        ...connectOptions,
-        daemonArgs: [...(connectOptions.daemonArgs ?? []), '--adapter', daemonAdapterArgument()],
-      });
-      client = ownClient;
-    }
-    const socket = await client.open(url, {
-      adapter: 'alpaca',
-      credentials: { key: credentials.keyId, secret: credentials.secretKey },
-    });
-    return new AlpacaAccountStream(
-      socket,
-      ownClient ? () => (ownClient as WsproxyClient).close() : undefined,
-    );
+    const { socket, onClose } = await openAlpacaSocket(url, credentials, options);
+    return new AlpacaAccountStream(socket, onClose);
   }
 
   constructor(transport: AlpacaTransport, onClose?: () => Promise<void>) {
