@@ -164,15 +164,10 @@ function writeBody(w: Writer, m: ControlMessage, limits: ProtocolLimits): void {
       w.bool(m.isNew);
       return;
     case 'subscribed':
-      w.u8(MessageTypeCode.subscribed, 'type');
-      writeRequestId(w, m.requestId);
-      w.bool(m.alreadySubscribed);
-      w.bytes32(m.reply, limits.maxParamsBytes, 'maxParamsBytes', 'reply');
-      return;
     case 'unsubscribed':
-      w.u8(MessageTypeCode.unsubscribed, 'type');
+      w.u8(MessageTypeCode[m.type], 'type');
       writeRequestId(w, m.requestId);
-      w.bool(m.stillSubscribed);
+      w.bool(m.type === 'subscribed' ? m.alreadySubscribed : m.stillSubscribed);
       w.bytes32(m.reply, limits.maxParamsBytes, 'maxParamsBytes', 'reply');
       return;
     case 'statusReport': {
@@ -280,7 +275,6 @@ export function controlBodyLength(m: ControlMessage): number {
     case 'opened':
       return 1 + 4 + 4 + 1;
     case 'subscribed':
-      return 1 + 4 + 1 + bytes(m.reply);
     case 'unsubscribed':
       return 1 + 4 + 1 + bytes(m.reply);
     case 'statusReport':
@@ -437,13 +431,12 @@ export function decodeControlBody(body: Uint8Array, limits: ProtocolLimits = DEF
       break;
     }
     case MessageTypeCode.status:
-      r.what = 'status';
-      m = { type: 'status', requestId: r.u32('requestId') };
+    case MessageTypeCode.ok: {
+      const kind = type === MessageTypeCode.status ? 'status' : 'ok';
+      r.what = kind;
+      m = { type: kind, requestId: r.u32('requestId') };
       break;
-    case MessageTypeCode.ok:
-      r.what = 'ok';
-      m = { type: 'ok', requestId: r.u32('requestId') };
-      break;
+    }
     case MessageTypeCode.error: {
       r.what = 'error';
       const requestId = r.u32('requestId');
@@ -458,20 +451,17 @@ export function decodeControlBody(body: Uint8Array, limits: ProtocolLimits = DEF
       m = { type: 'opened', requestId, connectionId, isNew: r.bool('isNew') };
       break;
     }
-    case MessageTypeCode.subscribed: {
-      r.what = 'subscribed';
-      const requestId = r.u32('requestId');
-      const alreadySubscribed = r.bool('alreadySubscribed');
-      const reply = r.bytes32(limits.maxParamsBytes, 'maxParamsBytes', 'reply');
-      m = { type: 'subscribed', requestId, alreadySubscribed, reply };
-      break;
-    }
+    case MessageTypeCode.subscribed:
     case MessageTypeCode.unsubscribed: {
-      r.what = 'unsubscribed';
+      // Same layout; only the flag's meaning differs (already subscribed before / still subscribed after).
+      const subscribed = type === MessageTypeCode.subscribed;
+      r.what = subscribed ? 'subscribed' : 'unsubscribed';
       const requestId = r.u32('requestId');
-      const stillSubscribed = r.bool('stillSubscribed');
+      const flag = r.bool(subscribed ? 'alreadySubscribed' : 'stillSubscribed');
       const reply = r.bytes32(limits.maxParamsBytes, 'maxParamsBytes', 'reply');
-      m = { type: 'unsubscribed', requestId, stillSubscribed, reply };
+      m = subscribed
+        ? { type: 'subscribed', requestId, alreadySubscribed: flag, reply }
+        : { type: 'unsubscribed', requestId, stillSubscribed: flag, reply };
       break;
     }
     case MessageTypeCode.statusReport: {
