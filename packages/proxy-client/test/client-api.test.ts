@@ -1,21 +1,11 @@
 import { ClosedError, connect, InvalidArgumentError, type SocketMessage } from '@wsproxy/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, FAST_DAEMON_ARGS, TestEnvironment } from './helpers/environment.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, FAST_DAEMON_ARGS } from './helpers/environment.js';
+import { perTestWorld } from './helpers/per-test.js';
 import { UpstreamServer } from './helpers/upstream-server.js';
 
 describe('WsproxyClient API (this process as the strategy)', () => {
-  let env: TestEnvironment;
-  let upstream: UpstreamServer;
-
-  beforeEach(async () => {
-    env = new TestEnvironment([...FAST_DAEMON_ARGS, '--ping-interval', '200', '--pong-timeout', '200']);
-    upstream = await new UpstreamServer().start();
-  });
-
-  afterEach(async () => {
-    await env.cleanup();
-    await upstream.stop();
-  });
+  const world = perTestWorld([...FAST_DAEMON_ARGS, '--ping-interval', '200', '--pong-timeout', '200']);
 
   it('validates options up front with named errors', async () => {
     const cases: Array<[object, RegExp]> = [
@@ -33,19 +23,19 @@ describe('WsproxyClient API (this process as the strategy)', () => {
         message: expect.stringMatching(message),
       });
     }
-    const client = await env.client();
-    await expect(client.open(upstream.url, { headers: { 'bad header': 'x' } })).rejects.toThrow(
+    const client = await world.env.client();
+    await expect(client.open(world.upstream.url, { headers: { 'bad header': 'x' } })).rejects.toThrow(
       InvalidArgumentError,
     );
-    await expect(client.open(upstream.url, { credentials: { key: 'k' } as never })).rejects.toThrow(
+    await expect(client.open(world.upstream.url, { credentials: { key: 'k' } as never })).rejects.toThrow(
       /credentials/,
     );
   });
 
   it('open, for await, send, setLogLevel, status, close; a closed client refuses work', async () => {
-    const client = await env.client({ name: 'api-test' });
+    const client = await world.env.client({ name: 'api-test' });
     expect(client.daemonPid).toBeGreaterThan(0);
-    const socket = await client.open(upstream.url);
+    const socket = await client.open(world.upstream.url);
     expect(socket.isNew).toBe(true);
     expect(socket.state).toBe('open');
 
@@ -56,8 +46,8 @@ describe('WsproxyClient API (this process as the strategy)', () => {
         if (received.length === 2) break;
       }
     })();
-    upstream.broadcast('one');
-    upstream.broadcast(Buffer.from([1, 2]));
+    world.upstream.broadcast('one');
+    world.upstream.broadcast(Buffer.from([1, 2]));
     await reading;
     expect(received).toEqual([
       { binary: false, data: 'one' },
@@ -65,8 +55,8 @@ describe('WsproxyClient API (this process as the strategy)', () => {
     ]);
 
     await socket.send('up');
-    await eventually(() => upstream.received.length === 1, 'frame upstream');
-    expect(upstream.received[0]!.data.toString()).toBe('up');
+    await eventually(() => world.upstream.received.length === 1, 'frame upstream');
+    expect(world.upstream.received[0]!.data.toString()).toBe('up');
 
     await client.setLogLevel('debug');
     const status = await client.status();
@@ -87,10 +77,10 @@ describe('WsproxyClient API (this process as the strategy)', () => {
 
   it('every idle strategy delivers: block, backoff, spin', async () => {
     for (const idle of ['block', 'backoff', 'spin'] as const) {
-      const client = await env.client({ idle });
-      const socket = await client.open(upstream.url);
+      const client = await world.env.client({ idle });
+      const socket = await client.open(world.upstream.url);
       const messages = socket[Symbol.asyncIterator]();
-      upstream.broadcast(`via ${idle}`);
+      world.upstream.broadcast(`via ${idle}`);
       expect((await messages.next()).value).toEqual({ binary: false, data: `via ${idle}` });
       await client.close();
     }
@@ -99,7 +89,7 @@ describe('WsproxyClient API (this process as the strategy)', () => {
   it('a greeting the server sends on connect reaches the opener, before anything later', async () => {
     const greeter = await new UpstreamServer({ greeting: '[{"T":"success","msg":"connected"}]' }).start();
     try {
-      const client = await env.client();
+      const client = await world.env.client();
       const socket = await client.open(greeter.url);
       const messages = socket[Symbol.asyncIterator]();
       greeter.broadcast('next');
@@ -116,7 +106,7 @@ describe('WsproxyClient API (this process as the strategy)', () => {
   it('an upstream that stops answering pings is declared dead and reconnected', async () => {
     const silent = await new UpstreamServer({ autoPong: false }).start();
     try {
-      const client = await env.client();
+      const client = await world.env.client();
       const socket = await client.open(silent.url);
       const reconnecting = new Promise((resolve) => socket.once('reconnecting', resolve));
       expect(await reconnecting).toMatchObject({ cause: 'upstream', attempt: 1 });

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as connectSocket, type Socket } from 'node:net';
 import { ControlStreamDecoder, type DaemonMessage, encodeControlFrame } from '@wsproxy/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FAST_DAEMON_ARGS, TestEnvironment } from './helpers/environment.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_DAEMON_ARGS } from './helpers/environment.js';
+import { perTestWorld } from './helpers/per-test.js';
 import type { RemoteError } from './helpers/strategy-process.js';
 import { UpstreamServer } from './helpers/upstream-server.js';
 
@@ -30,31 +31,20 @@ async function rejection(promise: Promise<unknown>): Promise<RemoteError> {
 }
 
 describe('typed errors go to the culprit only', () => {
-  let env: TestEnvironment;
-  let upstream: UpstreamServer;
-
-  beforeEach(async () => {
-    env = new TestEnvironment([...FAST_DAEMON_ARGS, '--log-level', 'trace']);
-    upstream = await new UpstreamServer().start();
-  });
-
-  afterEach(async () => {
-    await env.cleanup();
-    await upstream.stop();
-  });
+  const world = perTestWorld([...FAST_DAEMON_ARGS, '--log-level', 'trace']);
 
   it('wrong credentials for an existing connection: CredentialsMismatchError; the owner is undisturbed', async () => {
     const secret = `s3cr3t-${randomBytes(8).toString('hex')}`;
-    const owner = await env.connectedStrategy();
-    const intruder = await env.connectedStrategy();
+    const owner = await world.env.connectedStrategy();
+    const intruder = await world.env.connectedStrategy();
     const headers = { 'APCA-API-KEY-ID': 'KEY1', 'APCA-API-SECRET-KEY': secret };
-    await owner.strategy.call('open', { tag: 'feed', url: upstream.url, options: { headers } });
-    expect(upstream.upgradeHeaders[0]!['apca-api-secret-key']).toBe(secret);
+    await owner.strategy.call('open', { tag: 'feed', url: world.upstream.url, options: { headers } });
+    expect(world.upstream.upgradeHeaders[0]!['apca-api-secret-key']).toBe(secret);
 
     const error = await rejection(
       intruder.strategy.call('open', {
         tag: 'feed',
-        url: upstream.url,
+        url: world.upstream.url,
         options: { headers: { ...headers, 'APCA-API-SECRET-KEY': 'guess' } },
       }),
     );
@@ -65,40 +55,40 @@ describe('typed errors go to the culprit only', () => {
     const errorWithCredentialsField = await rejection(
       intruder.strategy.call('open', {
         tag: 'feed',
-        url: upstream.url,
+        url: world.upstream.url,
         options: { headers, credentials: { key: 'KEY1', secret: 'other' } },
       }),
     );
     expect(errorWithCredentialsField.code).toBe('WSP_ERR_CREDENTIALS_MISMATCH');
-    expect(upstream.connections).toBe(1);
+    expect(world.upstream.connections).toBe(1);
 
     // The same credentials join; a process without any gets a session of its own, never the owner's.
     const joined = await intruder.strategy.call<{ isNew: boolean }>('open', {
       tag: 'same',
-      url: upstream.url,
+      url: world.upstream.url,
       options: { headers },
     });
     expect(joined.isNew).toBe(false);
     const anonymous = await intruder.strategy.call<{ isNew: boolean }>('open', {
       tag: 'anon',
-      url: upstream.url,
+      url: world.upstream.url,
     });
     expect(anonymous.isNew).toBe(true);
-    expect(upstream.connections).toBe(2);
+    expect(world.upstream.connections).toBe(2);
     // A token in the query string is a secret too: used upstream, never logged.
-    await intruder.strategy.call('open', { tag: 'token', url: `${upstream.url}?token=${secret}` });
-    expect(upstream.connections).toBe(3);
+    await intruder.strategy.call('open', { tag: 'token', url: `${world.upstream.url}?token=${secret}` });
+    expect(world.upstream.connections).toBe(3);
 
-    upstream.broadcast('after');
+    world.upstream.broadcast('after');
     await owner.strategy.waitFor(() => owner.strategy.messages('feed').length === 1, 'owner still receives');
     // Secrets never reach the log, even at trace level.
-    expect(readFileSync(env.logPath, 'utf8')).not.toContain(secret);
+    expect(readFileSync(world.env.logPath, 'utf8')).not.toContain(secret);
   });
 
   it('invalid URL and unreachable host: typed errors; another client keeps receiving', async () => {
-    const bystander = await env.connectedStrategy();
-    await bystander.strategy.call('open', { tag: 'feed', url: upstream.url });
-    const culprit = await env.connectedStrategy();
+    const bystander = await world.env.connectedStrategy();
+    await bystander.strategy.call('open', { tag: 'feed', url: world.upstream.url });
+    const culprit = await world.env.connectedStrategy();
 
     for (const url of ['http://127.0.0.1/', 'not a url', 'ws://']) {
       const error = await rejection(culprit.strategy.call('open', { tag: 'bad', url }));
@@ -117,7 +107,7 @@ describe('typed errors go to the culprit only', () => {
       'WSP_ERR_UPSTREAM_UNREACHABLE',
     );
 
-    upstream.broadcast('undisturbed');
+    world.upstream.broadcast('undisturbed');
     await bystander.strategy.waitFor(
       () => bystander.strategy.messages('feed').length === 1,
       'bystander data',
@@ -128,22 +118,22 @@ describe('typed errors go to the culprit only', () => {
   });
 
   it('a malformed control frame gets a protocol error and a disconnect, for that peer only', async () => {
-    const bystander = await env.connectedStrategy();
-    await bystander.strategy.call('open', { tag: 'feed', url: upstream.url });
+    const bystander = await world.env.connectedStrategy();
+    await bystander.strategy.call('open', { tag: 'feed', url: world.upstream.url });
 
-    const garbage = await rawConnection(env.socketPath);
+    const garbage = await rawConnection(world.env.socketPath);
     garbage.socket.write(Buffer.from([0xff, 0x00, 0x13, 0x37]));
     await garbage.closed;
     expect(garbage.messages).toMatchObject([{ type: 'error', requestId: 0, code: 'WSP_ERR_PROTOCOL' }]);
 
     // A well-framed request before the handshake is refused the same way.
-    const early = await rawConnection(env.socketPath);
+    const early = await rawConnection(world.env.socketPath);
     early.socket.write(encodeControlFrame({ type: 'status', requestId: 7 }));
     await early.closed;
     expect(early.messages).toMatchObject([{ type: 'error', code: 'WSP_ERR_HANDSHAKE_REQUIRED' }]);
 
     // A client from the future: refused, with the daemon's range so the client can name both.
-    const future = await rawConnection(env.socketPath);
+    const future = await rawConnection(world.env.socketPath);
     future.socket.write(
       encodeControlFrame({
         type: 'hello',
@@ -159,7 +149,7 @@ describe('typed errors go to the culprit only', () => {
     ]);
 
     // The daemon validates what clients send, not only the client library: a bad URL straight on the wire.
-    const direct = await rawConnection(env.socketPath);
+    const direct = await rawConnection(world.env.socketPath);
     direct.socket.write(
       encodeControlFrame({
         type: 'hello',
@@ -191,7 +181,7 @@ describe('typed errors go to the culprit only', () => {
     expect(direct.messages[1]).toMatchObject({ type: 'error', requestId: 5, code: 'WSP_ERR_BAD_URL' });
     direct.socket.destroy();
 
-    upstream.broadcast('still here');
+    world.upstream.broadcast('still here');
     await bystander.strategy.waitFor(
       () => bystander.strategy.messages('feed').length === 1,
       'bystander data',

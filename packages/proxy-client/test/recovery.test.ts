@@ -1,35 +1,24 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, isAlive, TestEnvironment } from './helpers/environment.js';
-import { UpstreamServer } from './helpers/upstream-server.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, isAlive } from './helpers/environment.js';
+import { perTestWorld } from './helpers/per-test.js';
 
 describe('recovery', () => {
-  let env: TestEnvironment;
-  let upstream: UpstreamServer;
-
-  beforeEach(async () => {
-    env = new TestEnvironment();
-    upstream = await new UpstreamServer().start();
-  });
-
-  afterEach(async () => {
-    await env.cleanup();
-    await upstream.stop();
-  });
+  const world = perTestWorld();
 
   it('daemon killed with SIGKILL mid-stream: clients respawn it, reopen, resubscribe and receive again', async () => {
-    const a = await env.connectedStrategy();
-    const b = await env.connectedStrategy();
-    await a.strategy.call('open', { tag: 'feed', url: upstream.url });
-    await b.strategy.call('open', { tag: 'feed', url: upstream.url });
+    const a = await world.env.connectedStrategy();
+    const b = await world.env.connectedStrategy();
+    await a.strategy.call('open', { tag: 'feed', url: world.upstream.url });
+    await b.strategy.call('open', { tag: 'feed', url: world.upstream.url });
     await a.strategy.call('subscribe', { tag: 'feed', params: '{"action":"subscribe","trades":["AAPL"]}' });
-    expect(upstream.received.map((f) => f.data.toString())).toEqual([
+    expect(world.upstream.received.map((f) => f.data.toString())).toEqual([
       '{"action":"subscribe","trades":["AAPL"]}',
     ]);
-    const oldSegments = env.segments();
+    const oldSegments = world.env.segments();
     expect(oldSegments).toHaveLength(1);
 
     // Mid-stream: frames are flowing when the daemon dies.
-    const flood = setInterval(() => upstream.broadcast('tick'), 2);
+    const flood = setInterval(() => world.upstream.broadcast('tick'), 2);
     try {
       await a.strategy.waitFor(() => a.strategy.messages('feed').length > 10, 'ticks before the kill');
       process.kill(a.daemonPid, 'SIGKILL');
@@ -45,16 +34,16 @@ describe('recovery', () => {
     expect((await b.strategy.call<{ daemonPid: number }>('daemonPid')).daemonPid).toBe(newPid);
     expect(isAlive(a.daemonPid)).toBe(false);
     // One new upstream connection for both, the subscription restored on it, and the dead daemon's ring removed.
-    await eventually(() => upstream.openSockets === 1, 'one upstream after recovery');
-    expect(upstream.connections).toBe(2);
+    await eventually(() => world.upstream.openSockets === 1, 'one upstream after recovery');
+    expect(world.upstream.connections).toBe(2);
     await eventually(
-      () => upstream.received.filter((f) => f.data.toString().includes('subscribe')).length === 2,
+      () => world.upstream.received.filter((f) => f.data.toString().includes('subscribe')).length === 2,
       'subscription restored',
     );
-    expect(env.segments().filter((name) => oldSegments.includes(name))).toEqual([]);
+    expect(world.env.segments().filter((name) => oldSegments.includes(name))).toEqual([]);
 
     const before = [a, b].map(({ strategy }) => strategy.messages('feed').length);
-    upstream.broadcast('after recovery');
+    world.upstream.broadcast('after recovery');
     for (const [i, { strategy }] of [a, b].entries()) {
       await strategy.waitFor(() => strategy.messages('feed').length > before[i]!, 'data after recovery');
       const socketEvents = strategy.reports
@@ -66,19 +55,19 @@ describe('recovery', () => {
   });
 
   it('upstream server restarted: the daemon reconnects and clients get reconnecting / reconnected', async () => {
-    const a = await env.connectedStrategy();
-    const b = await env.connectedStrategy();
-    await a.strategy.call('open', { tag: 'feed', url: upstream.url });
-    await b.strategy.call('open', { tag: 'feed', url: upstream.url });
-    await upstream.restart();
+    const a = await world.env.connectedStrategy();
+    const b = await world.env.connectedStrategy();
+    await a.strategy.call('open', { tag: 'feed', url: world.upstream.url });
+    await b.strategy.call('open', { tag: 'feed', url: world.upstream.url });
+    await world.upstream.restart();
     for (const { strategy } of [a, b]) {
       await strategy.waitFor(() => strategy.events('reconnected').length === 1, 'reconnected');
       const [reconnecting] = strategy.events('reconnecting');
       expect((reconnecting!.info as { cause: string }).cause).toBe('upstream');
     }
-    await eventually(() => upstream.openSockets === 1, 'reconnected upstream');
-    expect(upstream.connections).toBe(2);
-    upstream.broadcast(Buffer.from([9, 9, 9]));
+    await eventually(() => world.upstream.openSockets === 1, 'reconnected upstream');
+    expect(world.upstream.connections).toBe(2);
+    world.upstream.broadcast(Buffer.from([9, 9, 9]));
     for (const { strategy } of [a, b]) {
       await strategy.waitFor(() => strategy.messages('feed').length === 1, 'data after the upstream restart');
       expect(strategy.messages('feed')[0]).toMatchObject({ binary: true, length: 3 });
