@@ -2,28 +2,28 @@
 // processes using AlpacaStream over the daemon's Unix socket and shared-memory ring, and the mock as Alpaca,
 // enforcing ONE connection per key. Everything is checked against the mock's own record.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AlpacaMock, type MockSession, startAlpacaMock } from '@wsproxy/alpaca-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
+import {
+  adapterEntry,
+  collectLines,
+  exited,
+  expectExactlyItsOwn,
+  type Line,
+  onlySession as onlyOpenSession,
+  wsproxyCli,
+} from './e2e-processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const packageDir = join(here, '..');
-const require = createRequire(import.meta.url);
-const serverPackage = require.resolve('@wsproxy/proxy-server/package.json');
-const cli = join(
-  dirname(serverPackage),
-  (JSON.parse(readFileSync(serverPackage, 'utf8')) as { bin: { wsproxy: string } }).bin.wsproxy,
-);
-const adapterEntry = join(packageDir, 'dist', 'daemon.js');
 
 interface Strategy {
   readonly child: ChildProcess;
-  readonly lines: Record<string, unknown>[];
+  readonly lines: Line[];
   readonly set: Record<string, string[]>;
 }
 
@@ -33,16 +33,11 @@ const namespace = `alpaca-e2e-${process.pid}`;
 let daemon: ChildProcess | undefined;
 const children: ChildProcess[] = [];
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 function startDaemon(): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
-      cli,
+      wsproxyCli,
       'start',
       '--runtime-dir',
       runtimeDir,
@@ -95,66 +90,14 @@ function startStrategy(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    partial += chunk.toString();
-    const parts = partial.split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
-  return { child, lines, set };
+  return { child, lines: collectLines(child), set };
 }
 
 const dataOf = (s: Strategy) =>
   s.lines.filter((l) => 'data' in l).map((l) => l.data as Record<string, unknown>);
 const ackOf = (s: Strategy) => s.lines.find((l) => 'ack' in l)?.ack as Record<string, unknown> | undefined;
 
-function wants(set: Record<string, string[]>, m: Record<string, unknown>): boolean {
-  const channel = { t: 'trades', q: 'quotes', b: 'bars', c: 'trades', x: 'trades' }[m.T as string];
-  const list = channel ? set[channel] : undefined;
-  return !!list && (list.includes('*') || list.includes(m.S as string));
-}
-
-/**
- * `got` must be: a few late-joiner replays (one per type and symbol, each an earlier message of the record) and
- * then a gap-free run of the record filtered by the strategy's set.
- */
-function expectExactlyItsOwn(
-  got: Record<string, unknown>[],
-  record: Record<string, unknown>[],
-  set: Record<string, string[]>,
-) {
-  const mine = record.filter((m) => wants(set, m));
-  const key = (m: Record<string, unknown>) => JSON.stringify(m);
-  const positions = new Map(mine.map((m, k) => [key(m), k]));
-  // Find where the live run starts: the longest suffix that is contiguous in `mine`.
-  let start = got.length - 1;
-  while (start > 0) {
-    const here = positions.get(key(got[start]!));
-    const before = positions.get(key(got[start - 1]!));
-    if (here === undefined || before === undefined || before !== here - 1) break;
-    start--;
-  }
-  const live = got.slice(start);
-  const first = positions.get(key(live[0]!));
-  expect(first, 'the live run is in the record').toBeDefined();
-  expect(live).toEqual(mine.slice(first!, first! + live.length));
-  const replays = got.slice(0, start);
-  for (const r of replays) {
-    const k = positions.get(key(r));
-    expect(k !== undefined && k < first!, 'a replay is an earlier message of the record').toBe(true);
-  }
-  expect(new Set(replays.map((r) => `${r.T}:${r.S}`)).size).toBe(replays.length);
-  expect(live.length).toBeGreaterThan(10);
-}
-
-function onlySession(endpoint: string): MockSession {
-  const open = mock.sessions({ endpoint, open: true });
-  expect(open).toHaveLength(1);
-  return open[0]!;
-}
+const onlySession = (endpoint: string): MockSession => onlyOpenSession(mock, endpoint);
 
 beforeAll(async () => {
   mock = await startAlpacaMock({ rate: 25 });
@@ -200,7 +143,8 @@ describe('three strategy processes through the daemon', { timeout: 60_000 }, () 
     await until(() => strategies.every((s) => dataOf(s).length > 40), 'data in every strategy', 20_000);
     const snapshot = strategies.map((s) => dataOf(s).slice());
     const record = plain(upstream.sentData()) as Record<string, unknown>[];
-    for (const [k, s] of strategies.entries()) expectExactlyItsOwn(snapshot[k]!, record, s.set);
+    for (const [k, s] of strategies.entries())
+      expectExactlyItsOwn(snapshot[k]!, record, s.set, { oneReplayPerSymbol: true });
   });
 
   it('a strategy killed with SIGKILL: what nobody else wants is unsubscribed upstream', async () => {

@@ -3,8 +3,7 @@
 // SDKs are) in their own processes, a shared-memory strategy (AlpacaStream) beside them, and the mock as Alpaca,
 // enforcing ONE connection per key. Everything is checked against the mock's own record.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,17 +13,18 @@ import { type AlpacaMock, type MockSession, startAlpacaMock } from '@wsproxy/alp
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { plain, until } from './daemon-role.js';
+import {
+  adapterEntry,
+  collectLines,
+  exited,
+  expectExactlyItsOwn,
+  type Line,
+  onlySession as onlyOpenSession,
+  wsproxyCli,
+} from './e2e-processes.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const serverPackage = require.resolve('@wsproxy/proxy-server/package.json');
-const cli = join(
-  dirname(serverPackage),
-  (JSON.parse(readFileSync(serverPackage, 'utf8')) as { bin: { wsproxy: string } }).bin.wsproxy,
-);
-const adapterEntry = join(here, '..', 'dist', 'daemon.js');
 
-type Line = Record<string, unknown>;
 interface Client {
   readonly child: ChildProcess;
   readonly lines: Line[];
@@ -39,30 +39,12 @@ const children: ChildProcess[] = [];
 /** Shared-memory rings of the daemons we started: all must be gone at the end. */
 const rings: string[] = [];
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await exited(child);
-}
-
-function collectLines(child: ChildProcess): Line[] {
-  const lines: Line[] = [];
-  let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    partial += chunk.toString();
-    const parts = partial.split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) if (line) lines.push(JSON.parse(line) as Line);
-  });
-  child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
-  return lines;
 }
 
 /** Starts `wsproxy start --json ...extra`; resolves with the process and its first stdout line. */
@@ -73,7 +55,7 @@ function startDaemon(
 ): Promise<{ child: ChildProcess; info: Line }> {
   const child = spawn(
     process.execPath,
-    [cli, 'start', '--json', '--runtime-dir', runtimeDir, '--namespace', ns, '--adapter', adapterEntry]
+    [wsproxyCli, 'start', '--json', '--runtime-dir', runtimeDir, '--namespace', ns, '--adapter', adapterEntry]
       .concat(['--linger', '60000', '--log-level', 'warn', '--ring-size', '4194304'])
       .concat(extra),
     {
@@ -154,40 +136,7 @@ const ackOf = (c: Client) =>
     | Line
     | undefined;
 
-function wants(set: Record<string, string[]>, m: Line): boolean {
-  const channel = { t: 'trades', q: 'quotes', b: 'bars', c: 'trades', x: 'trades' }[m.T as string];
-  const list = channel ? set[channel] : undefined;
-  return !!list && (list.includes('*') || list.includes(m.S as string));
-}
-
-/** `got` is a few late-joiner replays (earlier messages of the record) then a gap-free run of its own data. */
-function expectExactlyItsOwn(got: Line[], record: Line[], set: Record<string, string[]>) {
-  const mine = record.filter((m) => wants(set, m));
-  const key = (m: Line) => JSON.stringify(m);
-  const positions = new Map(mine.map((m, k) => [key(m), k]));
-  let start = got.length - 1;
-  while (start > 0) {
-    const at = positions.get(key(got[start]!));
-    const before = positions.get(key(got[start - 1]!));
-    if (at === undefined || before === undefined || before !== at - 1) break;
-    start--;
-  }
-  const live = got.slice(start);
-  const first = positions.get(key(live[0]!));
-  expect(first, 'the live run is in the record').toBeDefined();
-  expect(live).toEqual(mine.slice(first!, first! + live.length));
-  for (const r of got.slice(0, start)) {
-    const k = positions.get(key(r));
-    expect(k !== undefined && k < first!, 'a replay is an earlier message of the record').toBe(true);
-  }
-  expect(live.length).toBeGreaterThan(10);
-}
-
-function onlySession(endpoint: string): MockSession {
-  const open = mock.sessions({ endpoint, open: true });
-  expect(open).toHaveLength(1);
-  return open[0]!;
-}
+const onlySession = (endpoint: string): MockSession => onlyOpenSession(mock, endpoint);
 
 const record = () => plain(onlySession('v2/iex').sentData()) as Line[];
 
@@ -211,7 +160,7 @@ afterAll(async () => {
   try {
     execFileSync(
       process.execPath,
-      [cli, 'stop', '--runtime-dir', runtimeDir, '--namespace', `${namespace}-spawned`],
+      [wsproxyCli, 'stop', '--runtime-dir', runtimeDir, '--namespace', `${namespace}-spawned`],
       {
         stdio: 'ignore',
       },
@@ -555,7 +504,7 @@ describe('listening options', { timeout: 60_000 }, () => {
     const child = spawn(
       process.execPath,
       [
-        cli,
+        wsproxyCli,
         'start',
         '--runtime-dir',
         runtimeDir,
@@ -687,7 +636,7 @@ describe('a strategy that spawns the daemon', { timeout: 60_000 }, () => {
     const status = JSON.parse(
       execFileSync(
         process.execPath,
-        [cli, 'status', '--json', '--runtime-dir', runtimeDir, '--namespace', ns],
+        [wsproxyCli, 'status', '--json', '--runtime-dir', runtimeDir, '--namespace', ns],
         {
           encoding: 'utf8',
         },
@@ -695,7 +644,7 @@ describe('a strategy that spawns the daemon', { timeout: 60_000 }, () => {
     ) as { ring: { name: string } };
     rings.push(status.ring.name);
     await Promise.all([stopChild(strategy.child), stopChild(sdk.child)]);
-    execFileSync(process.execPath, [cli, 'stop', '--runtime-dir', runtimeDir, '--namespace', ns], {
+    execFileSync(process.execPath, [wsproxyCli, 'stop', '--runtime-dir', runtimeDir, '--namespace', ns], {
       stdio: 'ignore',
     });
   });

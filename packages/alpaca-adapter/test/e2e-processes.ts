@@ -1,0 +1,91 @@
+// Shared by the end-to-end suites that run the real wsproxy daemon and strategy processes against the mock: where
+// the daemon's CLI and this package's adapter entry are, reading a child's JSON lines, and the check that each
+// strategy got exactly its own data.
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AlpacaMock, MockSession } from '@wsproxy/alpaca-mock';
+import { expect } from 'vitest';
+
+export type Line = Record<string, unknown>;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const serverPackage = require.resolve('@wsproxy/proxy-server/package.json');
+
+/** The `wsproxy` CLI script of the installed proxy-server package. */
+export const wsproxyCli = join(
+  dirname(serverPackage),
+  (JSON.parse(readFileSync(serverPackage, 'utf8')) as { bin: { wsproxy: string } }).bin.wsproxy,
+);
+
+/** This package's built daemon entry, for `--adapter` (tests run after the build). */
+export const adapterEntry = join(here, '..', 'dist', 'daemon.js');
+
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Collects the child's stdout JSON lines as they arrive; its stderr goes to ours. */
+export function collectLines(child: ChildProcess): Line[] {
+  const lines: Line[] = [];
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    partial += chunk.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) if (line) lines.push(JSON.parse(line) as Line);
+  });
+  child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+  return lines;
+}
+
+function wants(set: Record<string, string[]>, m: Line): boolean {
+  const channel = { t: 'trades', q: 'quotes', b: 'bars', c: 'trades', x: 'trades' }[m.T as string];
+  const list = channel ? set[channel] : undefined;
+  return !!list && (list.includes('*') || list.includes(m.S as string));
+}
+
+/**
+ * `got` must be: a few late-joiner replays (each an earlier message of the record; with `oneReplayPerSymbol`, at
+ * most one per type and symbol) and then a gap-free run of the record filtered by the strategy's set.
+ */
+export function expectExactlyItsOwn(
+  got: Line[],
+  record: Line[],
+  set: Record<string, string[]>,
+  { oneReplayPerSymbol = false }: { oneReplayPerSymbol?: boolean } = {},
+): void {
+  const mine = record.filter((m) => wants(set, m));
+  const key = (m: Line) => JSON.stringify(m);
+  const positions = new Map(mine.map((m, k) => [key(m), k]));
+  // Find where the live run starts: the longest suffix that is contiguous in `mine`.
+  let start = got.length - 1;
+  while (start > 0) {
+    const at = positions.get(key(got[start]!));
+    const before = positions.get(key(got[start - 1]!));
+    if (at === undefined || before === undefined || before !== at - 1) break;
+    start--;
+  }
+  const live = got.slice(start);
+  const first = positions.get(key(live[0]!));
+  expect(first, 'the live run is in the record').toBeDefined();
+  expect(live).toEqual(mine.slice(first!, first! + live.length));
+  const replays = got.slice(0, start);
+  for (const r of replays) {
+    const k = positions.get(key(r));
+    expect(k !== undefined && k < first!, 'a replay is an earlier message of the record').toBe(true);
+  }
+  if (oneReplayPerSymbol) expect(new Set(replays.map((r) => `${r.T}:${r.S}`)).size).toBe(replays.length);
+  expect(live.length).toBeGreaterThan(10);
+}
+
+/** The one open session the mock has on `endpoint` (asserting there is exactly one). */
+export function onlySession(mock: AlpacaMock, endpoint: string): MockSession {
+  const open = mock.sessions({ endpoint, open: true });
+  expect(open).toHaveLength(1);
+  return open[0]!;
+}
