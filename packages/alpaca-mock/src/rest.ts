@@ -126,15 +126,29 @@ function bar(b: Bar | null, fallbackPrice: number, fallbackTime: NanoTime): Reco
   const { t, o, h, l, c, v, n, vw } = b;
   return { t, o, h, l, c, v, n, vw };
 }
-function stockSnapshot(tape: StockTape): Record<string, unknown> {
+/** The current minute's bar; before the minute's first trade, a flat one at the last trade. */
+function latestBar(tape: StockTape | CryptoTape): Record<string, unknown> {
+  return bar(tape.currentBars().minuteBar, tape.lastTrade.p, tape.lastTrade.t);
+}
+
+/** A snapshot: the latest trade and quote (in the asset class's own fields), the minute, daily and previous bars. */
+function snapshot<T extends StockTape | CryptoTape>(
+  tape: T,
+  trade: (tape: T) => Record<string, unknown>,
+  quote: (tape: T) => Record<string, unknown>,
+): Record<string, unknown> {
   const { minuteBar, dailyBar } = tape.currentBars();
   return {
-    latestTrade: stockTrade(tape),
-    latestQuote: stockQuote(tape),
+    latestTrade: trade(tape),
+    latestQuote: quote(tape),
     minuteBar: bar(minuteBar, tape.lastTrade.p, tape.lastTrade.t),
     dailyBar: bar(dailyBar, tape.prevDailyBar.c, tape.lastTrade.t),
     prevDailyBar: bar(tape.prevDailyBar, tape.prevDailyBar.c, tape.prevDailyBar.t),
   };
+}
+
+function stockSnapshot(tape: StockTape): Record<string, unknown> {
+  return snapshot(tape, stockTrade, stockQuote);
 }
 
 function stocksRoute(parts: string[], params: URLSearchParams, market: SyntheticMarket): unknown {
@@ -164,7 +178,7 @@ function stocksRoute(parts: string[], params: URLSearchParams, market: Synthetic
 function latestStock(kind: 'trades' | 'quotes' | 'bars', tape: StockTape): unknown {
   if (kind === 'trades') return stockTrade(tape);
   if (kind === 'quotes') return stockQuote(tape);
-  return bar(tape.currentBars().minuteBar, tape.lastTrade.p, tape.lastTrade.t);
+  return latestBar(tape);
 }
 
 // ---- crypto ----
@@ -188,16 +202,7 @@ function cryptoRoute(parts: string[], params: URLSearchParams, market: Synthetic
   };
   if (a === 'snapshots' && b === undefined) {
     return {
-      snapshots: collect((tape) => {
-        const { minuteBar, dailyBar } = tape.currentBars();
-        return {
-          latestTrade: cryptoTrade(tape),
-          latestQuote: cryptoQuote(tape),
-          minuteBar: bar(minuteBar, tape.lastTrade.p, tape.lastTrade.t),
-          dailyBar: bar(dailyBar, tape.prevDailyBar.c, tape.lastTrade.t),
-          prevDailyBar: bar(tape.prevDailyBar, tape.prevDailyBar.c, tape.prevDailyBar.t),
-        };
-      }),
+      snapshots: collect((tape) => snapshot(tape, cryptoTrade, cryptoQuote)),
     };
   }
   if (a === 'latest' && b === 'orderbooks') {
@@ -206,7 +211,7 @@ function cryptoRoute(parts: string[], params: URLSearchParams, market: Synthetic
   if (a === 'latest' && b === 'trades') return { trades: collect(cryptoTrade) };
   if (a === 'latest' && b === 'quotes') return { quotes: collect(cryptoQuote) };
   if (a === 'latest' && b === 'bars') {
-    return { bars: collect((tape) => bar(tape.currentBars().minuteBar, tape.lastTrade.p, tape.lastTrade.t)) };
+    return { bars: collect(latestBar) };
   }
   throw new RestError(404, 40410000, 'endpoint not found');
 }
