@@ -33,9 +33,8 @@ import {
   TWO_32,
   WRITER_CLOSED,
 } from './layout.js';
-import { isProcessAlive } from './process.js';
 import type { Segment } from './segment.js';
-import { freeSlot } from './writer.js';
+import { claimExactSlot, claimSlot, freeSlot } from './slots.js';
 
 /** How a reader waits when the ring is empty. */
 export type IdleStrategy = 'block' | 'spin' | 'backoff';
@@ -549,35 +548,4 @@ export class RingReader implements AsyncIterable<Buffer> {
   #assertOpen(): void {
     if (this.#closed) throw new ClosedError(`ring reader "${this.name}"`);
   }
-}
-
-/** Claims the given slot if it is free or its owner died. Returns -1 when a live process holds it. */
-function claimExactSlot(words: Int32Array, slot: number, maxReaders: number): number {
-  if (!Number.isInteger(slot) || slot < 0 || slot >= maxReaders) {
-    throw new InvalidArgumentError(`slot must be an integer from 0 to ${maxReaders - 1}, got ${slot}`);
-  }
-  return tryClaim(words, slot) || reclaimFromDead(words, slot) ? slot : -1;
-}
-
-/** Claims a free slot, else reclaims one whose owner died. Returns -1 when all owners are alive. */
-function claimSlot(words: Int32Array, maxReaders: number): number {
-  for (let slot = 0; slot < maxReaders; slot++) if (tryClaim(words, slot)) return slot;
-  for (let slot = 0; slot < maxReaders; slot++) if (reclaimFromDead(words, slot)) return slot;
-  return -1;
-}
-
-function tryClaim(words: Int32Array, slot: number): boolean {
-  return Atomics.compareExchange(words, slotWord(slot, S_PID), 0, process.pid) === 0;
-}
-
-/** Frees a slot whose owner process no longer exists, then claims it (unless someone else was faster). */
-function reclaimFromDead(words: Int32Array, slot: number): boolean {
-  const owner = Atomics.load(words, slotWord(slot, S_PID));
-  return (
-    owner > 0 &&
-    owner !== process.pid &&
-    !isProcessAlive(owner) &&
-    freeSlot(words, slot, owner) &&
-    tryClaim(words, slot)
-  );
 }

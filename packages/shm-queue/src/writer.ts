@@ -10,7 +10,6 @@ import {
   PADDING_MARKER,
   RECORD_HEADER_BYTES,
   recordBytes,
-  S_GENERATION,
   S_LAPS,
   S_LOST_HI,
   S_LOST_LO,
@@ -19,15 +18,13 @@ import {
   S_SLEEPING,
   S_STATE,
   SLOT_ACTIVE,
-  SLOT_FREE,
-  SLOT_RELEASING,
   slotWord,
   storePosition,
   TWO_32,
   WRITER_CLOSED,
 } from './layout.js';
-import { isProcessAlive } from './process.js';
 import { Segment } from './segment.js';
+import { freeSlot, freeSlotOfDeadOwner } from './slots.js';
 
 /** The writer also stamps the next record's sequence word, 8 bytes past the end of each record. */
 const NEXT_HEADER_BYTES = 8;
@@ -240,8 +237,7 @@ export class RingWriter {
     this.#assertOpen();
     const freed: number[] = [];
     for (let slot = 0; slot < this.maxReaders; slot++) {
-      const pid = Atomics.load(this.#words, slotWord(slot, S_PID));
-      if (pid > 0 && !isProcessAlive(pid) && freeSlot(this.#words, slot, pid)) freed.push(slot);
+      if (freeSlotOfDeadOwner(this.#words, slot)) freed.push(slot);
     }
     return freed;
   }
@@ -319,19 +315,4 @@ export class RingWriter {
   #assertOpen(): void {
     if (this.#closed) throw new ClosedError(`ring writer "${this.name}"`);
   }
-}
-
-/**
- * Frees a slot held by `owner`; shared by the writer and by readers reclaiming a dead process's slot. The pid
- * word goes owner -> RELEASING -> 0 so nobody can claim the slot while its other words are being reset.
- */
-export function freeSlot(words: Int32Array, slot: number, owner: number): boolean {
-  const pidWord = slotWord(slot, S_PID);
-  if (Atomics.compareExchange(words, pidWord, owner, SLOT_RELEASING) !== owner) return false;
-  Atomics.store(words, slotWord(slot, S_STATE), SLOT_FREE);
-  if (Atomics.compareExchange(words, slotWord(slot, S_SLEEPING), 1, 0) === 1)
-    Atomics.sub(words, H_SLEEPERS, 1);
-  Atomics.add(words, slotWord(slot, S_GENERATION), 1);
-  Atomics.store(words, pidWord, 0);
-  return true;
 }
