@@ -3,16 +3,7 @@
 import { createAlpacaAdapter } from './daemon-adapter.js';
 import { alpacaEndpointOptionsFromEnv } from './endpoint.js';
 
-export {
-  type AlpacaAdapterOptions,
-  alpacaAdapter,
-  createAlpacaAdapter,
-  restBaseUrlFor,
-} from './daemon-adapter.js';
-export {
-  type AlpacaEndpointOptions,
-  alpacaEndpointOptionsFromEnv,
-  alpacaPathFor,
-  createAlpacaEndpoint,
-} from './endpoint.js';
+// Also the adapter and endpoint API itself: all these two modules export (the main entry lists the same names).
+export * from './daemon-adapter.js';
+export * from './endpoint.js';
 export default createAlpacaAdapter({ endpoint: alpacaEndpointOptionsFromEnv() });
