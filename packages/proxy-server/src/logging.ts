@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import { type Logger, pino } from 'pino';
 import { InvalidArgumentError } from './errors.js';
+import { CREDENTIAL_HEADERS } from './upstream/credential-identity.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -9,20 +10,13 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
  * Secrets must never reach the log file. The daemon does not log them on purpose; these paths are the safety net
  * for an object logged carelessly (an open request, a headers map, an upstream options bag).
  */
-const SECRET_HEADER_NAMES = [
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'apca-api-key-id',
-  'apca-api-secret-key',
-  'x-api-key',
-];
 const REDACT_PATHS = [
   'credentials',
   '*.credentials',
   'secret',
   '*.secret',
-  ...SECRET_HEADER_NAMES.flatMap((name) => [`headers["${name}"]`, `*.headers["${name}"]`]),
+  // The headers that guard an upstream connection are exactly the ones that must not be logged.
+  ...[...CREDENTIAL_HEADERS].flatMap((name) => [`headers["${name}"]`, `*.headers["${name}"]`]),
 ];
 
 export function isLogLevel(value: unknown): value is LogLevel {
