@@ -4,28 +4,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type AlpacaMock, type MockSession, startAlpacaMock } from '@wsproxy/alpaca-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
 import {
   adapterEntry,
-  collectLines,
   exited,
   expectExactlyItsOwn,
-  type Line,
   onlySession as onlyOpenSession,
+  type StrategyProcess,
+  spawnStrategy,
   wsproxyCli,
 } from './e2e-processes.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-interface Strategy {
-  readonly child: ChildProcess;
-  readonly lines: Line[];
-  readonly set: Record<string, string[]>;
-}
 
 let mock: AlpacaMock;
 let runtimeDir: string;
@@ -75,27 +66,24 @@ function startStrategy(
   path = 'v2/iex',
   extraEnv: Record<string, string> = {},
   fixture = 'strategy.mjs',
-): Strategy {
-  const child = spawn(process.execPath, [join(here, 'fixtures', fixture)], {
-    env: {
-      ...process.env,
-      STREAM_URL: `${mock.url}/${path}`,
-      RUNTIME_DIR: runtimeDir,
-      NAMESPACE: namespace,
-      SUBSCRIBE: JSON.stringify(set),
-      APCA_API_KEY_ID: 'mock-key',
-      APCA_API_SECRET_KEY: 'mock-secret',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+): StrategyProcess {
+  const strategy = spawnStrategy({
+    mockUrl: mock.url,
+    path,
+    runtimeDir,
+    namespace,
+    set,
+    env: extraEnv,
+    fixture,
   });
-  children.push(child);
-  return { child, lines: collectLines(child), set };
+  children.push(strategy.child);
+  return strategy;
 }
 
-const dataOf = (s: Strategy) =>
+const dataOf = (s: StrategyProcess) =>
   s.lines.filter((l) => 'data' in l).map((l) => l.data as Record<string, unknown>);
-const ackOf = (s: Strategy) => s.lines.find((l) => 'ack' in l)?.ack as Record<string, unknown> | undefined;
+const ackOf = (s: StrategyProcess) =>
+  s.lines.find((l) => 'ack' in l)?.ack as Record<string, unknown> | undefined;
 
 const onlySession = (endpoint: string): MockSession => onlyOpenSession(mock, endpoint);
 
@@ -118,7 +106,7 @@ afterAll(async () => {
 });
 
 describe('three strategy processes through the daemon', { timeout: 60_000 }, () => {
-  const strategies: Strategy[] = [];
+  const strategies: StrategyProcess[] = [];
 
   it('share ONE upstream session with the minimal subscribe sequence, each getting exactly its own data', async () => {
     const sets: Record<string, string[]>[] = [
@@ -239,7 +227,7 @@ describe('more feeds through the daemon', { timeout: 60_000 }, () => {
       { SECRET: 'not-the-owner' },
       'raw-strategy.mjs',
     );
-    const controls = (s: Strategy) => s.lines.filter((l) => 'control' in l).map((l) => l.control);
+    const controls = (s: StrategyProcess) => s.lines.filter((l) => 'control' in l).map((l) => l.control);
     await until(() => controls(raw).length >= 2 && controls(wrong).length >= 2, 'answers', 20_000);
     expect(controls(raw)).toEqual([
       { T: 'success', msg: 'authenticated' },

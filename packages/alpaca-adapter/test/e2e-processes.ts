@@ -1,7 +1,7 @@
 // Shared by the end-to-end suites that run the real wsproxy daemon and strategy processes against the mock: where
 // the daemon's CLI and this package's adapter entry are, reading a child's JSON lines, and the check that each
 // strategy got exactly its own data.
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -41,6 +41,45 @@ export function collectLines(child: ChildProcess): Line[] {
   });
   child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
   return lines;
+}
+
+/** A strategy process: its JSON output lines and the subscription set it asked for. */
+export interface StrategyProcess {
+  readonly child: ChildProcess;
+  readonly lines: Line[];
+  readonly set: Record<string, string[]>;
+}
+
+export interface StrategySpawn {
+  /** The mock's base URL; the strategy streams from `${mockUrl}/${path}`. */
+  readonly mockUrl: string;
+  readonly path: string;
+  /** Where the daemon's socket lives, and its namespace. */
+  readonly runtimeDir: string;
+  readonly namespace: string;
+  readonly set: Record<string, string[]>;
+  /** Extra environment for the fixture (it reads LISTEN, SECRET, DAEMON_ARGS, ...). */
+  readonly env?: Record<string, string>;
+  /** A script in test/fixtures. Default `strategy.mjs` (AlpacaStream through the daemon's socket and ring). */
+  readonly fixture?: string;
+}
+
+/** Starts a strategy fixture with the mock's keys; the caller owns the process and must stop it. */
+export function spawnStrategy(options: StrategySpawn): StrategyProcess {
+  const child = spawn(process.execPath, [join(here, 'fixtures', options.fixture ?? 'strategy.mjs')], {
+    env: {
+      ...process.env,
+      STREAM_URL: `${options.mockUrl}/${options.path}`,
+      RUNTIME_DIR: options.runtimeDir,
+      NAMESPACE: options.namespace,
+      SUBSCRIBE: JSON.stringify(options.set),
+      APCA_API_KEY_ID: 'mock-key',
+      APCA_API_SECRET_KEY: 'mock-secret',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return { child, lines: collectLines(child), set: options.set };
 }
 
 function wants(set: Record<string, string[]>, m: Line): boolean {

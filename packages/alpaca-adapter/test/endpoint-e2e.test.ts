@@ -20,6 +20,7 @@ import {
   expectExactlyItsOwn,
   type Line,
   onlySession as onlyOpenSession,
+  spawnStrategy,
   wsproxyCli,
 } from './e2e-processes.js';
 
@@ -92,21 +93,9 @@ function startShmStrategy(
     env = {},
   }: { path?: string; ns?: string; env?: Record<string, string> } = {},
 ): Client {
-  const child = spawn(process.execPath, [join(here, 'fixtures', 'strategy.mjs')], {
-    env: {
-      ...process.env,
-      ...env,
-      STREAM_URL: `${mock.url}/${path}`,
-      RUNTIME_DIR: runtimeDir,
-      NAMESPACE: ns,
-      SUBSCRIBE: JSON.stringify(set),
-      APCA_API_KEY_ID: 'mock-key',
-      APCA_API_SECRET_KEY: 'mock-secret',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return { child, lines: collectLines(child), set };
+  const strategy = spawnStrategy({ mockUrl: mock.url, path, runtimeDir, namespace: ns, set, env });
+  children.push(strategy.child);
+  return strategy;
 }
 
 /** A strategy speaking Alpaca's wire protocol to the endpoint, in its own process. */
