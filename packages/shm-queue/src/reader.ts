@@ -302,7 +302,9 @@ export class RingReader implements AsyncIterable<Buffer> {
       // Closed while waiting: the mapping is gone, so report "no more data" rather than touch it.
       if (this.#closed) return false;
       if (this.hasData()) return true;
-      if (this.writerClosed) return false;
+      // The writer may have published its last records and closed between the two checks: look once more, or
+      // those records would be dropped without a word.
+      if (this.writerClosed) return this.hasData();
       if (this.#gone !== undefined) throw this.#gone;
       if (this.idle === 'spin' || (this.idle === 'backoff' && performance.now() < spinUntil)) {
         await nextTurn();
