@@ -18,21 +18,13 @@ function isRunning(pid: number): boolean {
 }
 
 /** The last table the demo printed: one row per strategy, after the header and its dashes. */
-function lastTable(output: string): { name: string; symbols: string; messages: number }[] {
+function lastTable(output: string): { name: string; pid: number; symbols: string; messages: number }[] {
   const frames = output.split('wsproxy demo: three strategies');
   const rows = (frames.at(-1) ?? '').split('\n').filter((line) => /^momentum-[ABC]\s/.test(line));
   return rows.map((line) => {
-    const [name, , symbols, messages] = line.split(/\s{2,}/);
-    return { name: name!, symbols: symbols!, messages: Number(messages) };
+    const [name, pid, symbols, messages] = line.split(/\s{2,}/);
+    return { name: name!, pid: Number(pid), symbols: symbols!, messages: Number(messages) };
   });
-}
-
-function lastTablePids(output: string): number[] {
-  const frames = output.split('wsproxy demo: three strategies');
-  return (frames.at(-1) ?? '')
-    .split('\n')
-    .filter((line) => /^momentum-[ABC]\s/.test(line))
-    .map((line) => Number(line.split(/\s{2,}/)[1]));
 }
 
 describe('pnpm demo (not a TTY)', () => {
@@ -59,7 +51,7 @@ describe('pnpm demo (not a TTY)', () => {
     // No daemon, strategy or segment outlives the demo. (Other suites may run meanwhile, so only the demo's own
     // daemon's segment — named after its pid — is looked for.)
     const daemonPid = Number(/wsproxy daemon pid: (\d+)/.exec(output)?.[1]);
-    const strategyPids = lastTablePids(output);
+    const strategyPids = table.map((row) => row.pid);
     expect(daemonPid).toBeGreaterThan(0);
     for (const pid of [daemonPid, ...strategyPids])
       expect(isRunning(pid), `pid ${pid} still runs`).toBe(false);
