@@ -22,6 +22,11 @@ export const DaemonErrorCode = {
   UNKNOWN_CONNECTION: 'WSP_ERR_UNKNOWN_CONNECTION',
   /** The adapter named in `open` does not exist in this daemon. */
   UNKNOWN_ADAPTER: 'WSP_ERR_UNKNOWN_ADAPTER',
+  /**
+   * The adapter module named in `open` (`adapterModule`) could not be used: not an absolute file path or package
+   * specifier, not found, threw while loading, or exports no adapter factory of the requested name.
+   */
+  ADAPTER_LOAD_FAILED: 'WSP_ERR_ADAPTER_LOAD_FAILED',
   /** The connection's adapter does not support this request (e.g. subscribe on passthrough). */
   NOT_SUPPORTED: 'WSP_ERR_NOT_SUPPORTED',
   /** Adapter parameters that the adapter cannot parse or accept. */

@@ -19,6 +19,7 @@ export {
   LOG_LEVELS,
   LogLevelCode,
   MessageTypeCode,
+  OPEN_WITH_MODULE_TYPE,
 } from './control/constants.js';
 export type {
   ClientMessage,
@@ -125,14 +126,18 @@ export {
   RingRecord,
 } from './record/ring-record.js';
 export type {
+  AdapterStatus,
   ClientStatus,
   DaemonInfo,
   DaemonStatus,
+  EndpointConnectionStatus,
+  EndpointStatus,
   RingStatus,
   UpstreamState,
   UpstreamStatus,
 } from './status.js';
 export {
+  ADAPTER_MODULE_VERSION,
   assertAcceptedVersion,
   MIN_PROTOCOL_VERSION,
   negotiateVersion,

@@ -10,6 +10,51 @@ export interface DaemonStatus {
   readonly ring: RingStatus;
   readonly clients: readonly ClientStatus[];
   readonly upstreams: readonly UpstreamStatus[];
+  /** Adapters the daemon can use right now (built in, from `--adapter`, or loaded for an `open`). */
+  readonly adapters?: readonly AdapterStatus[];
+  /** The drop-in endpoint, when the daemon serves one (`wsproxy start --listen`). */
+  readonly endpoint?: EndpointStatus;
+  readonly [extension: string]: unknown;
+}
+
+export interface AdapterStatus {
+  readonly name: string;
+  /** Where it came from: `''` for the built-in passthrough, else the module (`--adapter` or an open's `adapterModule`). */
+  readonly module: string;
+  readonly [extension: string]: unknown;
+}
+
+export interface EndpointStatus {
+  /** `ws://host:port` or `wss://host:port`. */
+  readonly url: string;
+  readonly connections: readonly EndpointConnectionStatus[];
+  readonly [extension: string]: unknown;
+}
+
+/**
+ * One drop-in endpoint connection. Never carries the access token, keys or headers: the path is shown without the
+ * token segment and without a query string.
+ */
+export interface EndpointConnectionStatus {
+  /** Its daemon client id (the ids listed in `upstreams[].clients`). */
+  readonly clientId: number;
+  /** `address:port` of the peer. */
+  readonly remote: string;
+  readonly path: string;
+  /** Wire format asked for in the upgrade's Content-Type. */
+  readonly format: 'json' | 'msgpack';
+  /** The upstream it joined, or null while it has not (e.g. before it authenticated). */
+  readonly connectionId: number | null;
+  /** `joining`: not yet on an upstream; `open`; `slow`: overran its send buffer and is being closed; `closing`. */
+  readonly state: 'joining' | 'open' | 'slow' | 'closing';
+  readonly connectedMs: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly bytesOut: number;
+  /** Bytes queued in the socket, not yet sent. */
+  readonly bufferedBytes: number;
+  /** Frames not sent because the connection was already closing. */
+  readonly dropped: number;
   readonly [extension: string]: unknown;
 }
 

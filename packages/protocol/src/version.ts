@@ -1,9 +1,17 @@
 import { BadVersionError, ProtocolErrorCode, VersionMismatchError, type VersionRange } from './errors.js';
 
-/** The protocol version this build speaks best. Bumped on any incompatible change to a frame layout. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this build speaks best. Bumped whenever a frame is added or changes layout.
+ * 2: `open` may name the adapter's module (`adapterModule`, sent as type 0x17) so the daemon can load it on demand.
+ */
+export const PROTOCOL_VERSION = 2;
 /** The oldest protocol version this build still speaks. */
 export const MIN_PROTOCOL_VERSION = 1;
+/**
+ * The first version in which a client may send `open` with an `adapterModule`. A client sends it only when the
+ * negotiated version is at least this: to an older daemon it simply leaves the module out.
+ */
+export const ADAPTER_MODULE_VERSION = 2;
 /** Everything this build speaks: what a client offers in `hello` and what a daemon accepts. */
 export const SUPPORTED_VERSIONS: VersionRange = Object.freeze({
   min: MIN_PROTOCOL_VERSION,

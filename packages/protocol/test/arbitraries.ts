@@ -116,6 +116,11 @@ export const controlMessage: fc.Arbitrary<ControlMessage> = fc.oneof(
     adapter: text(10),
     headers: fc.array(header, { maxLength: 5 }),
     credentials: fc.option(fc.record({ key: text(30), secret: text(60) }), { nil: null }),
+    // Version 2: absent, or a non-empty module (an empty one is encoded as a plain open and decodes without it).
+    adapterModule: fc.option(
+      text(60).filter((s) => s !== ''),
+      { nil: undefined },
+    ),
   }),
   fc.record({
     type: fc.constant('close' as const),

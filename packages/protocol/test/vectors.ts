@@ -64,6 +64,19 @@ export const vectors: Vector[] = [
       credentials: null,
     },
   },
+  {
+    name: 'open-with-module',
+    kind: 'control',
+    message: {
+      type: 'open',
+      requestId: 6,
+      url: 'wss://stream.data.alpaca.markets/v2/iex',
+      adapter: 'alpaca',
+      headers: [],
+      credentials: { key: 'PKTEST', secret: 's3cr3t' },
+      adapterModule: '@wsproxy/alpaca-adapter/daemon',
+    },
+  },
   { name: 'close', kind: 'control', message: { type: 'close', requestId: 3, connectionId: 5 } },
   { name: 'close-all', kind: 'control', message: { type: 'close', requestId: 4, connectionId: 'all' } },
   {

@@ -13,6 +13,7 @@ import {
   LOG_LEVELS,
   LogLevelCode,
   MessageTypeCode,
+  OPEN_WITH_MODULE_TYPE,
 } from './constants.js';
 import type { ControlMessage, Header, LogLevel } from './messages.js';
 
@@ -102,7 +103,8 @@ function writeBody(w: Writer, m: ControlMessage, limits: ProtocolLimits): void {
       w.str16(m.message, maxStr, 'message');
       return;
     case 'open': {
-      w.u8(MessageTypeCode.open, 'type');
+      const withModule = hasAdapterModule(m.adapterModule);
+      w.u8(withModule ? OPEN_WITH_MODULE_TYPE : MessageTypeCode.open, 'type');
       writeRequestId(w, m.requestId);
       w.str16(m.url, limits.maxUrlBytes, 'url', 'maxUrlBytes');
       w.str16(m.adapter, maxStr, 'adapter');
@@ -114,6 +116,7 @@ function writeBody(w: Writer, m: ControlMessage, limits: ProtocolLimits): void {
         w.str16(m.credentials.key, maxStr, 'credentials.key');
         w.str16(m.credentials.secret, maxStr, 'credentials.secret');
       }
+      if (withModule) w.str16(m.adapterModule as string, maxStr, 'adapterModule');
       return;
     }
     case 'close': {
@@ -201,6 +204,13 @@ function statusJson(status: unknown): string {
   return json;
 }
 
+/** `''` and absent mean the same (no module): such an open is encoded as a plain version-1 `open`. */
+function hasAdapterModule(adapterModule: unknown): boolean {
+  if (adapterModule === undefined || adapterModule === '') return false;
+  if (typeof adapterModule !== 'string') throw new InvalidArgumentError('adapterModule must be a string');
+  return true;
+}
+
 function writeConnectionId(w: Writer, id: number): void {
   if (id === 0) throw new InvalidArgumentError('connectionId 0 is reserved');
   w.u32(id, 'connectionId');
@@ -256,6 +266,7 @@ export function controlBodyLength(m: ControlMessage): number {
       if (Array.isArray(m.headers))
         for (const h of m.headers) if (Array.isArray(h)) n += str(h[0]) + str(h[1]);
       if (m.credentials) n += str(m.credentials.key) + str(m.credentials.secret);
+      if (typeof m.adapterModule === 'string' && m.adapterModule !== '') n += str(m.adapterModule);
       return n;
     }
     case 'close':
@@ -380,7 +391,8 @@ export function decodeControlBody(body: Uint8Array, limits: ProtocolLimits = DEF
       m = { type: 'refused', code, message: r.str16(maxStr, 'message'), minVersion, maxVersion };
       break;
     }
-    case MessageTypeCode.open: {
+    case MessageTypeCode.open:
+    case OPEN_WITH_MODULE_TYPE: {
       r.what = 'open';
       const requestId = r.u32('requestId');
       const url = r.str16(limits.maxUrlBytes, 'url', 'maxUrlBytes');
@@ -392,7 +404,14 @@ export function decodeControlBody(body: Uint8Array, limits: ProtocolLimits = DEF
         const key = r.str16(maxStr, 'credentials.key');
         credentials = { key, secret: r.str16(maxStr, 'credentials.secret') };
       }
-      m = { type: 'open', requestId, url, adapter, headers, credentials };
+      if (type === OPEN_WITH_MODULE_TYPE) {
+        const adapterModule = r.str16(maxStr, 'adapterModule');
+        // An encoder sends an open without a module as 0x10; an empty one here is not something a peer should send.
+        if (adapterModule === '') throw new MalformedFrameError('open: empty adapterModule');
+        m = { type: 'open', requestId, url, adapter, headers, credentials, adapterModule };
+      } else {
+        m = { type: 'open', requestId, url, adapter, headers, credentials };
+      }
       break;
     }
     case MessageTypeCode.close: {

@@ -39,6 +39,13 @@ export const MessageTypeCode = {
   event: 0x30,
 } as const satisfies Record<ControlMessageType, number>;
 
+/**
+ * Wire value of an `open` that names its adapter's module (protocol version 2): the `open` layout followed by
+ * `str16 adapterModule`. A separate type rather than a trailing field, because version-1 decoders refuse trailing
+ * bytes; both decode to `{ type: 'open' }`, this one with `adapterModule` set.
+ */
+export const OPEN_WITH_MODULE_TYPE = 0x17;
+
 /** Wire values of log levels. */
 export const LogLevelCode = {
   fatal: 1,

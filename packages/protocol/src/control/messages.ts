@@ -97,6 +97,11 @@ export interface OpenRequest {
   readonly adapter: string;
   readonly headers: readonly Header[];
   readonly credentials: Credentials | null;
+  /**
+   * Protocol version 2 on: where the daemon may load the adapter from when none named `adapter` is loaded yet (an
+   * absolute file path or a package specifier). Absent or `''`: the daemon must already have the adapter.
+   */
+  readonly adapterModule?: string;
 }
 
 /** Leave one connection, or all of this client's connections (`connectionId: 'all'`). Answered by `ok`. */
