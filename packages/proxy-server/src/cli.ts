@@ -1,10 +1,7 @@
 #!/usr/bin/env node
 import { createReadStream, existsSync, readFileSync, statSync, watch } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DaemonStatus } from '@wsproxy/protocol';
-import type { UpstreamAdapterFactory } from './adapter.js';
 import { fetchStatus } from './control-client.js';
 import { Daemon } from './daemon.js';
 import { EXIT_ALREADY_RUNNING } from './daemon-entry.js';
@@ -42,7 +39,8 @@ Options (start):
   --reconnect-initial <ms>    first reconnect delay ceiling (default 250)
   --reconnect-max <ms>        reconnect delay cap (default 30000)
   --adapter <module>          load an adapter module (repeatable); it exports an UpstreamAdapterFactory
-                              as default, \`adapter\` or \`adapters\`
+                              as default, \`adapter\` or \`adapters\`. Not needed for clients that name their
+                              adapter's module when they open (AlpacaStream does): the daemon loads it then
   --listen <[host:]port>      serve the drop-in endpoint (e.g. Alpaca's protocol for official SDKs) on a local
                               WebSocket port; host defaults to 127.0.0.1 (env WSPROXY_LISTEN). Off unless given
   --listen-token <token>      required from endpoint clients (Bearer header, ?token= or first path segment);
@@ -91,30 +89,6 @@ function integer(name: string, value: string | undefined): number | undefined {
   return parsed;
 }
 
-async function loadAdapters(specifiers: readonly string[]): Promise<UpstreamAdapterFactory[]> {
-  const out: UpstreamAdapterFactory[] = [];
-  for (const specifier of specifiers) {
-    const target =
-      specifier.startsWith('.') || isAbsolute(specifier) ? pathToFileURL(resolve(specifier)).href : specifier;
-    const module = (await import(target)) as Record<string, unknown>;
-    const found = [
-      module.default,
-      module.adapter,
-      ...(Array.isArray(module.adapters) ? module.adapters : []),
-    ].filter(
-      (candidate): candidate is UpstreamAdapterFactory =>
-        typeof candidate === 'object' &&
-        candidate !== null &&
-        typeof (candidate as UpstreamAdapterFactory).name === 'string' &&
-        typeof (candidate as UpstreamAdapterFactory).create === 'function',
-    );
-    if (found.length === 0)
-      throw new InvalidArgumentError(`--adapter ${specifier} exports no adapter factory`);
-    out.push(...found);
-  }
-  return out;
-}
-
 /** `--listen` and friends (or their WSPROXY_* environment equivalents): the drop-in endpoint, off unless asked. */
 function endpointOptions(values: Values): LocalEndpointOptions | undefined {
   const listen = values.listen ?? process.env.WSPROXY_LISTEN;
@@ -156,7 +130,7 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
         maxDelayMs: integer('reconnect-max', values['reconnect-max']),
       },
     },
-    adapters: await loadAdapters(values.adapter ?? []),
+    adapterModules: values.adapter ?? [],
     endpoint: endpointOptions(values),
   });
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
@@ -197,6 +171,11 @@ function formatStatus(status: DaemonStatus): string {
         `  #${c.clientId} ${c.name || '-'} pid ${c.pid} slot ${c.readerSlot}: connections ${c.connections.join(',') || '-'}, delivered ${c.deliveredMessages} msgs / ${c.deliveredBytes} bytes, ${c.gaps} gaps (${c.lostMessages} lost)`,
     ),
   ];
+  if (status.adapters) {
+    lines.push(
+      `adapters: ${status.adapters.map((a) => (a.module ? `${a.name} (${a.module})` : a.name)).join(', ')}`,
+    );
+  }
   return lines.join('\n');
 }
 

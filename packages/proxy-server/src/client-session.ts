@@ -40,6 +40,8 @@ export class ClientSession {
   id = 0;
   name = '';
   pid = 0;
+  /** The protocol version negotiated in the handshake (0 before it). */
+  version = 0;
   readerSlot = -1;
   /** Upstream connection ids this client opened. */
   readonly connections = new Set<number>();

@@ -1,6 +1,7 @@
 import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import {
+  ADAPTER_MODULE_VERSION,
   type ClientRequest,
   type ConnectionEvent,
   DaemonErrorCode,
@@ -14,11 +15,12 @@ import {
 import { RingWriter } from '@wsproxy/shm-queue';
 import type { Logger } from 'pino';
 import { passthrough, type UpstreamAdapterFactory } from './adapter.js';
+import { AdapterCatalog } from './adapter-catalog.js';
 import { ClientRegistry } from './client-registry.js';
 import { ClientSession } from './client-session.js';
 import { bindDaemonSocket } from './daemon-socket.js';
 import { LocalEndpoint, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
-import { InvalidArgumentError, WsproxyServerError } from './errors.js';
+import { AdapterLoadError, InvalidArgumentError, NotSupportedError, WsproxyServerError } from './errors.js';
 import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logging.js';
 import { removeOrphanSegments, ringScope, ringSegmentName } from './ring-segments.js';
 import { RingPublisher } from './routing/ring-publisher.js';
@@ -54,6 +56,12 @@ export interface DaemonOptions {
   readonly upstream?: UpstreamDefaults;
   /** Adapters besides the built-in `passthrough`. */
   readonly adapters?: readonly UpstreamAdapterFactory[];
+  /**
+   * Modules to load adapters from before serving (what `wsproxy start --adapter` gives): absolute paths, paths
+   * relative to the current folder, or package specifiers. Clients may also name a module in `open`
+   * (`adapterModule`): the daemon then loads it on demand.
+   */
+  readonly adapterModules?: readonly string[];
   /** Serve the drop-in endpoint (off unless given); its protocol comes from the first adapter offering one. */
   readonly endpoint?: LocalEndpointOptions;
 }
@@ -110,7 +118,8 @@ export class Daemon {
   private server: Server | undefined;
   /** The drop-in endpoint, when asked for: its connections are clients too (ids from FIRST_ENDPOINT_CLIENT_ID). */
   endpoint: LocalEndpoint | undefined;
-  private readonly endpointAdapters: readonly UpstreamAdapterFactory[];
+  /** Every adapter this daemon can open with; grows when an open names a module not loaded yet. */
+  private readonly adapters: AdapterCatalog;
   private socketInode = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   private shuttingDown: Promise<void> | undefined;
@@ -123,7 +132,7 @@ export class Daemon {
     this.resolveStopped = resolve;
   });
 
-  private constructor(options: DaemonOptions) {
+  private constructor(options: DaemonOptions, adapters: AdapterCatalog) {
     this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.paths = runtimePaths(this.namespace, options.runtimeDir ?? runtimeDirFor());
     this.lingerMs = nonNegativeInteger('lingerMs', options.lingerMs ?? DEFAULT_LINGER_MS);
@@ -134,11 +143,10 @@ export class Daemon {
     this.ringOptions = options.ring ?? {};
     this.clients = new ClientRegistry(this.ringOptions.maxClients ?? 64);
 
-    const adapters = new Map<string, UpstreamAdapterFactory>([[passthrough.name, passthrough]]);
-    for (const adapter of options.adapters ?? []) adapters.set(adapter.name, adapter);
-    this.endpointAdapters = options.adapters ?? [];
+    this.adapters = adapters;
+    adapters.logger = this.logger;
     this.upstreams = new UpstreamRegistry({
-      adapters,
+      adapters: this.adapters.factories,
       logger: this.logger,
       defaults: options.upstream,
       observer: {
@@ -194,7 +202,11 @@ export class Daemon {
 
   /** Creates the daemon and binds its socket. Throws `DaemonAlreadyRunningError` when another one serves. */
   static async start(options: DaemonOptions = {}): Promise<Daemon> {
-    const daemon = new Daemon(options);
+    // First of all (no log file, no socket yet): a daemon asked for an adapter it cannot load must not start.
+    const adapters = new AdapterCatalog();
+    adapters.add(options.adapters ?? []);
+    for (const module of options.adapterModules ?? []) await adapters.preload(module);
+    const daemon = new Daemon(options, adapters);
     try {
       daemon.server = await bindDaemonSocket(daemon.paths, (socket) => daemon.accept(socket));
     } catch (error) {
@@ -219,7 +231,13 @@ export class Daemon {
       });
     }
     daemon.logger.info(
-      { pid: process.pid, version: daemon.version, socket: daemon.paths.socketPath, ring: daemon.ring.name },
+      {
+        pid: process.pid,
+        version: daemon.version,
+        socket: daemon.paths.socketPath,
+        ring: daemon.ring.name,
+        adapters: daemon.adapters.list(),
+      },
       'daemon started',
     );
     daemon.scheduleLinger(Math.max(daemon.lingerMs, STARTUP_GRACE_MS));
@@ -317,6 +335,7 @@ export class Daemon {
     }
     session.name = hello.clientName;
     session.pid = hello.clientPid;
+    session.version = version;
     clearTimeout(this.lingerTimer);
     this.logger.info({ client: session.id, name: session.name, clientPid: session.pid }, 'client connected');
     return {
@@ -342,7 +361,8 @@ export class Daemon {
   }
 
   private async startEndpoint(options: LocalEndpointOptions): Promise<void> {
-    const protocol = this.endpointAdapters.find((adapter) => adapter.endpoint)?.endpoint;
+    // Adapters given at start only (objects first, then --adapter modules): the endpoint is chosen once.
+    const protocol = [...this.adapters.factories.values()].find((adapter) => adapter.endpoint)?.endpoint;
     if (!protocol) {
       throw new InvalidArgumentError(
         'the endpoint needs an adapter that serves one (e.g. --adapter @wsproxy/alpaca-adapter/daemon)',
@@ -406,11 +426,13 @@ export class Daemon {
         for (const [name, value] of request.headers) {
           headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
         }
+        const adapter = request.adapter || passthrough.name;
+        if (request.adapterModule) await this.loadForOpen(session, request.adapter, request.adapterModule);
         const { upstream, isNew } = await this.upstreams.open(session.id, {
           url: request.url,
           headers,
           credentials: request.credentials,
-          adapter: request.adapter || passthrough.name,
+          adapter,
         });
         if (session.closed) {
           // The client died while we were connecting for it.
@@ -478,6 +500,25 @@ export class Daemon {
     }
   }
 
+  /**
+   * An open that names its adapter's module (protocol version 2): load it unless an adapter of that name is loaded
+   * already. A failure is this requester's `AdapterLoadError` (or `NotSupportedError`); nobody else notices.
+   */
+  private async loadForOpen(session: ClientSession, adapter: string, module: string): Promise<void> {
+    if (session.version < ADAPTER_MODULE_VERSION) {
+      throw new NotSupportedError(
+        `adapterModule needs protocol version ${ADAPTER_MODULE_VERSION}; this connection negotiated ${session.version}`,
+      );
+    }
+    if (adapter === '') {
+      throw new AdapterLoadError(
+        module,
+        'name the adapter to open (adapterModule is only where to load it from)',
+      );
+    }
+    await this.adapters.ensure(adapter, module);
+  }
+
   private notSupported(upstream: SharedUpstream, what: string): WsproxyServerError {
     return new WsproxyServerError(
       DaemonErrorCode.NOT_SUPPORTED,
@@ -494,6 +535,7 @@ export class Daemon {
       ring: this.ring,
       clients: [...this.clients.all()],
       upstreams: [...this.upstreams.all()],
+      adapters: this.adapters.list(),
     });
   }
 }

@@ -22,14 +22,28 @@ export class InvalidArgumentError extends WsproxyServerError {
   }
 }
 
-/** No adapter of that name is registered in this daemon. */
+/** No adapter of that name is registered in this daemon (and the open named no module to load it from). */
 export class UnknownAdapterError extends WsproxyServerError {
   constructor(name: string, known: readonly string[]) {
     super(
       DaemonErrorCode.UNKNOWN_ADAPTER,
-      `unknown adapter ${JSON.stringify(name)}; known: ${known.join(', ')}`,
+      `unknown adapter ${JSON.stringify(name)}; known: ${known.join(', ')}. Start the daemon with --adapter <module>, or open with the adapter's module (adapterModule) so the daemon loads it`,
     );
     this.name = 'UnknownAdapterError';
+  }
+}
+
+/**
+ * An adapter module (from `--adapter`, or an open's `adapterModule`) could not be used: a specifier that is neither
+ * an absolute file path nor a package name, a missing file, an import that threw, or no adapter factory exported.
+ */
+export class AdapterLoadError extends WsproxyServerError {
+  readonly module: string;
+
+  constructor(module: string, reason: string, options?: ErrorOptions) {
+    super(DaemonErrorCode.ADAPTER_LOAD_FAILED, `cannot load adapter module ${module}: ${reason}`, options);
+    this.name = 'AdapterLoadError';
+    this.module = module;
   }
 }
 

@@ -23,6 +23,7 @@ export type {
 export { isLoopback, type ListenAddress, parseListenAddress } from './endpoint/listen-address.js';
 export { FIRST_ENDPOINT_CLIENT_ID, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 export {
+  AdapterLoadError,
   CredentialsMismatchError,
   DaemonAlreadyRunningError,
   InsecureRuntimeDirError,

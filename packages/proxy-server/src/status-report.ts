@@ -1,4 +1,8 @@
-import { type DaemonStatus, PROTOCOL_VERSION } from '@wsproxy/protocol';
+import {
+  type AdapterStatus,
+  type DaemonStatus,
+  PROTOCOL_VERSION,
+} from '@wsproxy/protocol';
 import type { RingWriter } from '@wsproxy/shm-queue';
 import type { ClientSession } from './client-session.js';
 import { displayUrl } from './upstream/display-url.js';
@@ -12,6 +16,7 @@ export interface StatusSources {
   readonly ring: RingWriter;
   readonly clients: readonly ClientSession[];
   readonly upstreams: readonly SharedUpstream[];
+  readonly adapters: readonly AdapterStatus[];
 }
 
 /** What `wsproxy status` prints: built on demand from live state, never kept up to date in the hot path. */
@@ -61,5 +66,6 @@ export function statusReport(sources: StatusSources): DaemonStatus {
       messagesIn: upstream.connection.stats.messagesIn,
       bytesIn: upstream.connection.stats.bytesIn,
     })),
+    adapters: sources.adapters,
   };
 }

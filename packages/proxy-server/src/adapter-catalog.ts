@@ -1,0 +1,167 @@
+// The adapters a daemon can open connections with, and where they came from. Besides the built-in passthrough and
+// the modules named at start (`wsproxy start --adapter <module>`), an `open` may name its adapter's module
+// (protocol version 2, `adapterModule`): whichever process happened to spawn the daemon, a later client that brings
+// its own adapter (AlpacaStream does) still gets it. The socket is 0600 and owner-only, so the requester is the
+// daemon's own user and may run code as that user anyway; the rules below keep a request from naming something
+// surprising (a relative path resolved against the daemon's cwd, a URL, a Node built-in) and keep one bad module
+// from disturbing anyone but its requester.
+
+import { statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { isAbsolute, normalize, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { AdapterStatus } from '@wsproxy/protocol';
+import type { Logger } from 'pino';
+import { passthrough, type UpstreamAdapterFactory } from './adapter.js';
+import { AdapterLoadError } from './errors.js';
+
+/**
+ * An npm package name, optionally scoped, with optional subpath segments (`@wsproxy/alpaca-adapter/daemon`). No
+ * colon (so no `file:`, `data:`, `node:` or `http:` URL), no leading `.` or `/` (so nothing relative or absolute).
+ */
+const PACKAGE_SPECIFIER = /^(?:@[a-z0-9~][\w.~-]*\/)?[a-z0-9~][\w.~-]*(?:\/[\w.~@+-]+)*$/i;
+
+/** The module's adapter factories: its `default`, `adapter` and `adapters` exports (the `--adapter` contract). */
+export function adapterFactoriesOf(module: Record<string, unknown>): UpstreamAdapterFactory[] {
+  return [module.default, module.adapter, ...(Array.isArray(module.adapters) ? module.adapters : [])].filter(
+    (candidate): candidate is UpstreamAdapterFactory =>
+      typeof candidate === 'object' &&
+      candidate !== null &&
+      typeof (candidate as UpstreamAdapterFactory).name === 'string' &&
+      typeof (candidate as UpstreamAdapterFactory).create === 'function',
+  );
+}
+
+/**
+ * Checks a module named by a client and returns the key it is loaded under: a normalised absolute path to an
+ * existing file, or the package specifier itself. Throws `AdapterLoadError` for anything else.
+ */
+export function checkAdapterModule(module: string): string {
+  if (typeof module !== 'string' || module.length === 0) {
+    throw new AdapterLoadError(String(module), 'it must be a non-empty string');
+  }
+  if (isAbsolute(module)) {
+    const path = normalize(module);
+    let isFile = false;
+    try {
+      isFile = statSync(path).isFile();
+    } catch {
+      // Reported below, with the path.
+    }
+    if (!isFile) throw new AdapterLoadError(module, 'there is no file at that path');
+    return path;
+  }
+  const segments = module.split('/');
+  if (
+    !PACKAGE_SPECIFIER.test(module) ||
+    segments.some((segment) => segment === '.' || segment === '..') ||
+    isBuiltin(module)
+  ) {
+    throw new AdapterLoadError(
+      module,
+      'it must be an absolute path to a file or a package specifier (e.g. @wsproxy/alpaca-adapter/daemon)',
+    );
+  }
+  return module;
+}
+
+/** The daemon's adapters by name. `factories` is the live map the upstream registry looks names up in. */
+export class AdapterCatalog {
+  readonly factories = new Map<string, UpstreamAdapterFactory>([[passthrough.name, passthrough]]);
+  /** Module each adapter came from; absent for the built-in and for factories handed over as objects. */
+  private readonly modules = new Map<string, string>();
+  /** One load per module key, shared by every open that names it while it runs; kept once it succeeded. */
+  private readonly loads = new Map<string, Promise<readonly UpstreamAdapterFactory[]>>();
+
+  /** Unset while modules named at start are loaded: the daemon has no log file before it is sure to start. */
+  logger: Logger | undefined;
+
+  /** Adds factories given as objects (`DaemonOptions.adapters`); a later one of the same name wins, as before. */
+  add(factories: readonly UpstreamAdapterFactory[]): void {
+    for (const factory of factories) this.factories.set(factory.name, factory);
+  }
+
+  /**
+   * Loads a module named at start (`--adapter`; relative paths are resolved against `cwd`). Throws
+   * `AdapterLoadError` when it cannot be loaded or exports no factory: a daemon asked for an adapter must not start
+   * without it.
+   */
+  async preload(module: string, cwd = process.cwd()): Promise<void> {
+    const given = module.startsWith('.') ? resolve(cwd, module) : module;
+    const factories = await this.load(checkAdapterModule(given), true);
+    if (factories.length === 0) throw new AdapterLoadError(module, 'it exports no adapter factory');
+  }
+
+  /**
+   * Makes sure the adapter `name` is available, loading `module` if it is not (an `open`'s `adapterModule`).
+   * Throws `AdapterLoadError` for this requester only; the catalogue and every other connection stay as they were.
+   */
+  async ensure(name: string, module: string): Promise<void> {
+    if (this.factories.has(name)) return;
+    const key = checkAdapterModule(module);
+    const factories = await this.load(key, false);
+    if (this.factories.has(name)) return;
+    throw new AdapterLoadError(
+      module,
+      factories.length === 0
+        ? 'it exports no adapter factory (as default, `adapter` or `adapters`)'
+        : `it exports no adapter named ${JSON.stringify(name)} (only ${factories.map((f) => JSON.stringify(f.name)).join(', ')})`,
+    );
+  }
+
+  /** What `wsproxy status` lists. */
+  list(): AdapterStatus[] {
+    return [...this.factories.keys()].map((name) => ({ name, module: this.modules.get(name) ?? '' }));
+  }
+
+  private load(key: string, replace: boolean): Promise<readonly UpstreamAdapterFactory[]> {
+    let loading = this.loads.get(key);
+    if (!loading) {
+      loading = this.importModule(key).then(
+        (factories) => {
+          this.register(key, factories, replace);
+          return factories;
+        },
+        (error: unknown) => {
+          // Not kept: a module that was missing or broken may be fixed, and the next open tries again. (Node keeps a
+          // module that threw while evaluating in its own cache, so that one fails the same way again.)
+          this.loads.delete(key);
+          throw error;
+        },
+      );
+      this.loads.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async importModule(key: string): Promise<readonly UpstreamAdapterFactory[]> {
+    const target = isAbsolute(key) ? pathToFileURL(key).href : key;
+    let exported: Record<string, unknown>;
+    try {
+      exported = (await import(target)) as Record<string, unknown>;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger?.warn({ module: key, reason }, 'adapter module failed to load');
+      throw new AdapterLoadError(key, `importing it failed: ${reason}`, { cause: error });
+    }
+    const factories = adapterFactoriesOf(exported);
+    this.logger?.info({ module: key, adapters: factories.map((f) => f.name) }, 'adapter module loaded');
+    return factories;
+  }
+
+  private register(key: string, factories: readonly UpstreamAdapterFactory[], replace: boolean): void {
+    for (const factory of factories) {
+      const known = this.factories.get(factory.name);
+      // A module loaded for a client never replaces an adapter in use under the same name (passthrough included).
+      if (known && known !== factory && !replace) {
+        this.logger?.warn(
+          { module: key, adapter: factory.name },
+          'an adapter of that name is already loaded',
+        );
+        continue;
+      }
+      this.factories.set(factory.name, factory);
+      this.modules.set(factory.name, key);
+    }
+  }
+}
