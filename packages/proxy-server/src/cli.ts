@@ -171,6 +171,16 @@ function formatStatus(status: DaemonStatus): string {
         `  #${c.clientId} ${c.name || '-'} pid ${c.pid} slot ${c.readerSlot}: connections ${c.connections.join(',') || '-'}, delivered ${c.deliveredMessages} msgs / ${c.deliveredBytes} bytes, ${c.gaps} gaps (${c.lostMessages} lost)`,
     ),
   ];
+  // Both added by version-2 daemons: a status from an older one simply has neither.
+  if (status.endpoint) {
+    const { url, connections } = status.endpoint;
+    lines.push(`endpoint ${url} (${connections.length} connections):`);
+    for (const e of connections) {
+      lines.push(
+        `  #${e.clientId} ${e.remote} ${e.path} ${e.format} ${e.state}, connection ${e.connectionId ?? '-'}, ${e.messagesIn} msgs in, ${e.messagesOut} msgs / ${e.bytesOut} bytes out, ${e.bufferedBytes} bytes buffered, ${e.dropped} dropped`,
+      );
+    }
+  }
   if (status.adapters) {
     lines.push(
       `adapters: ${status.adapters.map((a) => (a.module ? `${a.name} (${a.module})` : a.name)).join(', ')}`,

@@ -536,6 +536,7 @@ export class Daemon {
       clients: [...this.clients.all()],
       upstreams: [...this.upstreams.all()],
       adapters: this.adapters.list(),
+      endpoint: this.endpoint?.status(),
     });
   }
 }

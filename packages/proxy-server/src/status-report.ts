@@ -1,6 +1,7 @@
 import {
   type AdapterStatus,
   type DaemonStatus,
+  type EndpointStatus,
   PROTOCOL_VERSION,
 } from '@wsproxy/protocol';
 import type { RingWriter } from '@wsproxy/shm-queue';
@@ -17,6 +18,8 @@ export interface StatusSources {
   readonly clients: readonly ClientSession[];
   readonly upstreams: readonly SharedUpstream[];
   readonly adapters: readonly AdapterStatus[];
+  /** Present only when the drop-in endpoint is on. */
+  readonly endpoint?: EndpointStatus;
 }
 
 /** What `wsproxy status` prints: built on demand from live state, never kept up to date in the hot path. */
@@ -67,5 +70,6 @@ export function statusReport(sources: StatusSources): DaemonStatus {
       bytesIn: upstream.connection.stats.bytesIn,
     })),
     adapters: sources.adapters,
+    ...(sources.endpoint ? { endpoint: sources.endpoint } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { EndpointConnectionStatus, EndpointStatus } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { ClientId } from '../adapter.js';
@@ -61,9 +62,36 @@ function tokenMatches(expected: Buffer, given: string | undefined | null): boole
   return buffer.length === expected.length && timingSafeEqual(buffer, expected);
 }
 
+/** What `wsproxy status` shows of a connection besides its counters: fixed at the upgrade, never the token. */
+interface EndpointPeer {
+  /** `address:port`. */
+  readonly remote: string;
+  /** The upgrade's path with the token segment removed and without the query (which may hold `?token=`). */
+  readonly path: string;
+  /** What the upgrade's Content-Type asked for: the vendor protocol answers in msgpack or JSON accordingly. */
+  readonly format: 'json' | 'msgpack';
+}
+
+function peerOf(request: IncomingMessage, path: string): EndpointPeer {
+  const { remoteAddress = '?', remotePort = 0 } = request.socket;
+  const host = remoteAddress.includes(':') ? `[${remoteAddress}]` : remoteAddress;
+  const contentType = (request.headers['content-type'] ?? '').toLowerCase();
+  return {
+    remote: `${host}:${remotePort}`,
+    path,
+    format: contentType.includes('msgpack') ? 'msgpack' : 'json',
+  };
+}
+
 class EndpointClient implements EndpointConnection {
   upstream: SharedUpstream | undefined;
   private closing = false;
+  /** Closed for overrunning its send buffer (Alpaca's 407), as opposed to an ordinary close. */
+  private slow = false;
+  private readonly connectedAt = Date.now();
+  messagesIn = 0;
+  private messagesOut = 0;
+  private bytesOut = 0;
   private slowTimer: NodeJS.Timeout | undefined;
   private joinTimer: NodeJS.Timeout | undefined;
   /** Frames dropped because the connection was already marked slow. */
@@ -74,7 +102,24 @@ class EndpointClient implements EndpointConnection {
     private readonly socket: WebSocket,
     readonly handler: EndpointConnectionHandler,
     private readonly endpoint: LocalEndpoint,
+    private readonly peer: EndpointPeer,
   ) {}
+
+  /** Built on demand for `wsproxy status`; the hot path only bumps three counters. */
+  status(): EndpointConnectionStatus {
+    return {
+      clientId: this.id,
+      ...this.peer,
+      connectionId: this.upstream?.id ?? null,
+      state: this.slow ? 'slow' : this.closing ? 'closing' : this.upstream ? 'open' : 'joining',
+      connectedMs: Date.now() - this.connectedAt,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      bytesOut: this.bytesOut,
+      bufferedBytes: this.socket.bufferedAmount,
+      dropped: this.dropped,
+    };
+  }
 
   start(joinTimeoutMs: number): void {
     this.joinTimer = setTimeout(() => {
@@ -89,6 +134,8 @@ class EndpointClient implements EndpointConnection {
       return;
     }
     this.socket.send(frame.data, { binary: frame.isBinary });
+    this.messagesOut++;
+    this.bytesOut += frame.data.byteLength;
     if (this.socket.bufferedAmount > this.endpoint.maxBufferedBytes) this.tooSlow();
   }
 
@@ -105,6 +152,7 @@ class EndpointClient implements EndpointConnection {
       { client: this.id, buffered: this.socket.bufferedAmount },
       'endpoint client too slow: closing it',
     );
+    this.slow = true;
     this.close(1008, 'slow client', this.handler.tooSlow());
     // A client that does not read will not read the close frame either.
     this.slowTimer = setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS);
@@ -239,6 +287,11 @@ export class LocalEndpoint {
     return this.clients.size;
   }
 
+  /** The endpoint's part of `wsproxy status`: where it listens and every connection, without tokens or keys. */
+  status(): EndpointStatus {
+    return { url: this.url, connections: [...this.clients.values()].map((client) => client.status()) };
+  }
+
   /** Frames an upstream's adapter addressed to clients: the endpoint's own are sent on their sockets. */
   deliver(recipients: Iterable<ClientId>, data: Uint8Array, isBinary: boolean): void {
     for (const id of recipients) {
@@ -321,14 +374,16 @@ export class LocalEndpoint {
       this.refuse(socket, accepted.status, accepted.message);
       return;
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.connected(ws, accepted.handler));
+    const peer = peerOf(request, path);
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.connected(ws, accepted.handler, peer));
   }
 
-  private connected(ws: WebSocket, handler: EndpointConnectionHandler): void {
-    const client = new EndpointClient(this.nextId++, ws, handler, this);
+  private connected(ws: WebSocket, handler: EndpointConnectionHandler, peer: EndpointPeer): void {
+    const client = new EndpointClient(this.nextId++, ws, handler, this, peer);
     this.clients.set(client.id, client);
     this.host.activity();
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      client.messagesIn++;
       try {
         handler.message({ data, isBinary });
       } catch (error) {
