@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  ADAPTER_MODULE_VERSION,
   type ConnectionEvent,
   DaemonErrorCode,
   type DaemonStatus,
@@ -147,6 +148,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         ? { key: options.credentials.key, secret: options.credentials.secret }
         : null,
       adapter: options.adapter ?? '',
+      adapterModule: options.adapterModule ?? '',
     };
     this.opensInFlight += 1;
     let socket: SharedSocket;
@@ -371,6 +373,10 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       adapter: spec.adapter,
       headers: spec.headers,
       credentials: spec.credentials,
+      // A daemon older than version 2 cannot read it: it gets the plain open (and has the adapter, or says not).
+      ...(spec.adapterModule && this.attachment.welcome.version >= ADAPTER_MODULE_VERSION
+        ? { adapterModule: spec.adapterModule }
+        : {}),
     });
     if (answer.type !== 'opened') throw unexpected(answer.type);
     return { connectionId: answer.connectionId, isNew: answer.isNew };

@@ -33,11 +33,20 @@ export class ProtocolViolationError extends DaemonRequestError {
   }
 }
 
+/** The daemon could not load the adapter module named in `open` (`adapterModule`); the message says why. */
+export class AdapterLoadError extends DaemonRequestError {
+  constructor(message: string) {
+    super(DaemonErrorCode.ADAPTER_LOAD_FAILED, message);
+    this.name = 'AdapterLoadError';
+  }
+}
+
 const byCode: Record<string, new (message: string) => DaemonRequestError> = {
   [DaemonErrorCode.BAD_URL]: BadUrlError,
   [DaemonErrorCode.UPSTREAM_UNREACHABLE]: UpstreamUnreachableError,
   [DaemonErrorCode.CREDENTIALS_MISMATCH]: CredentialsMismatchError,
   [DaemonErrorCode.PROTOCOL]: ProtocolViolationError,
+  [DaemonErrorCode.ADAPTER_LOAD_FAILED]: AdapterLoadError,
 };
 
 /** The typed error for a daemon's error answer: a named class for the common codes, else `DaemonRequestError`. */

@@ -2,6 +2,7 @@
 export { type WebsocketProxyCallback, WebsocketProxyClient } from './callback-facade.js';
 export { type ClientState, connect, WsproxyClient, type WsproxyClientEvents } from './client.js';
 export {
+  AdapterLoadError,
   BadUrlError,
   CredentialsMismatchError,
   daemonError,

@@ -100,6 +100,13 @@ export interface OpenOptions {
   readonly credentials?: { readonly key: string; readonly secret: string };
   /** Adapter name in the daemon; default passthrough (every frame to every client). */
   readonly adapter?: string;
+  /**
+   * Where the daemon can load `adapter` from if it has no adapter of that name yet: an absolute path to a file or a
+   * package specifier (resolved from the daemon's installation; an absolute path works wherever things are
+   * installed). This makes the open work whichever process started the daemon, with or without `--adapter`. Ignored
+   * by daemons older than protocol version 2 (they answer `WSP_ERR_UNKNOWN_ADAPTER` when they lack the adapter).
+   */
+  readonly adapterModule?: string;
 }
 
 export function resolveOpenHeaders(options: OpenOptions): Array<[string, string]> {
@@ -123,9 +130,12 @@ export function resolveOpenHeaders(options: OpenOptions): Array<[string, string]
 export function checkOpenOptions(options: OpenOptions): void {
   check(typeof options === 'object' && options !== null, 'open options must be an object');
   for (const key of Object.keys(options)) {
-    check(['headers', 'credentials', 'adapter'].includes(key), `unknown open option ${JSON.stringify(key)}`);
+    check(
+      ['headers', 'credentials', 'adapter', 'adapterModule'].includes(key),
+      `unknown open option ${JSON.stringify(key)}`,
+    );
   }
-  const { credentials, adapter } = options;
+  const { credentials, adapter, adapterModule } = options;
   if (credentials !== undefined) {
     check(
       typeof credentials === 'object' &&
@@ -136,4 +146,11 @@ export function checkOpenOptions(options: OpenOptions): void {
     );
   }
   if (adapter !== undefined) check(typeof adapter === 'string', 'adapter must be a string');
+  if (adapterModule !== undefined) {
+    check(typeof adapterModule === 'string', 'adapterModule must be a string');
+    check(
+      adapterModule === '' || (typeof adapter === 'string' && adapter !== ''),
+      'adapterModule needs adapter: the name of the adapter to load from it',
+    );
+  }
 }

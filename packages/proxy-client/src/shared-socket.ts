@@ -81,6 +81,8 @@ export interface OpenSpec {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly credentials: { readonly key: string; readonly secret: string } | null;
   readonly adapter: string;
+  /** Where the daemon may load the adapter from; `''` for none. Kept so a respawned daemon can load it too. */
+  readonly adapterModule: string;
 }
 
 function toBytes(data: string | Uint8Array): { bytes: Uint8Array; binary: boolean } {

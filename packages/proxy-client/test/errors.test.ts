@@ -145,7 +145,7 @@ describe('typed errors go to the culprit only', () => {
     );
     await future.closed;
     expect(future.messages).toMatchObject([
-      { type: 'refused', code: 'WSP_PROTO_VERSION_MISMATCH', minVersion: 1, maxVersion: 1 },
+      { type: 'refused', code: 'WSP_PROTO_VERSION_MISMATCH', minVersion: 1, maxVersion: 2 },
     ]);
 
     // The daemon validates what clients send, not only the client library: a bad URL straight on the wire.
