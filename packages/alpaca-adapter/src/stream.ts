@@ -111,8 +111,9 @@ export function feedPath(feed: string): { path: string; kind: FeedKind } {
 }
 
 /**
- * The `--adapter` argument for a daemon this process spawns: this package's daemon entry, by absolute path so the
- * daemon can load it wherever it is installed.
+ * This package's daemon entry, by absolute path so the daemon can load it wherever it is installed: the `--adapter`
+ * argument for a daemon this process spawns, and the `adapterModule` of every open (for a daemon someone else
+ * started without it).
  */
 export function daemonAdapterArgument(): string {
   try {
@@ -157,8 +158,10 @@ async function openAlpacaSocket(
     });
     client = ownClient;
   }
+  // The module too, so a daemon that someone else started without `--adapter` loads it for us (once, for everyone).
   const socket = await client.open(url, {
     adapter: 'alpaca',
+    adapterModule: daemonAdapterArgument(),
     credentials: { key: credentials.keyId, secret: credentials.secretKey },
     ...(headers ? { headers } : {}),
   });
