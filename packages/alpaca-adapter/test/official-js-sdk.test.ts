@@ -1,0 +1,286 @@
+// Alpaca's OFFICIAL JavaScript SDK (@alpacahq/alpaca-trade-api, the v4 "TypeScript SDK") against the daemon's
+// drop-in endpoint, end to end with real processes: the mock as Alpaca (ONE connection per key), the wsproxy daemon
+// (its CLI, --listen, this package's adapter) on a private runtime dir, two strategies written with the SDK exactly
+// as a user writes them (test/fixtures/official-sdk-strategy.mjs), each in its own process with overlapping
+// symbols, and a shared-memory AlpacaStream strategy beside them. Everything is checked against the mock's record.
+//
+// The SDK's stock stream is pointed at the endpoint by these lines, which docs/drop-in-endpoint.md shows in its
+// JavaScript section and the fixture runs verbatim (the last test checks all three agree):
+/*
+import { Alpaca } from '@alpacahq/alpaca-trade-api';
+
+const url = process.env.STOCKS_STREAM_URL ?? 'ws://127.0.0.1:8765/v2/iex'; // wsproxy's drop-in endpoint
+const alpaca = new Alpaca(); // keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY, as always
+const stocks = alpaca.marketData.stockStream({ url }); // the path picks the feed: /v2/iex, /v2/sip, ...
+*/
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plain, until } from './daemon-role.js';
+import {
+  adapterEntry,
+  collectLines,
+  exited,
+  expectExactlyItsOwn,
+  type Line,
+  onlySession,
+  type StrategyProcess,
+  spawnStrategy,
+  wsproxyCli,
+} from './e2e-processes.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fixture = join(here, 'fixtures', 'official-sdk-strategy.mjs');
+const namespace = `official-js-sdk-${process.pid}`;
+
+let mock: AlpacaMock;
+let runtimeDir: string;
+let daemon: ChildProcess;
+let daemonInfo: Line;
+const children: ChildProcess[] = [];
+
+/** Overlapping sets: every symbol is wanted by at least two strategies on some channel, none by all on all. */
+const SET_A = { trades: ['AAPL', 'MSFT'], quotes: ['AAPL'], bars: ['AAPL', 'TSLA'] };
+const SET_B = { trades: ['AAPL', 'TSLA'], quotes: ['AAPL', 'MSFT'], bars: ['TSLA'] };
+const SET_SHM = { trades: ['MSFT', 'NVDA'], quotes: ['TSLA'], bars: ['MSFT'] };
+
+/** The wire fields the SDK exposes per message type (all of them, under its own names), in one fixed order. */
+const FIELDS: Record<string, string[]> = {
+  t: ['T', 'S', 'i', 'x', 'p', 's', 'c', 'z', 't'],
+  q: ['T', 'S', 'bx', 'bp', 'bs', 'ax', 'ap', 'as', 'c', 'z', 't'],
+  b: ['T', 'S', 'o', 'h', 'l', 'c', 'v', 'n', 'vw', 't'],
+  c: ['T', 'S', 'x', 'oi', 'op', 'os', 'oc', 'ci', 'cp', 'cs', 'cc', 'z', 't'],
+  x: ['T', 'S', 'i', 'x', 'p', 's', 'a', 'z', 't'],
+};
+
+/** One comparable form for the mock's messages and the SDK's: its type's fields, timestamps with 9 digits. */
+function canonical(m: Line): Line {
+  const out: Line = {};
+  for (const key of FIELDS[m.T as string] ?? Object.keys(m)) out[key] = m[key];
+  if (typeof out.t === 'string') out.t = out.t.replace(/(:\d\d)Z$/, '$1.000000000Z');
+  return out;
+}
+
+interface SdkStrategy extends StrategyProcess {
+  readonly name: string;
+}
+
+/** A strategy written with the official SDK, in its own process, pointed at the endpoint. */
+function startSdkStrategy(name: string, set: Record<string, string[]>): SdkStrategy {
+  const child = spawn(process.execPath, [fixture], {
+    env: {
+      ...process.env,
+      STOCKS_STREAM_URL: `${daemonInfo.endpoint as string}/v2/iex`,
+      SUBSCRIBE: JSON.stringify(set),
+      APCA_API_KEY_ID: 'mock-key',
+      APCA_API_SECRET_KEY: 'mock-secret',
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return { name, child, lines: collectLines(child), set };
+}
+
+const sdkData = (s: StrategyProcess) =>
+  s.lines.filter((l) => 'data' in l).map((l) => canonical({ ...(l.data as Line), t: l.t }));
+const shmData = (s: StrategyProcess) => s.lines.filter((l) => 'data' in l).map((l) => l.data as Line);
+const lastAck = (s: StrategyProcess) => s.lines.findLast((l) => 'ack' in l)?.ack as Line | undefined;
+const countOf = (data: Line[], type: string) => data.filter((m) => m.T === type).length;
+
+/** The SDK's subscription state after an ack: exactly the strategy's own set, every other channel empty. */
+function ownSet(set: Record<string, string[]>): Line {
+  const channels = ['trades', 'quotes', 'bars', 'updatedBars', 'dailyBars', 'statuses', 'lulds'];
+  return Object.fromEntries(channels.map((c) => [c, set[c] ?? []]));
+}
+
+const sameMembers = (a: unknown, b: string[]) =>
+  Array.isArray(a) && a.length === b.length && b.every((s) => a.includes(s));
+
+function ackIsOwn(s: StrategyProcess): boolean {
+  const ack = lastAck(s);
+  return !!ack && Object.entries(ownSet(s.set)).every(([c, want]) => sameMembers(ack[c], want as string[]));
+}
+
+function union(...sets: Record<string, string[]>[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const set of sets)
+    for (const [channel, symbols] of Object.entries(set))
+      out[channel] = [...new Set([...(out[channel] ?? []), ...symbols])];
+  return out;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await exited(child);
+}
+
+beforeAll(async () => {
+  // tickMs 2000 at 25 ticks/s: a synthetic minute every 1.2 s, so minute bars arrive within the test's time.
+  mock = await startAlpacaMock({ host: '127.0.0.1', connectionLimit: 1, rate: 25, tickMs: 2000 });
+  runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-official-js-sdk-'));
+  // `--adapter @wsproxy/alpaca-adapter/daemon` names this package's built daemon entry; inside the monorepo the
+  // daemon's own folder cannot resolve that specifier, so it gets the file the specifier resolves to.
+  daemon = spawn(
+    process.execPath,
+    [wsproxyCli, 'start', '--json', '--namespace', namespace, '--adapter', adapterEntry].concat([
+      '--listen',
+      '127.0.0.1:0',
+      '--linger',
+      '2000',
+      '--log-level',
+      'warn',
+      '--ring-size',
+      '4194304',
+    ]),
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WSPROXY_RUNTIME_DIR: runtimeDir, WSPROXY_ALPACA_DATA_URL: mock.url },
+    },
+  );
+  children.push(daemon);
+  daemon.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+  daemonInfo = await new Promise<Line>((resolve, reject) => {
+    let out = '';
+    daemon.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as Line);
+    });
+    daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code}): ${out}`)));
+  });
+  expect(daemonInfo.endpoint).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+});
+
+afterAll(async () => {
+  await Promise.all(children.map(stopChild));
+  await mock?.close();
+  if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
+});
+
+describe('the official JavaScript SDK on the drop-in endpoint', { timeout: 30_000 }, () => {
+  let a: SdkStrategy;
+  let b: SdkStrategy;
+  let shm: StrategyProcess;
+
+  it('two SDK strategies and a shared-memory one each get exactly their own data over ONE upstream session', async () => {
+    a = startSdkStrategy('A', SET_A);
+    b = startSdkStrategy('B', SET_B);
+    shm = spawnStrategy({ mockUrl: mock.url, path: 'v2/iex', runtimeDir, namespace, set: SET_SHM });
+    children.push(shm.child);
+
+    // Each SDK authenticated (its typed first-auth outcome), and its last ack lists its own set, never the union.
+    await until(
+      () => [a, b].every((s) => s.lines.some((l) => 'auth' in l)),
+      'the SDKs’ auth outcomes',
+      15_000,
+    );
+    for (const s of [a, b]) {
+      expect(s.lines.find((l) => 'auth' in l)?.auth).toEqual({
+        status: 'authenticated',
+        authenticated: true,
+        message: 'authenticated',
+      });
+    }
+    await until(() => [a, b].every(ackIsOwn), 'each SDK’s own ack', 15_000);
+    await until(() => lastAck(shm) !== undefined, 'the shared-memory ack', 15_000);
+
+    // Trades, quotes and minute bars for every strategy.
+    await until(
+      () =>
+        [a, b].every((s) => {
+          const data = sdkData(s);
+          return countOf(data, 't') > 30 && countOf(data, 'q') > 10 && countOf(data, 'b') >= 3;
+        }) && countOf(shmData(shm), 'b') >= 3,
+      'trades, quotes and bars in every strategy',
+      20_000,
+    );
+
+    const session = onlySession(mock, 'v2/iex');
+    const record = (plain(session.sentData()) as Line[]).map(canonical);
+    for (const s of [a, b]) {
+      const data = sdkData(s);
+      expectExactlyItsOwn(data, record, s.set);
+      // Its own symbols and nothing else, on every channel it asked for.
+      for (const [type, channel] of [
+        ['t', 'trades'],
+        ['q', 'quotes'],
+        ['b', 'bars'],
+      ] as const) {
+        const symbols = new Set(data.filter((m) => m.T === type).map((m) => m.S));
+        expect([...symbols].sort(), `${s.name} ${channel}`).toEqual([...(s.set[channel] ?? [])].sort());
+      }
+      expect(s.lines.filter((l) => 'error' in l)).toEqual([]);
+    }
+    expectExactlyItsOwn(shmData(shm).slice(), plain(session.sentData()) as Line[], SET_SHM);
+
+    // Alpaca (the mock) saw ONE session on the feed, with the daemon's auth and the union of the three sets.
+    expect(mock.sessionCount({ endpoint: 'v2/iex' })).toBe(1);
+    expect(mock.sessions()).toHaveLength(1);
+    expect((plain(session.received) as Line[])[0]).toEqual({
+      action: 'auth',
+      key: 'mock-key',
+      secret: 'mock-secret',
+    });
+    const upstreamSet = session.subscriptions() as Record<string, string[]>;
+    for (const [channel, symbols] of Object.entries(union(SET_A, SET_B, SET_SHM)))
+      expect([...upstreamSet[channel]!].sort(), channel).toEqual([...symbols].sort());
+  });
+
+  it('when the strategies leave, the SDKs disconnect cleanly and the daemon releases everything', async () => {
+    const ring = daemonInfo.ring as string;
+    expect(readdirSync('/dev/shm')).toContain(ring);
+    const socket = daemonInfo.socket as string;
+    expect(existsSync(socket)).toBe(true);
+
+    // SDK A disconnects as a user's code does: the symbols only it wanted leave the upstream set.
+    a.child.stdin!.write('stop\n');
+    await exited(a.child);
+    expect(a.child.exitCode).toBe(0);
+    expect(a.lines.some((l) => l.event === 'disconnected')).toBe(true);
+    const session = onlySession(mock, 'v2/iex');
+    const rest = union(SET_B, SET_SHM);
+    await until(
+      () => {
+        const now = session.subscriptions() as Record<string, string[]>;
+        return Object.entries(rest).every(([c, symbols]) => sameMembers(now[c], symbols));
+      },
+      'the upstream set shrunk to what B and the shared-memory strategy want',
+      10_000,
+    );
+    // AAPL bars were only A's.
+    expect((session.subscriptions() as Record<string, string[]>).bars).not.toContain('AAPL');
+
+    b.child.stdin!.write('stop\n');
+    shm.child.kill('SIGTERM');
+    await Promise.all([exited(b.child), exited(shm.child)]);
+    expect(b.child.exitCode).toBe(0);
+
+    // Nobody left: after its linger the daemon closes the upstream, removes its socket and ring, and exits.
+    await Promise.race([
+      exited(daemon),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the daemon did not exit')), 10_000)),
+    ]);
+    expect(daemon.exitCode).toBe(0);
+    expect(existsSync(socket)).toBe(false);
+    expect(readdirSync('/dev/shm')).not.toContain(ring);
+    await until(() => mock.sessions({ open: true }).length === 0, 'the upstream session closed');
+    // Still the one session, from first to last.
+    expect(mock.sessions()).toHaveLength(1);
+    expect(children.every((c) => c.exitCode !== null || c.signalCode !== null)).toBe(true);
+  });
+
+  it('docs/drop-in-endpoint.md shows the SDK lines the fixture runs', () => {
+    const normalise = (text: string) => text.replace(/\s+/g, ' ').trim();
+    const snippet = /\/\*\n([\s\S]*?)\*\//.exec(readFileSync(fileURLToPath(import.meta.url), 'utf8'))![1]!;
+    expect(snippet).toContain('stockStream');
+    const docs = readFileSync(join(here, '..', '..', '..', 'docs', 'drop-in-endpoint.md'), 'utf8');
+    expect(normalise(readFileSync(fixture, 'utf8'))).toContain(normalise(snippet));
+    expect(normalise(docs)).toContain(normalise(snippet));
+  });
+});
