@@ -47,10 +47,19 @@ const children: ChildProcess[] = [];
 const SET_A = { trades: ['AAPL', 'MSFT'], quotes: ['AAPL'], bars: ['AAPL', 'TSLA'] };
 const SET_B = { trades: ['AAPL', 'TSLA'], quotes: ['AAPL', 'MSFT'], bars: ['TSLA'] };
 const SET_SHM = { trades: ['MSFT', 'NVDA'], quotes: ['TSLA'], bars: ['MSFT'] };
+/** Two strategies reading crypto and news with the SDK, overlapping too. */
+const SET_C1 = { trades: ['BTC/USD', 'ETH/USD'], quotes: ['BTC/USD'], news: ['AAPL', 'TSLA'] };
+const SET_C2 = {
+  trades: ['ETH/USD'],
+  quotes: ['BTC/USD', 'ETH/USD'],
+  bars: ['BTC/USD'],
+  news: ['TSLA', 'NVDA'],
+};
+const ENDPOINTS = ['v2/iex', 'v1beta3/crypto/us', 'v1beta1/news'];
 
 /** The wire fields the SDK exposes per message type (all of them, under its own names), in one fixed order. */
 const FIELDS: Record<string, string[]> = {
-  t: ['T', 'S', 'i', 'x', 'p', 's', 'c', 'z', 't'],
+  t: ['T', 'S', 'i', 'x', 'p', 's', 'c', 'z', 'tks', 't'],
   q: ['T', 'S', 'bx', 'bp', 'bs', 'ax', 'ap', 'as', 'c', 'z', 't'],
   b: ['T', 'S', 'o', 'h', 'l', 'c', 'v', 'n', 'vw', 't'],
   c: ['T', 'S', 'x', 'oi', 'op', 'os', 'oc', 'ci', 'cp', 'cs', 'cc', 'z', 't'],
@@ -85,10 +94,50 @@ function startSdkStrategy(name: string, set: Record<string, string[]>): SdkStrat
   return { name, child, lines: collectLines(child), set };
 }
 
-const sdkData = (s: StrategyProcess) =>
-  s.lines.filter((l) => 'data' in l).map((l) => canonical({ ...(l.data as Line), t: l.t }));
+/** A news item as the SDK hands it over: its timestamps are Dates, to the millisecond. */
+function newsAsSdkSees(m: Line): Line {
+  const ms = (t: string) =>
+    t.replace(/(:\d\d)(?:\.(\d+))?Z$/, (_, s, f = '') => `${s}.${f.padEnd(3, '0').slice(0, 3)}Z`);
+  const { T, id, headline, summary, author, created_at, url, content, symbols, source } = m;
+  return {
+    T,
+    id,
+    headline,
+    summary,
+    author,
+    created_at: ms(created_at as string),
+    url,
+    content,
+    symbols,
+    source,
+  };
+}
+
+/** A strategy reading crypto and news with the SDK, in its own process, pointed at the endpoint. */
+function startCryptoNewsStrategy(set: Record<string, string[]>): StrategyProcess {
+  const child = spawn(process.execPath, [join(here, 'fixtures', 'official-sdk-crypto-news.mjs')], {
+    env: {
+      ...process.env,
+      CRYPTO_STREAM_URL: `${daemonInfo.endpoint as string}/v1beta3/crypto/us`,
+      NEWS_STREAM_URL: `${daemonInfo.endpoint as string}/v1beta1/news`,
+      SUBSCRIBE: JSON.stringify(set),
+      APCA_API_KEY_ID: 'mock-key',
+      APCA_API_SECRET_KEY: 'mock-secret',
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return { child, lines: collectLines(child), set };
+}
+
+const sdkData = (s: StrategyProcess, stream?: string) =>
+  s.lines
+    .filter((l) => 'data' in l && l.stream === stream)
+    .map((l) => canonical({ ...(l.data as Line), t: l.t }));
+const linesOf = (s: StrategyProcess, stream: string) => s.lines.filter((l) => l.stream === stream);
 const shmData = (s: StrategyProcess) => s.lines.filter((l) => 'data' in l).map((l) => l.data as Line);
-const lastAck = (s: StrategyProcess) => s.lines.findLast((l) => 'ack' in l)?.ack as Line | undefined;
+const lastAck = (s: StrategyProcess, lines = s.lines) =>
+  lines.findLast((l) => 'ack' in l)?.ack as Line | undefined;
 const countOf = (data: Line[], type: string) => data.filter((m) => m.T === type).length;
 
 /** The SDK's subscription state after an ack: exactly the strategy's own set, every other channel empty. */
@@ -100,10 +149,13 @@ function ownSet(set: Record<string, string[]>): Line {
 const sameMembers = (a: unknown, b: string[]) =>
   Array.isArray(a) && a.length === b.length && b.every((s) => a.includes(s));
 
-function ackIsOwn(s: StrategyProcess): boolean {
-  const ack = lastAck(s);
-  return !!ack && Object.entries(ownSet(s.set)).every(([c, want]) => sameMembers(ack[c], want as string[]));
+function ackIsOwn(s: StrategyProcess, lines = s.lines, set = ownSet(s.set)): boolean {
+  const ack = lastAck(s, lines);
+  return !!ack && Object.entries(set).every(([c, want]) => sameMembers(ack[c], want as string[]));
 }
+
+const authOutcome = (lines: Line[]) => lines.find((l) => 'auth' in l)?.auth;
+const AUTHENTICATED = { status: 'authenticated', authenticated: true, message: 'authenticated' };
 
 function union(...sets: Record<string, string[]>[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -167,6 +219,7 @@ describe('the official JavaScript SDK on the drop-in endpoint', { timeout: 30_00
   let a: SdkStrategy;
   let b: SdkStrategy;
   let shm: StrategyProcess;
+  let cryptoNews: StrategyProcess[] = [];
 
   it('two SDK strategies and a shared-memory one each get exactly their own data over ONE upstream session', async () => {
     a = startSdkStrategy('A', SET_A);
@@ -180,14 +233,8 @@ describe('the official JavaScript SDK on the drop-in endpoint', { timeout: 30_00
       'the SDKs’ auth outcomes',
       15_000,
     );
-    for (const s of [a, b]) {
-      expect(s.lines.find((l) => 'auth' in l)?.auth).toEqual({
-        status: 'authenticated',
-        authenticated: true,
-        message: 'authenticated',
-      });
-    }
-    await until(() => [a, b].every(ackIsOwn), 'each SDK’s own ack', 15_000);
+    for (const s of [a, b]) expect(authOutcome(s.lines)).toEqual(AUTHENTICATED);
+    await until(() => [a, b].every((s) => ackIsOwn(s)), 'each SDK’s own ack', 15_000);
     await until(() => lastAck(shm) !== undefined, 'the shared-memory ack', 15_000);
 
     // Trades, quotes and minute bars for every strategy.
@@ -232,6 +279,67 @@ describe('the official JavaScript SDK on the drop-in endpoint', { timeout: 30_00
       expect([...upstreamSet[channel]!].sort(), channel).toEqual([...symbols].sort());
   });
 
+  it('its crypto and news streams too: exactly their own data, ONE upstream session per feed', async () => {
+    cryptoNews = [startCryptoNewsStrategy(SET_C1), startCryptoNewsStrategy(SET_C2)];
+    await until(
+      () => cryptoNews.every((p) => authOutcome(linesOf(p, 'crypto')) && authOutcome(linesOf(p, 'news'))),
+      'the crypto and news auth outcomes',
+      15_000,
+    );
+    for (const p of cryptoNews) {
+      expect(authOutcome(linesOf(p, 'crypto'))).toEqual(AUTHENTICATED);
+      expect(authOutcome(linesOf(p, 'news'))).toEqual(AUTHENTICATED);
+    }
+    const cryptoSet = ({ news: _, ...rest }: Record<string, string[]>) => rest;
+    await until(
+      () =>
+        cryptoNews.every(
+          (p) =>
+            ackIsOwn(p, linesOf(p, 'crypto'), ownSet(cryptoSet(p.set))) &&
+            ackIsOwn(p, linesOf(p, 'news'), { news: p.set.news! }),
+        ),
+      'each stream’s own ack',
+      15_000,
+    );
+    await until(
+      () =>
+        cryptoNews.every((p) => {
+          const data = sdkData(p, 'crypto');
+          const wantsBars = (p.set.bars ?? []).length > 0;
+          return (
+            countOf(data, 't') > 20 &&
+            countOf(data, 'q') > 10 &&
+            (!wantsBars || countOf(data, 'b') >= 2) &&
+            linesOf(p, 'news').filter((l) => 'data' in l).length >= 3
+          );
+        }),
+      'crypto trades, quotes, bars and news in both',
+      20_000,
+    );
+
+    const crypto = onlySession(mock, 'v1beta3/crypto/us');
+    const cryptoRecord = (plain(crypto.sentData()) as Line[]).map(canonical);
+    const newsRecord = plain(onlySession(mock, 'v1beta1/news').sentData()) as Line[];
+    for (const p of cryptoNews) {
+      expectExactlyItsOwn(sdkData(p, 'crypto'), cryptoRecord, cryptoSet(p.set));
+      // News has no replay for late joiners: from its first item on, exactly the record's items about its symbols.
+      const got = linesOf(p, 'news')
+        .filter((l) => 'data' in l)
+        .map((l) => l.data as Line);
+      const mine = newsRecord
+        .filter((n) => (n.symbols as string[]).some((s) => p.set.news!.includes(s)))
+        .map(newsAsSdkSees);
+      const first = mine.findIndex((n) => n.id === got[0]!.id);
+      expect(first).toBeGreaterThanOrEqual(0);
+      expect(got).toEqual(mine.slice(first, first + got.length));
+      expect(p.lines.filter((l) => 'error' in l)).toEqual([]);
+    }
+    for (const endpoint of ENDPOINTS) expect(mock.sessions({ endpoint }), endpoint).toHaveLength(1);
+    const upstreamCrypto = crypto.subscriptions() as Record<string, string[]>;
+    for (const [channel, symbols] of Object.entries(cryptoSet(union(SET_C1, SET_C2))))
+      expect([...upstreamCrypto[channel]!].sort(), channel).toEqual([...symbols].sort());
+  });
+
   it('when the strategies leave, the SDKs disconnect cleanly and the daemon releases everything', async () => {
     const ring = daemonInfo.ring as string;
     expect(readdirSync('/dev/shm')).toContain(ring);
@@ -256,10 +364,10 @@ describe('the official JavaScript SDK on the drop-in endpoint', { timeout: 30_00
     // AAPL bars were only A's.
     expect((session.subscriptions() as Record<string, string[]>).bars).not.toContain('AAPL');
 
-    b.child.stdin!.write('stop\n');
+    for (const p of [b, ...cryptoNews]) p.child.stdin!.write('stop\n');
     shm.child.kill('SIGTERM');
-    await Promise.all([exited(b.child), exited(shm.child)]);
-    expect(b.child.exitCode).toBe(0);
+    await Promise.all([b, shm, ...cryptoNews].map((p) => exited(p.child)));
+    for (const p of [b, ...cryptoNews]) expect(p.child.exitCode).toBe(0);
 
     // Nobody left: after its linger the daemon closes the upstream, removes its socket and ring, and exits.
     await Promise.race([
@@ -270,8 +378,9 @@ describe('the official JavaScript SDK on the drop-in endpoint', { timeout: 30_00
     expect(existsSync(socket)).toBe(false);
     expect(readdirSync('/dev/shm')).not.toContain(ring);
     await until(() => mock.sessions({ open: true }).length === 0, 'the upstream session closed');
-    // Still the one session, from first to last.
-    expect(mock.sessions()).toHaveLength(1);
+    // Still one session per feed, from first to last.
+    for (const endpoint of ENDPOINTS) expect(mock.sessions({ endpoint }), endpoint).toHaveLength(1);
+    expect(mock.sessions()).toHaveLength(ENDPOINTS.length);
     expect(children.every((c) => c.exitCode !== null || c.signalCode !== null)).toBe(true);
   });
 
