@@ -2,7 +2,8 @@
 // drop-in endpoint, end to end with real processes: the mock as Alpaca (ONE connection per key), the wsproxy daemon
 // (its CLI, --listen, this package's adapter) on a private runtime dir, two strategies written with the SDK exactly
 // as a user writes them (test/fixtures/official-sdk-strategy.mjs), each in its own process with overlapping
-// symbols, and a shared-memory AlpacaStream strategy beside them. Everything is checked against the mock's record.
+// symbols, and a shared-memory AlpacaStream strategy beside them; then two more SDK strategies reading crypto and
+// news (test/fixtures/official-sdk-crypto-news.mjs). Everything is checked against the mock's record.
 //
 // The SDK's stock stream is pointed at the endpoint by these lines, which docs/drop-in-endpoint.md shows in its
 // JavaScript section and the fixture runs verbatim (the last test checks all three agree):
