@@ -66,6 +66,14 @@ export interface RingReaderOptions {
 }
 
 const DEFAULT_SPIN_MICROS = 200;
+/**
+ * A spinning reader re-checks the ring in a tight loop for this long before it lets the event loop turn. Yielding
+ * on every check instead (one promise and one immediate per look) made ~500 MB/s of garbage: a scavenge every
+ * 2 ms, each pausing the reader for up to several ms, which is what the spin strategy's tail latency was made of.
+ */
+const SPIN_SLICE_MS = 0.1;
+/** Read the clock once per this many ring checks: a check is two loads, the clock a vDSO call. */
+const SPIN_CHECKS_PER_CLOCK = 64;
 
 /**
  * One reader of a broadcast ring. Holds a reader slot (released on `close()`, reclaimed by others if this
@@ -306,11 +314,27 @@ export class RingReader implements AsyncIterable<Buffer> {
       // those records would be dropped without a word.
       if (this.writerClosed) return this.hasData();
       if (this.#gone !== undefined) throw this.#gone;
-      if (this.idle === 'spin' || (this.idle === 'backoff' && performance.now() < spinUntil)) {
+      if (this.idle === 'spin') {
+        if (this.#spinSlice(Number.POSITIVE_INFINITY)) return true;
+        await nextTurn();
+      } else if (this.idle === 'backoff' && performance.now() < spinUntil) {
+        if (this.#spinSlice(spinUntil)) return true;
         await nextTurn();
       } else {
         await this.#sleep();
       }
+    }
+  }
+
+  /**
+   * Busy-checks the ring for one slice (or until `until`, a `performance.now()` time) without leaving this
+   * event-loop turn: no allocation, no system call. True as soon as a record is waiting.
+   */
+  #spinSlice(until: number): boolean {
+    const sliceEnd = Math.min(performance.now() + SPIN_SLICE_MS, until);
+    for (let checks = 1; ; checks++) {
+      if (this.hasData()) return true;
+      if (checks % SPIN_CHECKS_PER_CLOCK === 0 && performance.now() >= sliceEnd) return false;
     }
   }
 
