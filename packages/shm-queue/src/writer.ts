@@ -86,6 +86,10 @@ export class RingWriter {
   // Positions below these share the high word already stored, so publishing needs only the low word.
   #tailHighEnd = 0;
   #intentHighEnd = 0;
+  /** `cork()` depth: while above 0, records are written but the tail is published only by `uncork()`. */
+  #corked = 0;
+  /** The tail readers can see (lags #tail while corked). */
+  #publishedTail: number;
   #closed = false;
 
   private constructor(segment: Segment, geometry: RingGeometry, options: RingWriterOptions) {
@@ -109,6 +113,7 @@ export class RingWriter {
     // The next record's sequence is always readable at the tail, so a reader joining there knows its baseline.
     this.#words[this.#dataWord + (this.#offset >> 2) + 1] = this.#sequence >>> 0;
     storePosition(this.#words, H_TAIL, this.#tail);
+    this.#publishedTail = this.#tail;
   }
 
   /** Creates a new ring segment (mode 0600). Throws `SHMQ_ERR_SEGMENT_EXISTS` if the name is taken. */
@@ -130,7 +135,7 @@ export class RingWriter {
     return new RingWriter(segment, geometry, options);
   }
 
-  /** Byte position just past the last published record. */
+  /** Byte position just past the last record written (readers see it once published: see `cork()`). */
   get position(): number {
     return this.#tail;
   }
@@ -162,6 +167,9 @@ export class RingWriter {
       end + NEXT_HEADER_BYTES > this.#limit &&
       !this.#hasRoom(end + NEXT_HEADER_BYTES)
     ) {
+      // Readers can only make room by reading, and they read only what is published: a full ring publishes
+      // what a cork held back, or a corked writer would wait for room forever.
+      if (this.#publishedTail !== this.#tail) this.#flush();
       return false;
     }
 
@@ -183,15 +191,49 @@ export class RingWriter {
     this.#bytes.set(payload, this.#dataOffset + offset + RECORD_HEADER_BYTES);
     const next = (offset + size) & this.#mask;
     words[this.#dataWord + (next >> 2) + 1] = sequence + 1;
-    this.#publish(H_TAIL, end);
 
     this.#tail = end;
     this.#offset = next;
     this.#sequence = sequence + 1;
     if ((sequence & SEQUENCE_REFRESH_MASK) === SEQUENCE_REFRESH_MASK)
       storePosition(words, H_SEQUENCE, sequence + 1);
-    if (Atomics.load(words, H_SLEEPERS) !== 0) this.#wakeSleepers();
+    if (this.#corked === 0) this.#flush();
     return true;
+  }
+
+  /**
+   * Holds back publication until the matching `uncork()`, like `socket.cork()`: records written meanwhile are
+   * copied into the ring at once but become visible together, with ONE store of the shared tail and at most one
+   * doorbell per sleeping reader for the whole batch, instead of one each per record. The tail's cache line is
+   * the one every reader watches, so publishing per record costs the writer a cross-core transfer per record.
+   * Calls nest; a back-pressure ring that is full publishes what is held back before it refuses a record.
+   */
+  cork(): void {
+    this.#assertOpen();
+    this.#corked++;
+  }
+
+  /** Ends one `cork()`; the outermost publishes everything written since and wakes sleeping readers. */
+  uncork(): void {
+    this.#assertOpen();
+    if (this.#corked === 0) return;
+    this.#corked--;
+    if (this.#corked === 0) this.#flush();
+  }
+
+  /** Whether a `cork()` is holding back publication. */
+  get corked(): boolean {
+    return this.#corked > 0;
+  }
+
+  /** Publishes the tail (all records written so far) and rings the doorbell of every reader that sleeps. */
+  #flush(): void {
+    const tail = this.#tail;
+    if (this.#publishedTail !== tail) {
+      this.#publish(H_TAIL, tail);
+      this.#publishedTail = tail;
+    }
+    if (Atomics.load(this.#words, H_SLEEPERS) !== 0) this.#wakeSleepers();
   }
 
   /** Slots currently claimed by readers, with how far each lags. */
@@ -248,6 +290,12 @@ export class RingWriter {
    */
   close(options: { unlink?: boolean } = {}): void {
     if (this.#closed) return;
+    // Closing ends any cork: what was written is published, so readers can drain it before they see the end.
+    this.#corked = 0;
+    if (this.#publishedTail !== this.#tail) {
+      this.#publish(H_TAIL, this.#tail);
+      this.#publishedTail = this.#tail;
+    }
     Atomics.store(this.#words, H_WRITER_STATE, WRITER_CLOSED);
     try {
       this.#wakeSleepers();

@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { RingReader, RingWriter } from '../src/index.js';
+import { Cleanup } from './helpers.js';
+
+const cleanup = new Cleanup();
+afterEach(() => cleanup.run());
+
+function ring(options: { capacity?: number; backPressure?: boolean } = {}) {
+  const name = cleanup.name('cork');
+  const writer = RingWriter.create({ name, capacity: 4096, ...options });
+  cleanup.defer(() => writer.close());
+  const reader = RingReader.open({ name });
+  cleanup.defer(() => reader.close());
+  return { writer, reader };
+}
+
+function readAll(reader: RingReader): string[] {
+  const got: string[] = [];
+  reader.poll((buffer, offset, length) =>
+    got.push(Buffer.from(buffer.subarray(offset, offset + length)).toString()),
+  );
+  return got;
+}
+
+describe('cork / uncork', () => {
+  it('holds records back until the outermost uncork, then publishes them all at once', () => {
+    const { writer, reader } = ring();
+    writer.cork();
+    writer.cork();
+    expect(writer.corked).toBe(true);
+    for (const text of ['a', 'b', 'c']) expect(writer.write(Buffer.from(text))).toBe(true);
+    expect(reader.hasData()).toBe(false);
+    writer.uncork();
+    expect(writer.corked).toBe(true);
+    expect(reader.hasData()).toBe(false);
+    writer.uncork();
+    expect(writer.corked).toBe(false);
+    expect(readAll(reader)).toEqual(['a', 'b', 'c']);
+    // An extra uncork is harmless, and an uncorked writer publishes each record at once again.
+    writer.uncork();
+    writer.write(Buffer.from('d'));
+    expect(readAll(reader)).toEqual(['d']);
+  });
+
+  it('a full back-pressure ring publishes what the cork held back before refusing, so readers can make room', () => {
+    const { writer, reader } = ring({ backPressure: true });
+    writer.cork();
+    const written: string[] = [];
+    for (let i = 0; ; i++) {
+      const text = `record-${i}-${'x'.repeat(40)}`;
+      if (!writer.write(Buffer.from(text))) break;
+      written.push(text);
+    }
+    expect(written.length).toBeGreaterThan(10);
+    // Still corked, yet everything written is visible: the refusal published it.
+    expect(writer.corked).toBe(true);
+    expect(readAll(reader)).toEqual(written);
+    expect(writer.write(Buffer.from('after'))).toBe(true);
+    writer.uncork();
+    expect(readAll(reader)).toEqual(['after']);
+  });
+
+  it('close() publishes what a cork held back: readers drain it, then see the end', async () => {
+    const { writer, reader } = ring();
+    writer.cork();
+    writer.write(Buffer.from('last words'));
+    writer.close({ unlink: false });
+    expect(readAll(reader)).toEqual(['last words']);
+    expect(await reader.ready()).toBe(false);
+  });
+
+  it('cork and uncork on a closed writer throw SHMQ_ERR_CLOSED', () => {
+    const { writer } = ring();
+    writer.close({ unlink: false });
+    expect(() => writer.cork()).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_CLOSED' }));
+    expect(() => writer.uncork()).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_CLOSED' }));
+  });
+
+  it('rings a sleeping reader in another process once per corked batch, not once per record', async () => {
+    const name = cleanup.name('cork-bell');
+    const writer = RingWriter.create({ name, capacity: 1 << 16 });
+    cleanup.defer(() => writer.close());
+    const bursts = 20;
+    const perBurst = 25;
+    const child = cleanup.spawn('stdin-doorbell-reader.mjs', [name, String(bursts * perBurst)]);
+    await child.next('ready');
+    let wakes = 0;
+    writer.onWake = () => {
+      wakes++;
+      child.process.stdin!.write('!');
+    };
+    const expected: string[] = [];
+    for (let burst = 0; burst < bursts; burst++) {
+      while (!writer.readers()[0]?.sleeping) await new Promise((resolve) => setTimeout(resolve, 1));
+      const before = wakes;
+      writer.cork();
+      for (let i = 0; i < perBurst; i++) {
+        const text = `b${burst}-r${i}`;
+        writer.write(Buffer.from(text));
+        expected.push(text);
+      }
+      // Nothing is visible yet, so nobody is woken yet.
+      expect(wakes).toBe(before);
+      writer.uncork();
+      expect(wakes).toBe(before + 1);
+    }
+    const { got } = await child.next<{ got: string[] }>('done');
+    expect(got).toEqual(expected);
+    expect(wakes).toBe(bursts);
+  });
+});
