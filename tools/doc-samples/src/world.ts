@@ -1,9 +1,9 @@
 // The real parts samples run against: the Alpaca mock on 127.0.0.1, a private wsproxy runtime folder, child
 // processes whose output we watch, and the cleanup that stops every daemon and checks its ring segment is gone.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
@@ -37,18 +37,6 @@ export const adapterModules: Record<string, string> = {
 };
 
 export const MOCK_KEYS = { APCA_API_KEY_ID: 'mock-key', APCA_API_SECRET_KEY: 'mock-secret' } as const;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Watched {
   readonly child: ChildProcess;
@@ -144,8 +132,6 @@ export class World {
   /** A scratch folder a command runs in (e.g. holding cert.pem / key.pem). */
   readonly workDir = mkdtempSync(join(tmpdir(), 'wsproxy-doc-samples-cwd-'));
   private readonly children: Watched[] = [];
-  /** Segments that existed before this world: anything else named wsproxy* whose daemon is gone is ours. */
-  private readonly shmBefore = new Set(listShm());
   private constructor(readonly mock: AlpacaMock) {}
 
   static async create(): Promise<World> {
@@ -200,14 +186,14 @@ export class World {
    */
   async close(): Promise<string[]> {
     const problems: string[] = [];
-    const pids: number[] = [];
-    for (const sock of existsSync(this.runtimeDir) ? readdirSync(this.runtimeDir) : []) {
-      if (!sock.endsWith('.sock')) continue;
+    const rings = new Set<string>();
+    const files = existsSync(this.runtimeDir) ? readdirSync(this.runtimeDir) : [];
+    for (const sock of files.filter((f) => f.endsWith('.sock'))) {
       const namespace = sock.slice(0, -'.sock'.length);
       const status = await this.wsproxy(['status', '--json', '--namespace', namespace]);
       try {
-        const pid = (JSON.parse(status.stdout) as { daemon?: { pid?: number } }).daemon?.pid;
-        if (pid) pids.push(pid);
+        const ring = (JSON.parse(status.stdout) as { ring?: { name?: string } }).ring?.name;
+        if (ring) rings.add(ring);
       } catch {
         // not running: nothing to stop
       }
@@ -217,11 +203,26 @@ export class World {
     }
     for (const c of this.children) await c.stop('SIGKILL', 1000);
     await this.mock.close();
-    const left = listShm().filter((n) => {
-      if (this.shmBefore.has(n)) return false;
-      const pid = Number(/-(\d+)$/.exec(n)?.[1]);
-      return pids.includes(pid) || !isAlive(pid);
-    });
+    // Rings of this folder's daemons are named wsproxy-<scope>-<pid>, the scope a hash of (folder, namespace): every
+    // segment of these scopes is ours, even of a daemon that had already exited or was killed, and none may be
+    // left. Rings we saw by name (status, logs) prove the naming is still the one computed here.
+    for (const log of files.filter((f) => f.endsWith('.log')))
+      for (const m of readFileSync(join(this.runtimeDir, log), 'utf8').matchAll(
+        /"ring":"(wsproxy-[\w.-]+)"/g,
+      ))
+        rings.add(m[1]!);
+    const namespaces = new Set(
+      files.map((f) => f.replace(/\.(sock|log|lock)$/, '')).filter((n, i) => n !== files[i]),
+    );
+    const scopes = [...namespaces].map((ns) => `wsproxy-${ringScope(this.runtimeDir, ns)}-`);
+    for (const ring of rings)
+      if (!scopes.some((scope) => ring.startsWith(scope)))
+        problems.push(
+          `ring ${ring} is not named as this checker computes (${scopes.join(', ')}): update ringScope in world.ts`,
+        );
+    const left = existsSync('/dev/shm')
+      ? readdirSync('/dev/shm').filter((n) => scopes.some((scope) => n.startsWith(scope)) || rings.has(n))
+      : [];
     if (left.length > 0) problems.push(`shared-memory segments left behind: ${left.join(', ')}`);
     rmSync(this.runtimeDir, { recursive: true, force: true });
     rmSync(this.workDir, { recursive: true, force: true });
@@ -229,18 +230,7 @@ export class World {
   }
 }
 
-/** wsproxy ring segments (their names end with `-<daemon pid>`). */
-function listShm(): string[] {
-  if (!existsSync('/dev/shm')) return [];
-  return readdirSync('/dev/shm').filter((n) => /^wsproxy-[0-9a-f]+-\d+$/.test(n));
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** The scope part of the ring names of a daemon of (runtime folder, namespace), as @wsproxy/proxy-server names them. */
+function ringScope(runtimeDir: string, namespace: string): string {
+  return createHash('sha256').update(`${runtimeDir}\u0000${namespace}`).digest('hex').slice(0, 10);
 }

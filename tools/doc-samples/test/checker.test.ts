@@ -1,13 +1,15 @@
 // The checker itself: what it must reject, it rejects, with the markdown's file:line.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { classificationFailures } from '../src/classify.js';
+import { startDaemon } from '../src/endpoint.js';
 import { extractBlocks } from '../src/extract.js';
 import { samplesRoot, typecheck } from '../src/samples.js';
 import { checkShellBlock } from '../src/shell.js';
 import { testedBy } from '../src/static-checks.js';
+import { World } from '../src/world.js';
 
 const root = mkdtempSync(join(tmpdir(), 'doc-samples-self-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -66,5 +68,18 @@ describe('the checker rejects', () => {
     ]);
     expect(results[0]!.detail).toBe('no rule runs or checks this command');
     expect(results[2]!.detail).toContain('--no-such-flag');
+  });
+
+  it("a ring segment left in /dev/shm by a daemon of the sample's world", async () => {
+    const world = await World.create();
+    const daemon = await startDaemon(world, ['start', '--linger', '60000']);
+    daemon.child.child.kill('SIGKILL'); // no clean-up: its segment stays
+    await daemon.child.exited;
+    const problems = await world.close();
+    const provoked = /left behind: (.+)$/.exec(problems.join('\n'))?.[1]?.split(', ') ?? [];
+    for (const name of provoked) unlinkSync(join('/dev/shm', name)); // this test's own leftover, once seen
+    expect(problems).toEqual([
+      expect.stringMatching(/^shared-memory segments left behind: wsproxy-\w+-\d+$/),
+    ]);
   });
 });

@@ -1,8 +1,10 @@
 // Every fenced block of the docs carries a `<!-- sample: ... -->` classification that fits it; the classifications
 // that need no process (tested-by, usage, tree) are verified here. A new, unclassified block fails with file:line.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classificationFailures } from '../src/classify.js';
-import { allBlocks, type Block, docFiles, where } from '../src/extract.js';
+import { allBlocks, type Block, docFiles, repoRoot, where } from '../src/extract.js';
 import { assertNoFailures, type Row, table } from '../src/report.js';
 import { testedBy, tree, usage } from '../src/static-checks.js';
 
@@ -19,12 +21,35 @@ describe('doc samples: classification', () => {
     assertNoFailures(classificationFailures(blocks));
   });
 
-  it('README keeps the markers .ci/run and the demo read, each on a classified shell block', () => {
+  it("README's test command is what CI runs, and its demo command is the demo that demo.test.ts runs", () => {
     const readme = blocks.filter((b) => b.file === 'README.md');
     for (const marker of ['demo-command', 'test-command']) {
       const block = readme.find((b) => b.markers.includes(marker));
       expect(block?.annotation?.kind, marker).toBe('shell');
     }
+    expect(readFileSync(join(repoRoot, '.ci', 'run'), 'utf8')).toContain('<!-- test-command -->');
+    // `pnpm demo` -> example-strategy's `demo` script -> dist/demo.js, which test/demo.test.ts runs.
+    const root = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(root.scripts.demo).toContain('--filter @wsproxy/example-strategy run demo');
+    const app = JSON.parse(readFileSync(join(repoRoot, 'apps/example-strategy/package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(app.scripts.demo).toBe('node dist/demo.js');
+    expect(readFileSync(join(repoRoot, 'apps/example-strategy/test/demo.test.ts'), 'utf8')).toContain(
+      "'demo.js'",
+    );
+  });
+
+  it('summary', () => {
+    const byKind = new Map<string, number>();
+    for (const b of blocks)
+      byKind.set(b.annotation?.kind ?? '(none)', (byKind.get(b.annotation?.kind ?? '(none)') ?? 0) + 1);
+    console.log(
+      `${blocks.length} blocks in ${docFiles().length} docs: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}`,
+    );
+    expect([...byKind.values()].reduce((a, b) => a + b, 0)).toBe(blocks.length);
   });
 
   const verify: Record<string, (block: Block) => { ok: boolean; detail: string }> = {
