@@ -28,6 +28,16 @@ import { freeSlot, freeSlotOfDeadOwner } from './slots.js';
 
 /** The writer also stamps the next record's sequence word, 8 bytes past the end of each record. */
 const NEXT_HEADER_BYTES = 8;
+/**
+ * Overwrite rings publish `intent` this fraction of the capacity AHEAD of what they write, so one store covers many
+ * records. Readers check `intent` on every record; a store per record moved its cache line between cores per
+ * record. The cost: a reader more than `capacity - capacity / INTENT_STEP_DIVISOR` behind is treated as lapped a
+ * little early (it still reports exactly how many records it skipped).
+ */
+const INTENT_STEP_DIVISOR = 16;
+/** A cork publishes by itself once this fraction of the capacity is held back, so `intent` never runs a capacity
+ * ahead of the published tail (which readers would rightly take for a damaged header). */
+const CORK_SPAN_DIVISOR = 4;
 const SEQUENCE_REFRESH_MASK = 0xfffff;
 
 /** Called with a reader's slot when the writer flipped that reader's `sleeping` flag: send it one doorbell. */
@@ -90,6 +100,10 @@ export class RingWriter {
   #corked = 0;
   /** The tail readers can see (lags #tail while corked). */
   #publishedTail: number;
+  /** Overwrite rings: the intent last published; bytes below it may be written without publishing again. */
+  #intent: number;
+  readonly #intentStep: number;
+  readonly #corkSpan: number;
   #closed = false;
 
   private constructor(segment: Segment, geometry: RingGeometry, options: RingWriterOptions) {
@@ -108,8 +122,11 @@ export class RingWriter {
     this.#tail = options.startPosition ?? 0;
     this.#offset = this.#tail % this.capacity;
     this.#sequence = options.startSequence ?? 0;
+    this.#intentStep = geometry.capacity / INTENT_STEP_DIVISOR;
+    this.#corkSpan = geometry.capacity / CORK_SPAN_DIVISOR;
     storePosition(this.#words, H_SEQUENCE, this.#sequence);
-    storePosition(this.#words, H_INTENT, this.#tail + NEXT_HEADER_BYTES);
+    this.#intent = this.#tail + NEXT_HEADER_BYTES;
+    storePosition(this.#words, H_INTENT, this.#intent);
     // The next record's sequence is always readable at the tail, so a reader joining there knows its baseline.
     this.#words[this.#dataWord + (this.#offset >> 2) + 1] = this.#sequence >>> 0;
     storePosition(this.#words, H_TAIL, this.#tail);
@@ -178,7 +195,10 @@ export class RingWriter {
     // Bytes up to `end + 8` change now (this record and the next one's sequence word): readers behind by more than
     // the capacity see it through the intent and skip instead of reading half-overwritten bytes.
     // Back-pressure rings never overwrite unread bytes, so readers need no intent there (see LAYOUT.md).
-    if (!this.backPressure) this.#publish(H_INTENT, end + NEXT_HEADER_BYTES);
+    if (!this.backPressure && end + NEXT_HEADER_BYTES > this.#intent) {
+      this.#intent = end + NEXT_HEADER_BYTES + this.#intentStep;
+      this.#publish(H_INTENT, this.#intent);
+    }
     if (padding !== 0) {
       const at = this.#dataWord + (offset >> 2);
       words[at] = PADDING_MARKER;
@@ -197,7 +217,7 @@ export class RingWriter {
     this.#sequence = sequence + 1;
     if ((sequence & SEQUENCE_REFRESH_MASK) === SEQUENCE_REFRESH_MASK)
       storePosition(words, H_SEQUENCE, sequence + 1);
-    if (this.#corked === 0) this.#flush();
+    if (this.#corked === 0 || end - this.#publishedTail > this.#corkSpan) this.#flush();
     return true;
   }
 
@@ -206,7 +226,8 @@ export class RingWriter {
    * copied into the ring at once but become visible together, with ONE store of the shared tail and at most one
    * doorbell per sleeping reader for the whole batch, instead of one each per record. The tail's cache line is
    * the one every reader watches, so publishing per record costs the writer a cross-core transfer per record.
-   * Calls nest; a back-pressure ring that is full publishes what is held back before it refuses a record.
+   * Calls nest. What is held back is published anyway once it reaches a quarter of the capacity, and before a full
+   * back-pressure ring refuses a record.
    */
   cork(): void {
     this.#assertOpen();
