@@ -47,8 +47,15 @@ export class RingPublisher {
     }
     const messageId = this.nextMessageId.get(connectionId) ?? 0;
     this.nextMessageId.set(connectionId, (messageId + 1) >>> 0);
-    for (const part of fragmentPayload(payload, room, messageId)) {
-      this.write(connectionId, binary, part.payload, part.fragment);
+    // The fragments become visible together (one tail store, one doorbell per sleeping client): a client is
+    // never woken to find half a message.
+    this.ring.cork();
+    try {
+      for (const part of fragmentPayload(payload, room, messageId)) {
+        this.write(connectionId, binary, part.payload, part.fragment);
+      }
+    } finally {
+      this.ring.uncork();
     }
     return recipients.size;
   }
