@@ -7,8 +7,8 @@
 // from disturbing anyone but its requester.
 
 import { statSync } from 'node:fs';
-import { isBuiltin } from 'node:module';
-import { isAbsolute, normalize, resolve } from 'node:path';
+import { createRequire, isBuiltin } from 'node:module';
+import { isAbsolute, join, normalize, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AdapterStatus } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
@@ -21,9 +21,25 @@ import { AdapterLoadError } from './errors.js';
  */
 const PACKAGE_SPECIFIER = /^(?:@[a-z0-9~][\w.~-]*\/)?[a-z0-9~][\w.~-]*(?:\/[\w.~@+-]+)*$/i;
 
+/** Where `specifier` resolves from the project folder `cwd`, or undefined if it does not resolve there. */
+function resolveFromProject(specifier: string, cwd: string): string | undefined {
+  try {
+    return createRequire(join(cwd, 'package.json')).resolve(specifier);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The module's adapter factories: its `default`, `adapter` and `adapters` exports (the `--adapter` contract). */
 export function adapterFactoriesOf(module: Record<string, unknown>): UpstreamAdapterFactory[] {
-  return [module.default, module.adapter, ...(Array.isArray(module.adapters) ? module.adapters : [])].filter(
+  // A CommonJS build imported from ESM has its `export default` one level down (`module.default.default`).
+  const commonJsDefault = (module.default as { default?: unknown } | null | undefined)?.default;
+  return [
+    module.default,
+    commonJsDefault,
+    module.adapter,
+    ...(Array.isArray(module.adapters) ? module.adapters : []),
+  ].filter(
     (candidate): candidate is UpstreamAdapterFactory =>
       typeof candidate === 'object' &&
       candidate !== null &&
@@ -88,7 +104,11 @@ export class AdapterCatalog {
    */
   async preload(module: string, cwd = process.cwd()): Promise<void> {
     const given = module.startsWith('.') ? resolve(cwd, module) : module;
-    const factories = await this.load(checkAdapterModule(given), true);
+    const checked = checkAdapterModule(given);
+    // A package named on the command line is looked up where the command runs (the user's project) before the
+    // daemon's own installation: under pnpm, `@wsproxy/proxy-server` cannot see the project's other packages.
+    const key = isAbsolute(checked) ? checked : (resolveFromProject(checked, cwd) ?? checked);
+    const factories = await this.load(key, true);
     if (factories.length === 0) throw new AdapterLoadError(module, 'it exports no adapter factory');
   }
 
