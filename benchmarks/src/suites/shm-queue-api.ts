@@ -5,6 +5,9 @@ export type IdleStrategy = 'block' | 'spin' | 'backoff';
 
 export interface RingWriterApi {
   write(payload: Uint8Array): boolean;
+  /** Hold publication until `uncork()`: one tail store and one doorbell round per batch. */
+  cork(): void;
+  uncork(): void;
   close(options?: { unlink?: boolean }): void;
 }
 
