@@ -71,12 +71,13 @@ export async function startDaemon(
   return { child, url, port: url ? Number(new URL(url).port) : 0, args: real };
 }
 
-/** Connects like an SDK: `connected`, auth with the mock keys, `authenticated`. Returns the exchange. */
+/** Connects like an SDK (msgpack): `connected`, auth with the mock keys, `authenticated`. Returns the exchange. */
 export async function proveServed(
   url: string,
   options: { ca?: string; msgpack?: boolean; timeoutMs?: number; hold?: WebSocket[] } = {},
 ): Promise<string> {
-  const msgpack = options.msgpack ?? /\/(opra|indicative)$/.test(new URL(url).pathname);
+  // msgpack unless asked otherwise: every official SDK speaks it on market data (options accept nothing else).
+  const msgpack = options.msgpack ?? true;
   const ws = new WebSocket(url, {
     headers: { 'Content-Type': msgpack ? 'application/msgpack' : 'application/json' },
     ...(options.ca ? { ca: readFileSync(options.ca) } : {}),

@@ -170,7 +170,7 @@ const pnpmRule: Rule = async (argv) => {
   const args = rest.slice(1);
   if (args.length === 0) return { status: 'checked', detail: `pnpm ${pinnedPnpm()}, the pinned version` };
   if (args[0] === 'install')
-    return { status: 'checked', detail: `pnpm ${pinnedPnpm()} install (CI runs it)` };
+    return { status: 'checked', detail: `pnpm ${pinnedPnpm()} install (.ci/run runs it)` };
   if (args[0] === '--filter') {
     const pkg = workspacePackages().get(args[1]!);
     const script = args[2] === 'run' ? args[3] : args[2];
@@ -182,9 +182,17 @@ const pnpmRule: Rule = async (argv) => {
   const scripts = rootManifest().scripts ?? {};
   if (!script || !scripts[script])
     return { status: 'fail', detail: `the root package.json has no script "${script}"` };
+  // Whole-repository commands are not run from inside the test suite; who does run them:
+  const runBy: Record<string, string> = {
+    build: 'turbo builds before every test run',
+    test: '.ci/run runs it (the README test command)',
+    demo: 'apps/example-strategy/test/demo.test.ts runs its dist/demo.js',
+    'bench:quick': '.ci/run runs it',
+    bench: 'the full benchmark: run by hand, bench:quick in CI',
+  };
   return {
     status: 'checked',
-    detail: `root script ${script}: ${scripts[script]} (not run here: CI runs it)`,
+    detail: `root script ${script} = ${scripts[script]} (${runBy[script] ?? 'not run here'})`,
   };
 };
 
@@ -258,7 +266,8 @@ const wsproxyRule: Rule = async (argv, env, _comment, run) => {
     if (daemon.url) {
       const ca = tls ? join(world.workDir, 'cert.pem') : undefined;
       run.daemons.set(docPort ?? '', { ...daemon, ...(ca ? { ca } : {}) });
-      detail += `; ${daemon.url}/v2/iex ${await proveServed(`${daemon.url}/v2/iex`, ca ? { ca } : {})}`;
+      const json = await proveServed(`${daemon.url}/v2/iex`, { msgpack: false, ...(ca ? { ca } : {}) });
+      detail += `; ${daemon.url}/v2/iex ${json}`;
     } else run.daemons.set('', daemon);
     if (args.some(isAdapterSpecifier)) detail += ' (adapter specifier resolved as a flat install would)';
     return { status: 'ran', detail };
