@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
-import { adapterModules, bins, MOCK_KEYS, type Watched, type World } from './world.js';
+import { bins, MOCK_KEYS, type Watched, type World } from './world.js';
 
 /** How each SDK turns the base URL it is given into a stream URL (docs/drop-in-endpoint.md says the same). */
 export const SDK_URL_ENVS: Record<string, string> = {
@@ -43,8 +43,8 @@ export interface EndpointDaemon {
 
 /**
  * Starts `wsproxy start ...args` in `world` (its runtime folder, env pointing upstreams at the mock) and waits for
- * its start lines. `--listen`'s port, when the docs name one, is replaced by 0 (a free one); `--adapter` specifiers
- * are resolved as a flat install would (see world.ts).
+ * its start lines, run from the world's folder inside this package (so `--adapter <package>` resolves as in a user's
+ * project). `--listen`'s port, when the docs name one, is replaced by 0: the daemon picks a free one.
  */
 export async function startDaemon(
   world: World,
@@ -53,7 +53,6 @@ export async function startDaemon(
 ): Promise<EndpointDaemon & { args: string[] }> {
   const real = [...args];
   for (let i = 0; i < real.length - 1; i++) {
-    if (real[i] === '--adapter') real[i + 1] = adapterModules[real[i + 1]!] ?? real[i + 1]!;
     // Port 0: the daemon picks a free one and prints it (no race with other processes for a port we chose).
     if (real[i] === '--listen') {
       const m = /^(?:(.*):)?(\d+)$/.exec(real[i + 1]!);

@@ -269,7 +269,6 @@ const wsproxyRule: Rule = async (argv, env, _comment, run) => {
       const json = await proveServed(`${daemon.url}/v2/iex`, { msgpack: false, ...(ca ? { ca } : {}) });
       detail += `; ${daemon.url}/v2/iex ${json}`;
     } else run.daemons.set('', daemon);
-    if (args.some(isAdapterSpecifier)) detail += ' (adapter specifier resolved as a flat install would)';
     return { status: 'ran', detail };
   }
   // status / logs / stop show a running daemon: start one in this world if the block has not.
@@ -291,7 +290,6 @@ const wsproxyRule: Rule = async (argv, env, _comment, run) => {
     return { status: 'fail', detail: `exit ${r.status}: ${r.stdout}${r.stderr}` };
   return { status: 'ran', detail: `exit 0: ${r.stdout.split('\n')[0]!.slice(0, 70)}` };
 };
-const isAdapterSpecifier = (arg: string) => arg.startsWith('@wsproxy/') && arg.includes('adapter');
 
 /** `npx alpaca-mock ...`: started on a free port, its start line read, stopped with SIGINT (exit 0). */
 const alpacaMockRule: Rule = async (argv, env, _comment, run) => {

@@ -2,10 +2,11 @@
 // processes whose output we watch, and the cleanup that stops every daemon and checks its ring segment is gone.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
 
 const require = createRequire(import.meta.url);
@@ -23,18 +24,13 @@ export const bins: Record<string, string> = {
   'alpaca-mock': binOf('@wsproxy/alpaca-mock', 'alpaca-mock'),
 };
 
-/**
- * Adapter modules named by their package specifier, as a flat `npm install` would resolve them. The daemon resolves
- * `--adapter` specifiers from its own install location, and in this pnpm workspace `@wsproxy/proxy-server` cannot see
- * `@wsproxy/alpaca-adapter`, though a flat npm install can.
- */
-export const adapterModules: Record<string, string> = {
-  '@wsproxy/alpaca-adapter/daemon': join(
-    dirname(require.resolve('@wsproxy/alpaca-adapter/package.json')),
-    'dist',
-    'daemon.js',
-  ),
-};
+/** Where worlds' working folders go: this package's git-ignored .samples folder. */
+const worldsDir = fileURLToPath(new URL('../.samples/worlds/', import.meta.url));
+
+function newWorkDir(): string {
+  mkdirSync(worldsDir, { recursive: true });
+  return mkdtempSync(join(worldsDir, 'cwd-'));
+}
 
 export const MOCK_KEYS = { APCA_API_KEY_ID: 'mock-key', APCA_API_SECRET_KEY: 'mock-secret' } as const;
 
@@ -129,8 +125,12 @@ export function watch(
 /** A private world for one sample: a mock, a 0700 runtime folder, and everything started in it. */
 export class World {
   readonly runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-doc-samples-'));
-  /** A scratch folder a command runs in (e.g. holding cert.pem / key.pem). */
-  readonly workDir = mkdtempSync(join(tmpdir(), 'wsproxy-doc-samples-cwd-'));
+  /**
+   * The folder commands run in (holding e.g. cert.pem / key.pem): inside this package, like a folder of a user's
+   * project that installed the packages, so `wsproxy start --adapter @wsproxy/alpaca-adapter/daemon` resolves the
+   * adapter from there exactly as written.
+   */
+  readonly workDir = newWorkDir();
   private readonly children: Watched[] = [];
   private constructor(readonly mock: AlpacaMock) {}
 
