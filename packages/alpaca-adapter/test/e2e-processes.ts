@@ -29,6 +29,15 @@ export function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** SIGTERM, then SIGKILL after 5 s if it is still there; resolves once the child is gone. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await exited(child);
+}
+
 /** Collects the child's stdout JSON lines as they arrive; its stderr goes to ours. */
 export function collectLines(child: ChildProcess): Line[] {
   const lines: Line[] = [];

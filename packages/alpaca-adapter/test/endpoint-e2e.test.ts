@@ -16,11 +16,11 @@ import { plain, until } from './daemon-role.js';
 import {
   adapterEntry,
   collectLines,
-  exited,
   expectExactlyItsOwn,
   type Line,
   onlySession as onlyOpenSession,
   spawnStrategy,
+  stopChild,
   wsproxyCli,
 } from './e2e-processes.js';
 
@@ -39,14 +39,6 @@ const namespace = `endpoint-e2e-${process.pid}`;
 const children: ChildProcess[] = [];
 /** Shared-memory rings of the daemons we started: all must be gone at the end. */
 const rings: string[] = [];
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await exited(child);
-}
 
 /** Starts `wsproxy start --json ...extra`; resolves with the process and its first stdout line. */
 function startDaemon(

@@ -31,6 +31,7 @@ import {
   onlySession,
   type StrategyProcess,
   spawnStrategy,
+  stopChild,
   wsproxyCli,
 } from './e2e-processes.js';
 
@@ -164,14 +165,6 @@ function union(...sets: Record<string, string[]>[]): Record<string, string[]> {
     for (const [channel, symbols] of Object.entries(set))
       out[channel] = [...new Set([...(out[channel] ?? []), ...symbols])];
   return out;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await exited(child);
 }
 
 beforeAll(async () => {
