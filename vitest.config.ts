@@ -4,6 +4,6 @@ import { defineConfig } from 'vitest/config';
 // package; each package keeps its own vitest.config.ts for per-package runs.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*'],
+    projects: ['packages/*', 'apps/*', 'tools/*'],
   },
 });
