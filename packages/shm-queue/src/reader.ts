@@ -42,7 +42,10 @@ export type IdleStrategy = 'block' | 'spin' | 'backoff';
 /** Zero-copy record callback: the payload is `buffer[offset, offset + length)`, valid only during the call. */
 export type RecordHandler = (buffer: Uint8Array, offset: number, length: number, sequence: number) => void;
 
-/** Reported when the reader was lapped: `lost` records were overwritten before it could read them. */
+/**
+ * Reported when the reader was lapped: it skipped `lost` records, overwritten (or about to be: the writer announces
+ * its overwrites a little ahead) before it could read them.
+ */
 export interface GapInfo {
   readonly lost: number;
   /** Sequence number of the first record read after the gap. */
@@ -284,9 +287,20 @@ export class RingReader implements AsyncIterable<Buffer> {
     }
   }
 
-  /** True if the record last handed out has not been overwritten since (always true in back-pressure mode). */
+  /**
+   * True if the record last handed out has not been overwritten since (always true in back-pressure mode). False
+   * means drop it: the reader steps back onto it, so the next read reports it in its gap instead of losing it
+   * without a word.
+   */
   verify(): boolean {
-    return !this.#closed && this.#intact(this.#recordPosition);
+    if (this.#closed) return false;
+    if (this.#intact(this.#recordPosition)) return true;
+    if (this.#expected === this.#recordSequence + 1) {
+      this.#position = this.#recordPosition;
+      this.#offset = this.#recordPosition % this.capacity;
+      this.#expected = this.#recordSequence;
+    }
+    return false;
   }
 
   /** True if a record is waiting. */

@@ -38,6 +38,7 @@ const INTENT_STEP_DIVISOR = 16;
 /** A cork publishes by itself once this fraction of the capacity is held back, so `intent` never runs a capacity
  * ahead of the published tail (which readers would rightly take for a damaged header). */
 const CORK_SPAN_DIVISOR = 4;
+const MAX_START = 2 ** 52;
 const SEQUENCE_REFRESH_MASK = 0xfffff;
 
 /** Called with a reader's slot when the writer flipped that reader's `sleeping` flag: send it one doorbell. */
@@ -96,7 +97,10 @@ export class RingWriter {
   // Positions below these share the high word already stored, so publishing needs only the low word.
   #tailHighEnd = 0;
   #intentHighEnd = 0;
-  /** `cork()` depth: while above 0, records are written but the tail is published only by `uncork()`. */
+  /**
+   * `cork()` depth: while above 0, records are written but the tail is published only by `uncork()`, by a write
+   * that finds a quarter of the capacity held back, by a full back-pressure ring refusing a record, or by `close()`.
+   */
   #corked = 0;
   /** The tail readers can see (lags #tail while corked). */
   #publishedTail: number;
@@ -142,8 +146,9 @@ export class RingWriter {
       ['startPosition', start],
       ['startSequence', startSequence],
     ] as const) {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new InvalidArgumentError(`${label} must be a non-negative safe integer, got ${value}`);
+      // 2^52, not 2^53: positions and sequences must keep counting exactly for a long while after the start.
+      if (!Number.isSafeInteger(value) || value < 0 || value > MAX_START) {
+        throw new InvalidArgumentError(`${label} must be an integer from 0 to 2^52, got ${value}`);
       }
     }
     if (start % 8 !== 0)
@@ -152,7 +157,10 @@ export class RingWriter {
     return new RingWriter(segment, geometry, options);
   }
 
-  /** Byte position just past the last record written (readers see it once published: see `cork()`). */
+  /**
+   * Byte position just past the last record written. While corked, readers see less (up to the last publication),
+   * and `readers()` counts a reader's lag from here.
+   */
   get position(): number {
     return this.#tail;
   }
@@ -186,7 +194,8 @@ export class RingWriter {
     ) {
       // Readers can only make room by reading, and they read only what is published: a full ring publishes
       // what a cork held back, or a corked writer would wait for room forever.
-      if (this.#publishedTail !== this.#tail) this.#flush();
+      // The flush also re-rings any reader whose doorbell failed before: a full ring waits for exactly those.
+      this.#flush(true);
       return false;
     }
 
@@ -226,8 +235,8 @@ export class RingWriter {
    * copied into the ring at once but become visible together, with ONE store of the shared tail and at most one
    * doorbell per sleeping reader for the whole batch, instead of one each per record. The tail's cache line is
    * the one every reader watches, so publishing per record costs the writer a cross-core transfer per record.
-   * Calls nest. What is held back is published anyway once it reaches a quarter of the capacity, and before a full
-   * back-pressure ring refuses a record.
+   * Calls nest. What is held back is published anyway once it reaches a quarter of the capacity (so a batch larger
+   * than that becomes visible in parts), before a full back-pressure ring refuses a record, and by `close()`.
    */
   cork(): void {
     this.#assertOpen();
@@ -236,8 +245,9 @@ export class RingWriter {
 
   /** Ends one `cork()`; the outermost publishes everything written since and wakes sleeping readers. */
   uncork(): void {
-    this.#assertOpen();
-    if (this.#corked === 0) return;
+    // After close() there is nothing left to publish (close published it): a no-op, like socket.uncork(), so a
+    // `finally { uncork() }` never hides the error that closed the writer.
+    if (this.#closed || this.#corked === 0) return;
     this.#corked--;
     if (this.#corked === 0) this.#flush();
   }
@@ -247,12 +257,17 @@ export class RingWriter {
     return this.#corked > 0;
   }
 
-  /** Publishes the tail (all records written so far) and rings the doorbell of every reader that sleeps. */
-  #flush(): void {
+  /**
+   * Publishes the tail (all records written so far) and rings the doorbell of every reader that sleeps — when
+   * something was published, or always with `wakeAnyway` (a full ring retrying doorbells that failed).
+   */
+  #flush(wakeAnyway = false): void {
     const tail = this.#tail;
     if (this.#publishedTail !== tail) {
       this.#publish(H_TAIL, tail);
       this.#publishedTail = tail;
+    } else if (!wakeAnyway) {
+      return;
     }
     if (Atomics.load(this.#words, H_SLEEPERS) !== 0) this.#wakeSleepers();
   }
@@ -350,7 +365,9 @@ export class RingWriter {
   }
 
   #slowestReader(): number {
-    let slowest = this.#tail;
+    // Not #tail: a reader may join at any moment, and it starts at the PUBLISHED tail; records a cork holds back
+    // past it must not count as room already freed.
+    let slowest = this.#publishedTail;
     const words = this.#words;
     for (let slot = 0; slot < this.maxReaders; slot++) {
       if (Atomics.load(words, slotWord(slot, S_STATE)) !== SLOT_ACTIVE) continue;

@@ -96,6 +96,24 @@ describe('records in and out', () => {
     expect(reader.verify()).toBe(false);
   });
 
+  it('a zero-copy record that verify() rejects is counted in the next gap, never lost silently', () => {
+    const { writer, reader, gaps } = open({});
+    let written = 0;
+    const write = () => writer.write(payload(written++, 100));
+    write();
+    const view = reader.tryReadView()!;
+    expect(view.length).toBe(100);
+    // The writer laps us while we hold the view: it is no longer intact.
+    for (let i = 0; i < 200; i++) write();
+    expect(reader.verify()).toBe(false);
+    expect(reader.verify()).toBe(false);
+    const got = drain(reader, 'poll');
+    const lost = gaps.reduce((sum, gap) => sum + gap.lost, 0);
+    // The rejected record is among the lost: read + lost accounts for every record written.
+    expect(got.length + lost).toBe(written);
+    expect(gaps[0]!.resumedAt).toBe(got[0]!.sequence);
+  });
+
   it('closing a reader ends a pending wait and a running poll cleanly', async () => {
     const { writer, reader } = open({});
     const pending = reader.ready();
