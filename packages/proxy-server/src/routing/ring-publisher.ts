@@ -47,8 +47,9 @@ export class RingPublisher {
     }
     const messageId = this.nextMessageId.get(connectionId) ?? 0;
     this.nextMessageId.set(connectionId, (messageId + 1) >>> 0);
-    // The fragments become visible together (one tail store, one doorbell per sleeping client): a client is
-    // never woken to find half a message.
+    // The fragments become visible together (one tail store, one doorbell per sleeping client), so a client is
+    // not woken to find half a message — unless the message exceeds a quarter of the ring, which is published
+    // in parts.
     this.ring.cork();
     try {
       for (const part of fragmentPayload(payload, room, messageId)) {
