@@ -29,7 +29,7 @@ export const H_WRITER_STATE = 10;
 export const H_SLEEPERS = 11;
 /** Published end of the last complete record (byte 64, its own cache line). */
 export const H_TAIL = 16;
-/** The writer changes no byte at or past this (it may run a capacity/16 step ahead); bytes before `intent - capacity` may be overwritten. */
+/** The writer changes no byte at or past this (it may run a capacity/256 step ahead); bytes before `intent - capacity` may be overwritten. */
 export const H_INTENT = 32;
 /**
  * A recent value of the writer's next sequence number (refreshed every 2^20 records). Records carry only the low

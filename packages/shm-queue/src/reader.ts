@@ -484,7 +484,7 @@ export class RingReader implements AsyncIterable<Buffer> {
   /**
    * The retry loops above wait for a writer that is overwriting the bytes they want to move on. That writer's
    * intent is at most a cork's held-back span (a quarter of the capacity), one record plus padding (under half) and
-   * its intent step (a sixteenth) past the tail it published before, so with intent loaded first,
+   * its intent step (1/256) past the tail it published before, so with intent loaded first,
    * `intent - tail > capacity` is not a race but a damaged header: fail, never spin.
    */
   #assertIntentPlausible(): void {

@@ -32,9 +32,11 @@ const NEXT_HEADER_BYTES = 8;
  * Overwrite rings publish `intent` this fraction of the capacity AHEAD of what they write, so one store covers many
  * records. Readers check `intent` on every record; a store per record moved its cache line between cores per
  * record. The cost: a reader more than `capacity - capacity / INTENT_STEP_DIVISOR` behind is treated as lapped a
- * little early (it still reports exactly how many records it skipped).
+ * little early (it still reports exactly how many records it skipped). The step never reaches past the end of the
+ * lap being written: a lapped reader resumes at that lap's start and must find it intact (stepping over it made
+ * such readers skip a whole lap of good records).
  */
-const INTENT_STEP_DIVISOR = 16;
+const INTENT_STEP_DIVISOR = 256;
 /** A cork publishes by itself once this fraction of the capacity is held back, so `intent` never runs a capacity
  * ahead of the published tail (which readers would rightly take for a damaged header). */
 const CORK_SPAN_DIVISOR = 4;
@@ -205,7 +207,11 @@ export class RingWriter {
     // the capacity see it through the intent and skip instead of reading half-overwritten bytes.
     // Back-pressure rings never overwrite unread bytes, so readers need no intent there (see LAYOUT.md).
     if (!this.backPressure && end + NEXT_HEADER_BYTES > this.#intent) {
-      this.#intent = end + NEXT_HEADER_BYTES + this.#intentStep;
+      // Never step past the end of the lap being written: a lapped reader resumes at that lap's start, which must
+      // stay intact until a record really reaches into the next lap.
+      const needed = end + NEXT_HEADER_BYTES;
+      const lapEnd = end - (end % this.capacity) + this.capacity;
+      this.#intent = Math.max(needed, Math.min(needed + this.#intentStep, lapEnd));
       this.#publish(H_INTENT, this.#intent);
     }
     if (padding !== 0) {

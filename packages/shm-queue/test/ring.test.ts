@@ -96,6 +96,21 @@ describe('records in and out', () => {
     expect(reader.verify()).toBe(false);
   });
 
+  it("a lapped reader resumes at the start of the writer's lap, however close the tail is to that lap's end", () => {
+    // The first lap is overwritten by the second, which is filled to within a few records of its end: only the
+    // first lap may be lost, whatever the writer announced ahead of what it wrote.
+    for (const payloadSize of [0, 4, 12, 20, 36]) {
+      const perLap = Math.floor(4096 / (8 + Math.ceil(payloadSize / 8) * 8));
+      for (let second = perLap - 6; second < perLap; second++) {
+        const { writer, reader, gaps } = open({ capacity: 4096 });
+        for (let i = 0; i < perLap + second; i++) writer.write(new Uint8Array(payloadSize));
+        const got = drain(reader, 'poll');
+        expect(gaps).toEqual([{ lost: perLap, resumedAt: perLap }]);
+        expect(got.map((r) => r.sequence)).toEqual(Array.from({ length: second }, (_, i) => perLap + i));
+      }
+    }
+  });
+
   it('a zero-copy record that verify() rejects is counted in the next gap, never lost silently', () => {
     const { writer, reader, gaps } = open({});
     let written = 0;
