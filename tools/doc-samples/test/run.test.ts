@@ -13,12 +13,17 @@ describe('run samples', () => {
   for (const block of samples) {
     it(where(block), async () => {
       const world = await World.create();
-      let result: { ok: boolean; detail: string };
+      let result: { ok: boolean; detail: string } | undefined;
       try {
         result = await runSample(block, world);
       } finally {
         const problems = await world.close();
-        if (problems.length > 0) result = { ok: false, detail: problems.join('\n') };
+        // Keep what the run itself said: a leftover is often the consequence of a failed run, not the cause.
+        if (problems.length > 0)
+          result = {
+            ok: false,
+            detail: [result?.ok ? '' : result?.detail, ...problems].filter(Boolean).join('\n'),
+          };
       }
       const row = {
         where: where(block),
