@@ -37,8 +37,10 @@ const NEXT_HEADER_BYTES = 8;
  * such readers skip a whole lap of good records).
  */
 const INTENT_STEP_DIVISOR = 256;
-/** A cork publishes by itself once this fraction of the capacity is held back, so `intent` never runs a capacity
- * ahead of the published tail (which readers would rightly take for a damaged header). */
+/**
+ * A cork publishes by itself once this fraction of the capacity is held back, so `intent` never runs a capacity
+ * ahead of the published tail (which readers would rightly take for a damaged header).
+ */
 const CORK_SPAN_DIVISOR = 4;
 const MAX_START = 2 ** 52;
 const SEQUENCE_REFRESH_MASK = 0xfffff;
@@ -268,14 +270,16 @@ export class RingWriter {
    * something was published, or always with `wakeAnyway` (a full ring retrying doorbells that failed).
    */
   #flush(wakeAnyway = false): void {
-    const tail = this.#tail;
-    if (this.#publishedTail !== tail) {
-      this.#publish(H_TAIL, tail);
-      this.#publishedTail = tail;
-    } else if (!wakeAnyway) {
-      return;
-    }
+    if (!this.#publishTail() && !wakeAnyway) return;
     if (Atomics.load(this.#words, H_SLEEPERS) !== 0) this.#wakeSleepers();
+  }
+
+  /** Makes every record written so far visible; false if there was nothing new to publish. */
+  #publishTail(): boolean {
+    if (this.#publishedTail === this.#tail) return false;
+    this.#publish(H_TAIL, this.#tail);
+    this.#publishedTail = this.#tail;
+    return true;
   }
 
   /** Slots currently claimed by readers, with how far each lags. */
@@ -334,10 +338,7 @@ export class RingWriter {
     if (this.#closed) return;
     // Closing ends any cork: what was written is published, so readers can drain it before they see the end.
     this.#corked = 0;
-    if (this.#publishedTail !== this.#tail) {
-      this.#publish(H_TAIL, this.#tail);
-      this.#publishedTail = this.#tail;
-    }
+    this.#publishTail();
     Atomics.store(this.#words, H_WRITER_STATE, WRITER_CLOSED);
     try {
       this.#wakeSleepers();
