@@ -130,6 +130,20 @@ describe('endpoint connections in wsproxy status', { timeout: 30_000 }, () => {
     expect(left).toEqual([first.clientId]);
   });
 
+  it('a malformed percent-escape in the path is refused without the token, and the daemon serves on', async () => {
+    // `%E0%A4%A` cannot be decoded: it once threw inside the upgrade handler and took the whole daemon down.
+    const refused = new WebSocket(`${daemon.info.endpoint}/%E0%A4%A/feed`);
+    refused.on('error', () => {});
+    const status = await new Promise<number>((resolve) =>
+      refused.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)),
+    );
+    expect(status).toBe(401);
+    const after = await connect('/feed', { Authorization: `Bearer ${TOKEN}` });
+    await until(() => after.got.length === 1, 'the greeting after the bad request');
+    expect((await fetchStatus(daemon.info.socket)).daemon.pid).toBe(daemon.info.pid);
+    expect(daemon.child.exitCode).toBeNull();
+  });
+
   it('a daemon without the endpoint reports none', async () => {
     const plain = await startDaemon([
       '--runtime-dir',

@@ -231,9 +231,18 @@ export class LocalEndpoint {
       // Not negotiated: on loopback compression only costs CPU, and clients that offer it carry on without.
       perMessageDeflate: false,
     });
-    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.upgrade(request, socket, head),
-    );
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Whatever a request holds, it fails alone: an exception here would be uncaught and take the daemon down.
+      try {
+        this.upgrade(request, socket, head);
+      } catch (error) {
+        this.logger.warn(
+          { remote: request.socket.remoteAddress, err: error },
+          'endpoint upgrade failed on a malformed request',
+        );
+        this.refuse(socket, 400, 'Bad Request');
+      }
+    });
     server.on('request', (_request, response) => {
       response.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade expected\n');
     });
@@ -356,7 +365,7 @@ export class LocalEndpoint {
     if (this.token) {
       const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
       const first = /^\/([^/]+)(\/.*)?$/.exec(path);
-      if (first && tokenMatches(this.token, decodeURIComponent(first[1]!))) path = first[2] ?? '/';
+      if (first && tokenMatches(this.token, decodePathSegment(first[1]!))) path = first[2] ?? '/';
       else if (
         !tokenMatches(this.token, bearer) &&
         !tokenMatches(this.token, url.searchParams.get('token'))
@@ -400,5 +409,14 @@ export class LocalEndpoint {
       this.host.activity();
     });
     client.start(this.options.joinTimeoutMs ?? 10_000);
+  }
+}
+
+/** A percent-decoded path segment, or undefined for a malformed escape (e.g. `%E0%A4%A`): no token then. */
+function decodePathSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
   }
 }
