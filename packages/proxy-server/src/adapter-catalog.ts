@@ -6,9 +6,9 @@
 // surprising (a relative path resolved against the daemon's cwd, a URL, a Node built-in) and keep one bad module
 // from disturbing anyone but its requester.
 
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { isAbsolute, join, normalize, resolve } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AdapterStatus } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
@@ -21,10 +21,36 @@ import { AdapterLoadError } from './errors.js';
  */
 const PACKAGE_SPECIFIER = /^(?:@[a-z0-9~][\w.~-]*\/)?[a-z0-9~][\w.~-]*(?:\/[\w.~@+-]+)*$/i;
 
-/** Where `specifier` resolves from the project folder `cwd`, or undefined if it does not resolve there. */
+/**
+ * Where a package specifier resolves in the project the command runs in, or undefined. Deliberately narrow, because
+ * the daemon is long-lived and shared: the project is the nearest folder above `cwd` with a package.json, and it
+ * must be ours and not writable by others; the package must be that project itself or sit in ITS node_modules
+ * (a workspace or pnpm link is fine), never in a node_modules further up, where another user could plant one
+ * (`/tmp/node_modules`).
+ */
 function resolveFromProject(specifier: string, cwd: string): string | undefined {
+  const segments = specifier.split('/');
+  const packageName = specifier.startsWith('@') ? segments.slice(0, 2).join('/') : segments[0]!;
+  let root = resolve(cwd);
+  while (!existsSync(join(root, 'package.json'))) {
+    const parent = dirname(root);
+    if (parent === root) return undefined;
+    root = parent;
+  }
+  const ownedByUs = (path: string) => {
+    const stat = statSync(path);
+    return (process.getuid === undefined || stat.uid === process.getuid()) && (stat.mode & 0o022) === 0;
+  };
   try {
-    return createRequire(join(cwd, 'package.json')).resolve(specifier);
+    if (!ownedByUs(root)) return undefined;
+    const project = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name?: unknown };
+    const packageDir = project.name === packageName ? root : join(root, 'node_modules', packageName);
+    if (!existsSync(join(packageDir, 'package.json'))) return undefined;
+    const realDir = realpathSync(packageDir);
+    // From inside the package, its own name resolves through its `exports` (self-reference).
+    const resolved = realpathSync(createRequire(join(realDir, 'package.json')).resolve(specifier));
+    if (!resolved.startsWith(realDir + sep) || !ownedByUs(resolved)) return undefined;
+    return resolved;
   } catch {
     return undefined;
   }
@@ -105,10 +131,16 @@ export class AdapterCatalog {
   async preload(module: string, cwd = process.cwd()): Promise<void> {
     const given = module.startsWith('.') ? resolve(cwd, module) : module;
     const checked = checkAdapterModule(given);
-    // A package named on the command line is looked up where the command runs (the user's project) before the
-    // daemon's own installation: under pnpm, `@wsproxy/proxy-server` cannot see the project's other packages.
-    const key = isAbsolute(checked) ? checked : (resolveFromProject(checked, cwd) ?? checked);
-    const factories = await this.load(key, true);
+    let factories: readonly UpstreamAdapterFactory[];
+    try {
+      factories = await this.load(checked, true);
+    } catch (error) {
+      // Not in the daemon's own installation (under pnpm, @wsproxy/proxy-server cannot see its siblings): look in
+      // the project the command runs in, narrowly (see resolveFromProject).
+      const inProject = isAbsolute(checked) ? undefined : resolveFromProject(checked, cwd);
+      if (inProject === undefined) throw error;
+      factories = await this.load(inProject, true);
+    }
     if (factories.length === 0) throw new AdapterLoadError(module, 'it exports no adapter factory');
   }
 
