@@ -3,8 +3,9 @@
 // (protocol version 2, `adapterModule`): whichever process happened to spawn the daemon, a later client that brings
 // its own adapter (AlpacaStream does) still gets it. The socket is 0600 and owner-only, so the requester is the
 // daemon's own user and may run code as that user anyway; the rules below keep a request from naming something
-// surprising (a relative path resolved against the daemon's cwd, a URL, a Node built-in) and keep one bad module
-// from disturbing anyone but its requester.
+// surprising (a relative path resolved against the daemon's cwd, a URL, a Node built-in), keep a module that fails
+// to load (or never finishes) an error for its requester only, and keep a module from claiming adapter names it was
+// not loaded for. A module that loads runs inside the daemon: what it does then (block, throw later) is the daemon's.
 
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
@@ -14,6 +15,21 @@ import type { AdapterStatus } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
 import { passthrough, type UpstreamAdapterFactory } from './adapter.js';
 import { AdapterLoadError } from './errors.js';
+
+/**
+ * An open waits this long for a module to load; one that never settles (a top-level await that hangs) must not
+ * hang every open that names it for the daemon's whole life.
+ */
+const ADAPTER_LOAD_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref();
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * An npm package name, optionally scoped, with optional subpath segments (`@wsproxy/alpaca-adapter/daemon`). No
@@ -131,16 +147,20 @@ export class AdapterCatalog {
   async preload(module: string, cwd = process.cwd()): Promise<void> {
     const given = module.startsWith('.') ? resolve(cwd, module) : module;
     const checked = checkAdapterModule(given);
+    let key = checked;
     let factories: readonly UpstreamAdapterFactory[];
     try {
-      factories = await this.load(checked, true);
+      factories = await this.load(key);
     } catch (error) {
       // Not in the daemon's own installation (under pnpm, @wsproxy/proxy-server cannot see its siblings): look in
       // the project the command runs in, narrowly (see resolveFromProject).
       const inProject = isAbsolute(checked) ? undefined : resolveFromProject(checked, cwd);
       if (inProject === undefined) throw error;
-      factories = await this.load(inProject, true);
+      key = inProject;
+      factories = await this.load(key);
     }
+    // The operator named this module: every adapter it exports is registered, replacing one of the same name.
+    for (const factory of factories) this.register(key, factory);
     if (factories.length === 0) throw new AdapterLoadError(module, 'it exports no adapter factory');
   }
 
@@ -151,8 +171,15 @@ export class AdapterCatalog {
   async ensure(name: string, module: string): Promise<void> {
     if (this.factories.has(name)) return;
     const key = checkAdapterModule(module);
-    const factories = await this.load(key, false);
+    const factories = await this.load(key);
+    // Another open may have registered the name meanwhile: the first one stays, nothing is ever replaced.
     if (this.factories.has(name)) return;
+    // Only the adapter asked for: a module loaded for one name must not claim others that later clients ask for.
+    const factory = factories.find((f) => f.name === name);
+    if (factory) {
+      this.register(key, factory);
+      return;
+    }
     throw new AdapterLoadError(
       module,
       factories.length === 0
@@ -166,14 +193,17 @@ export class AdapterCatalog {
     return [...this.factories.keys()].map((name) => ({ name, module: this.modules.get(name) ?? '' }));
   }
 
-  private load(key: string, replace: boolean): Promise<readonly UpstreamAdapterFactory[]> {
+  private load(key: string): Promise<readonly UpstreamAdapterFactory[]> {
     let loading = this.loads.get(key);
     if (!loading) {
-      loading = this.importModule(key).then(
-        (factories) => {
-          this.register(key, factories, replace);
-          return factories;
-        },
+      loading = withTimeout(this.importModule(key), ADAPTER_LOAD_TIMEOUT_MS, () => {
+        this.logger?.warn({ module: key }, 'adapter module did not finish loading in time');
+        return new AdapterLoadError(
+          key,
+          `it did not finish loading within ${ADAPTER_LOAD_TIMEOUT_MS / 1000} s`,
+        );
+      }).then(
+        (factories) => factories,
         (error: unknown) => {
           // Not kept: a module that was missing or broken may be fixed, and the next open tries again. (Node keeps a
           // module that threw while evaluating in its own cache, so that one fails the same way again.)
@@ -201,19 +231,8 @@ export class AdapterCatalog {
     return factories;
   }
 
-  private register(key: string, factories: readonly UpstreamAdapterFactory[], replace: boolean): void {
-    for (const factory of factories) {
-      const known = this.factories.get(factory.name);
-      // A module loaded for a client never replaces an adapter in use under the same name (passthrough included).
-      if (known && known !== factory && !replace) {
-        this.logger?.warn(
-          { module: key, adapter: factory.name },
-          'an adapter of that name is already loaded',
-        );
-        continue;
-      }
-      this.factories.set(factory.name, factory);
-      this.modules.set(factory.name, key);
-    }
+  private register(key: string, factory: UpstreamAdapterFactory): void {
+    this.factories.set(factory.name, factory);
+    this.modules.set(factory.name, key);
   }
 }

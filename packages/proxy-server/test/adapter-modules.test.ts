@@ -149,8 +149,21 @@ describe('adapter modules named by an open', { timeout: 30_000 }, () => {
     const status = await fetchStatus(daemon.info.socket);
     expect(status.daemon.pid).toBe(daemon.info.pid);
     expect(status.clients.find((c) => c.name === 'bystander')?.connections).toEqual([connectionId]);
-    expect(status.adapters?.map((a) => a.name)).toEqual(['passthrough', 'tag', 'other']);
+    // `other-name.mjs` was loaded for "broken": its "other" was not asked for, so it is not registered either.
+    expect(status.adapters?.map((a) => a.name)).toEqual(['passthrough', 'tag']);
     expect(bystander.isClosed).toBe(false);
+  });
+
+  it('a module that never finishes loading is a typed error after the load timeout, not a hang', async () => {
+    const waiting = await client('waiting');
+    const started = Date.now();
+    const answer = await waiting.request(openRequest('hangs', join(fixtures, 'hangs-adapter.mjs')), 20_000);
+    expect(answer).toMatchObject({ type: 'error', code: 'WSP_ERR_ADAPTER_LOAD_FAILED' });
+    expect((answer as { message: string }).message).toMatch(/did not finish loading within 10 s/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(9_000);
+    // Meanwhile and after, the daemon answers everyone.
+    expect((await fetchStatus(daemon.info.socket)).daemon.pid).toBe(daemon.info.pid);
+    expect(waiting.isClosed).toBe(false);
   });
 
   it('a client that negotiated version 1 cannot send the version-2 open', async () => {
