@@ -2,7 +2,8 @@
 // daemon's alpaca adapter (deduplicated with every other process), and the answer is this process's OWN ack.
 
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode } from '@msgpack/msgpack';
 import type { ConnectOptions, WsproxyClient } from '@wsproxy/client';
@@ -33,6 +34,8 @@ import {
   type TradingStatus,
 } from './types.js';
 import { decodeForClient } from './wire.js';
+
+const PACKAGE_NAME = '@wsproxy/alpaca-adapter';
 
 /** The part of `@wsproxy/client`'s SharedSocket the stream uses (anything with this shape works, e.g. in tests). */
 export interface AlpacaTransport {
@@ -119,11 +122,25 @@ export function daemonAdapterArgument(): string {
   try {
     const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
     const candidate = here.replace(/[^/\\]+$/, 'daemon.js');
-    if (candidate !== here && existsSync(candidate)) return candidate;
+    // Only this package's own dist/daemon.js: bundled into an app, "the daemon.js beside this file" could be the
+    // app's own, and the daemon would import it.
+    if (candidate !== here && existsSync(candidate) && isThisPackage(join(dirname(candidate), '..')))
+      return candidate;
   } catch {
     // fall through to the package specifier
   }
   return '@wsproxy/alpaca-adapter/daemon';
+}
+
+function isThisPackage(dir: string): boolean {
+  try {
+    return (
+      (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name ===
+      PACKAGE_NAME
+    );
+  } catch {
+    return false;
+  }
 }
 
 function resolveCredentials(given: AlpacaCredentials | undefined): AlpacaCredentials {
