@@ -98,6 +98,8 @@ export function checkAdapterModule(module: string): string {
   if (typeof module !== 'string' || module.length === 0) {
     throw new AdapterLoadError(String(module), 'it must be a non-empty string');
   }
+  // A network path (UNC on Windows, or two leading slashes) would fetch the code from another machine.
+  if (/^[\\/]{2}/.test(module)) throw new AdapterLoadError(module, 'a network path is not accepted');
   if (isAbsolute(module)) {
     const path = normalize(module);
     let isFile = false;

@@ -120,6 +120,8 @@ describe('adapter modules named by an open', { timeout: 30_000 }, () => {
       { adapter: 'broken', module: 'node:fs', reason: /absolute path .* or a package/ },
       { adapter: 'broken', module: 'child_process', reason: /absolute path .* or a package/ },
       { adapter: 'broken', module: '@wsproxy/no-such-package/daemon', reason: /importing it failed/ },
+      { adapter: 'broken', module: `/${tagModule}`, reason: /network path/ },
+      { adapter: 'broken', module: '\\\\host\\share\\adapter.mjs', reason: /network path/ },
       { adapter: '', module: tagModule, reason: /name the adapter to open/ },
     ];
     for (const { adapter, module, reason } of cases) {
