@@ -82,10 +82,23 @@ interface SdkStrategy extends StrategyProcess {
 
 /** A strategy written with the official SDK, in its own process, pointed at the endpoint. */
 function startSdkStrategy(name: string, set: Record<string, string[]>): SdkStrategy {
-  const child = spawn(process.execPath, [fixture], {
+  const child = spawnSdkFixture(fixture, { STOCKS_STREAM_URL: '/v2/iex' }, set);
+  return { name, child, lines: collectLines(child), set };
+}
+
+/** Runs an official-SDK fixture with the mock's keys, its stream URLs (endpoint paths) and the set to subscribe. */
+function spawnSdkFixture(
+  script: string,
+  paths: Record<string, string>,
+  set: Record<string, string[]>,
+): ChildProcess {
+  const urls = Object.fromEntries(
+    Object.entries(paths).map(([name, path]) => [name, `${daemonInfo.endpoint as string}${path}`]),
+  );
+  const child = spawn(process.execPath, [script], {
     env: {
       ...process.env,
-      STOCKS_STREAM_URL: `${daemonInfo.endpoint as string}/v2/iex`,
+      ...urls,
       SUBSCRIBE: JSON.stringify(set),
       APCA_API_KEY_ID: 'mock-key',
       APCA_API_SECRET_KEY: 'mock-secret',
@@ -93,7 +106,7 @@ function startSdkStrategy(name: string, set: Record<string, string[]>): SdkStrat
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.push(child);
-  return { name, child, lines: collectLines(child), set };
+  return child;
 }
 
 /** A news item as the SDK hands it over: its timestamps are Dates, to the millisecond. */
@@ -117,18 +130,11 @@ function newsAsSdkSees(m: Line): Line {
 
 /** A strategy reading crypto and news with the SDK, in its own process, pointed at the endpoint. */
 function startCryptoNewsStrategy(set: Record<string, string[]>): StrategyProcess {
-  const child = spawn(process.execPath, [join(here, 'fixtures', 'official-sdk-crypto-news.mjs')], {
-    env: {
-      ...process.env,
-      CRYPTO_STREAM_URL: `${daemonInfo.endpoint as string}/v1beta3/crypto/us`,
-      NEWS_STREAM_URL: `${daemonInfo.endpoint as string}/v1beta1/news`,
-      SUBSCRIBE: JSON.stringify(set),
-      APCA_API_KEY_ID: 'mock-key',
-      APCA_API_SECRET_KEY: 'mock-secret',
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.push(child);
+  const child = spawnSdkFixture(
+    join(here, 'fixtures', 'official-sdk-crypto-news.mjs'),
+    { CRYPTO_STREAM_URL: '/v1beta3/crypto/us', NEWS_STREAM_URL: '/v1beta1/news' },
+    set,
+  );
   return { child, lines: collectLines(child), set };
 }
 
