@@ -4,6 +4,8 @@
  * without BigInt: the writer stores hiA, then lo, then hiB; a reader loads hiB, lo, hiA and retries if the two
  * high words differ.
  */
+import { CorruptHeaderError } from './errors.js';
+
 export const MAGIC = 0x51524d57; // "WMRQ" read as little-endian bytes
 export const LAYOUT_VERSION = 1;
 
@@ -75,13 +77,31 @@ export function recordBytes(payloadLength: number): number {
   return (RECORD_HEADER_BYTES + payloadLength + RECORD_ALIGN - 1) & ~(RECORD_ALIGN - 1);
 }
 
-/** Reads a 64-bit position consistently (see the file comment). */
-export function loadPosition(words: Int32Array, at: number): number {
-  for (;;) {
+/**
+ * How long a position's two high words may disagree before it is taken for damaged. They differ only for the few
+ * instructions of one store, so this is never reached by a live writer that is merely slow or descheduled — only by
+ * one that died between its stores at a 2^32 crossing, or by a corrupted segment. Either way: an error, not a hang.
+ */
+const TORN_POSITION_LIMIT_MS = 1_000;
+
+/** Reads a 64-bit position consistently (see the file comment); `ring` names the ring in the error. */
+export function loadPosition(words: Int32Array, at: number, ring = '(unnamed)'): number {
+  let since = 0;
+  for (let tries = 1; ; tries++) {
     const hiB = Atomics.load(words, at + 2);
     const lo = Atomics.load(words, at + 1);
     const hiA = Atomics.load(words, at);
     if (hiA === hiB) return hiA * TWO_32 + (lo >>> 0);
+    if (tries % 1024 === 0) {
+      const now = performance.now();
+      if (since === 0) since = now;
+      else if (now - since > TORN_POSITION_LIMIT_MS) {
+        throw new CorruptHeaderError(
+          ring,
+          `the 64-bit position at byte ${at * 4} stays torn (high words ${hiA} and ${hiB})`,
+        );
+      }
+    }
   }
 }
 

@@ -307,7 +307,7 @@ export class RingReader implements AsyncIterable<Buffer> {
   hasData(): boolean {
     if (this.#closed) return false;
     if (this.#position !== this.#tail) return true;
-    this.#tail = loadPosition(this.#words, H_TAIL);
+    this.#tail = loadPosition(this.#words, H_TAIL, this.name);
     return this.#position !== this.#tail;
   }
 
@@ -406,7 +406,7 @@ export class RingReader implements AsyncIterable<Buffer> {
     for (;;) {
       const position = this.#position;
       if (position === this.#tail) {
-        const tail = loadPosition(words, H_TAIL);
+        const tail = loadPosition(words, H_TAIL, this.name);
         if (tail === position) return false;
         // A reader only ever reads up to the tail: a tail behind it is a damaged header, not data.
         if (tail < position)
@@ -478,7 +478,7 @@ export class RingReader implements AsyncIterable<Buffer> {
    * A back-pressure writer never overwrites what an active reader has not read (and keeps no intent).
    */
   #intact(position: number): boolean {
-    return this.backPressure || loadPosition(this.#words, H_INTENT) - position <= this.capacity;
+    return this.backPressure || loadPosition(this.#words, H_INTENT, this.name) - position <= this.capacity;
   }
 
   /**
@@ -488,8 +488,8 @@ export class RingReader implements AsyncIterable<Buffer> {
    * `intent - tail > capacity` is not a race but a damaged header: fail, never spin.
    */
   #assertIntentPlausible(): void {
-    const intent = loadPosition(this.#words, H_INTENT);
-    const tail = loadPosition(this.#words, H_TAIL);
+    const intent = loadPosition(this.#words, H_INTENT, this.name);
+    const tail = loadPosition(this.#words, H_TAIL, this.name);
     if (intent - tail > this.capacity) {
       throw new CorruptHeaderError(this.name, `intent ${intent} is more than the capacity past tail ${tail}`);
     }
@@ -520,7 +520,7 @@ export class RingReader implements AsyncIterable<Buffer> {
     const words = this.#words;
     Atomics.add(words, slotWord(this.slot, S_LAPS), 1);
     for (;;) {
-      const tail = loadPosition(words, H_TAIL);
+      const tail = loadPosition(words, H_TAIL, this.name);
       let target = tail - (tail % this.capacity);
       if (target <= this.#position) target = tail;
       let sequenceLow = words[this.#dataWord + ((target % this.capacity) >> 2) + 1]!;
@@ -562,16 +562,16 @@ export class RingReader implements AsyncIterable<Buffer> {
     Atomics.store(words, slotWord(this.slot, S_LAPS), 0);
     Atomics.store(words, slotWord(this.slot, S_LOST_LO), 0);
     Atomics.store(words, slotWord(this.slot, S_LOST_HI), 0);
-    storePosition(words, this.#positionWord, loadPosition(words, H_TAIL));
+    storePosition(words, this.#positionWord, loadPosition(words, H_TAIL, this.name));
     Atomics.store(words, slotWord(this.slot, S_STATE), SLOT_ACTIVE);
     // Now that the writer counts us, settle on a tail whose next-sequence word was still intact when read.
     for (;;) {
-      const tail = loadPosition(words, H_TAIL);
+      const tail = loadPosition(words, H_TAIL, this.name);
       // Positions count bytes written and are never negative; a negative one would index before the data area.
       if (tail < 0) throw new CorruptHeaderError(this.name, `tail ${tail} is negative`);
       const offset = tail % this.capacity;
       const sequenceLow = words[this.#dataWord + (offset >> 2) + 1]!;
-      const recent = loadPosition(words, H_SEQUENCE);
+      const recent = loadPosition(words, H_SEQUENCE, this.name);
       if (!this.#intact(tail)) {
         this.#assertIntentPlausible();
         continue;

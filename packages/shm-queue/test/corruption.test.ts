@@ -128,6 +128,26 @@ describe('a corrupted tail word', () => {
   });
 });
 
+describe('a torn 64-bit position', () => {
+  it("SHMQ_ERR_CORRUPT_HEADER, not a hang, when the tail's two high words never agree", () => {
+    const { name, writer, view } = ringWithRawView();
+    const reader = RingReader.open({ name });
+    cleanup.defer(() => reader.close());
+    writer.write(Buffer.from('fine'));
+    expect(reader.tryRead()?.toString()).toBe('fine');
+    // As if the writer died between storing the tail's first and second high word at a 2^32 crossing.
+    view.setInt32(64, 1, true);
+    const started = performance.now();
+    expect(() => reader.tryRead()).toThrow(
+      expect.objectContaining({
+        code: 'SHMQ_ERR_CORRUPT_HEADER',
+        message: expect.stringMatching(/stays torn/),
+      }),
+    );
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+});
+
 describe('corrupted records', () => {
   const damage: Array<[string, (view: DataView, at: number) => void]> = [
     ['a length beyond the segment', (view, at) => view.setInt32(at, 1_000_000_000, true)],
