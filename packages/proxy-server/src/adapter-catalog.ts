@@ -204,15 +204,12 @@ export class AdapterCatalog {
           key,
           `it did not finish loading within ${ADAPTER_LOAD_TIMEOUT_MS / 1000} s`,
         );
-      }).then(
-        (factories) => factories,
-        (error: unknown) => {
-          // Not kept: a module that was missing or broken may be fixed, and the next open tries again. (Node keeps a
-          // module that threw while evaluating in its own cache, so that one fails the same way again.)
-          this.loads.delete(key);
-          throw error;
-        },
-      );
+      }).catch((error: unknown) => {
+        // Not kept: a module that was missing or broken may be fixed, and the next open tries again. (Node keeps a
+        // module that threw while evaluating in its own cache, so that one fails the same way again.)
+        this.loads.delete(key);
+        throw error;
+      });
       this.loads.set(key, loading);
     }
     return loading;
