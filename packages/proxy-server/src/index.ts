@@ -35,6 +35,7 @@ export {
   WsproxyServerError,
 } from './errors.js';
 export { LOG_LEVELS, type LogLevel } from './logging.js';
+export { ringScope } from './ring-segments.js';
 export {
   DEFAULT_NAMESPACE,
   ensureRuntimeDir,

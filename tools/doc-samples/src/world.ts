@@ -1,13 +1,13 @@
 // The real parts samples run against: the Alpaca mock on 127.0.0.1, a private wsproxy runtime folder, child
 // processes whose output we watch, and the cleanup that stops every daemon and checks its ring segment is gone.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
+import { ringScope } from '@wsproxy/proxy-server';
 
 const require = createRequire(import.meta.url);
 
@@ -217,9 +217,7 @@ export class World {
     const scopes = [...namespaces].map((ns) => `wsproxy-${ringScope(this.runtimeDir, ns)}-`);
     for (const ring of rings)
       if (!scopes.some((scope) => ring.startsWith(scope)))
-        problems.push(
-          `ring ${ring} is not named as this checker computes (${scopes.join(', ')}): update ringScope in world.ts`,
-        );
+        problems.push(`ring ${ring} is not named as proxy-server's ringScope says (${scopes.join(', ')})`);
     const left = existsSync('/dev/shm')
       ? readdirSync('/dev/shm').filter((n) => scopes.some((scope) => n.startsWith(scope)) || rings.has(n))
       : [];
@@ -228,9 +226,4 @@ export class World {
     rmSync(this.workDir, { recursive: true, force: true });
     return problems;
   }
-}
-
-/** The scope part of the ring names of a daemon of (runtime folder, namespace), as @wsproxy/proxy-server names them. */
-function ringScope(runtimeDir: string, namespace: string): string {
-  return createHash('sha256').update(`${runtimeDir}\u0000${namespace}`).digest('hex').slice(0, 10);
 }
