@@ -60,6 +60,9 @@ export class AlpacaMock extends EventEmitter {
   private readonly wss: WebSocketServer;
   private nextId = 1;
   private isClosed = false;
+  /** Armed by `refuseAuth`: the code the next market-data auths get, and how many are left. */
+  private authRefusal: { code: RefusableAuthCode; remaining: number } | null = null;
+  private authsRefused = 0;
   /** A restart in progress; close() waits for it so nothing listens again behind its back. */
   private restarting: Promise<void> | null = null;
   private readonly sessionHost: SessionHost;
@@ -193,6 +196,14 @@ export class AlpacaMock extends EventEmitter {
       if (pair.endpoints && !pair.endpoints.includes(session.endpoint)) return 409;
       identity = key;
     }
+    // An armed refusal answers valid credentials too: that is what a re-auth after a drop meets for real.
+    if (session.kind === 'market-data' && this.authRefusal) {
+      const { code } = this.authRefusal;
+      this.authRefusal.remaining -= 1;
+      if (this.authRefusal.remaining <= 0) this.authRefusal = null;
+      this.authsRefused += 1;
+      return code;
+    }
     // The account stream is not subject to the market-data connection limit.
     if (
       session.kind === 'market-data' &&
@@ -238,6 +249,11 @@ export class AlpacaMock extends EventEmitter {
   /** Upgrades answered with HTTP 429 so far. */
   get refusedUpgrades(): number {
     return this.gate.refused;
+  }
+
+  /** Market-data auths answered with an armed `refuseAuth` code so far. */
+  get refusedAuths(): number {
+    return this.authsRefused;
   }
 
   /** Whether the data timer is running (false whenever nobody is subscribed). */
@@ -350,6 +366,23 @@ export class AlpacaMock extends EventEmitter {
   }
 
   /**
+   * Answers the next `count` market-data auths (with valid keys) with `code` instead of success, as Alpaca does to
+   * a re-auth after a drop: 406 while it still holds the dead session, 402 when the keys were revoked meanwhile.
+   * The socket stays open, as it does on Alpaca. A new call replaces what is left of an earlier one; `count` 0
+   * disarms.
+   */
+  refuseAuth(code: RefusableAuthCode, count = 1): void {
+    if (this.isClosed) throw new MockClosedError('refuse auth');
+    if (!REFUSABLE_AUTH_CODES.includes(code)) {
+      throw new InvalidOptionError('code', `one of ${REFUSABLE_AUTH_CODES.join(', ')}, got ${String(code)}`);
+    }
+    if (!Number.isInteger(count) || count < 0) {
+      throw new InvalidOptionError('count', `an integer >= 0, got ${String(count)}`);
+    }
+    this.authRefusal = count === 0 ? null : { code, remaining: count };
+  }
+
+  /**
    * Simulates a server restart: every connection goes (close 1012, or abruptly), half-dead holds are forgotten,
    * the port stays closed for `downMs`, then listens again on the same port. The market carries on.
    */
@@ -407,6 +440,10 @@ export class AlpacaMock extends EventEmitter {
     for (const s of [...this.open]) s.terminate();
   }
 }
+
+/** The auth answers `refuseAuth` can arm: auth failed, connection limit, insufficient subscription, scope. */
+export const REFUSABLE_AUTH_CODES = [402, 406, 409, 411] as const;
+export type RefusableAuthCode = (typeof REFUSABLE_AUTH_CODES)[number];
 
 /** A duration argument: a finite number of milliseconds >= 0 (NaN or a string would silently mean "no time"). */
 function milliseconds(name: string, value: unknown): number {

@@ -14,6 +14,42 @@ describe('fault injection', () => {
     expect((await client.closed).code).toBe(1006);
   });
 
+  it('refuseAuth(code, n) answers the next n market-data auths with code, the socket stays open, then lets in', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    mock.refuseAuth(406, 2);
+    for (const _ of [1, 2]) {
+      const refused = cleanup.add(await AlpacaClient.connect(`${mock.url}/v2/iex`));
+      await refused.next((m) => m.msg === 'connected');
+      refused.send({ action: 'auth', key: 'mock-key', secret: 'mock-secret' });
+      expect(await refused.next()).toEqual({ T: 'error', code: 406, msg: 'connection limit exceeded' });
+      expect(refused.closeCode).toBeNull();
+      await refused.close();
+    }
+    expect(mock.refusedAuths).toBe(2);
+    // Spent: the third auth is let in, and holds the one slot.
+    cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    expect(mock.sessionCount({ endpoint: 'v2/iex' })).toBe(1);
+  });
+
+  it('refuseAuth(402) fails a re-auth with valid keys; count 0 disarms; bad arguments are typed errors', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    mock.refuseAuth(402);
+    const refused = cleanup.add(await AlpacaClient.connect(`${mock.url}/v2/iex`));
+    await refused.next((m) => m.msg === 'connected');
+    refused.send({ action: 'auth', key: 'mock-key', secret: 'mock-secret' });
+    expect(await refused.next()).toEqual({ T: 'error', code: 402, msg: 'auth failed' });
+    mock.refuseAuth(406, 5);
+    mock.refuseAuth(406, 0);
+    await refused.close();
+    cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    expect(mock.refusedAuths).toBe(1);
+    const invalid = (option: string) =>
+      expect.objectContaining({ code: 'ALPACA_MOCK_ERR_INVALID_OPTION', option });
+    expect(() => mock.refuseAuth(401 as never)).toThrow(invalid('code'));
+    expect(() => mock.refuseAuth(406, -1)).toThrow(invalid('count'));
+    expect(() => mock.refuseAuth(406, 1.5)).toThrow(invalid('count'));
+  });
+
   it('slowClient() sends 407 and closes', async () => {
     const mock = cleanup.add(await startAlpacaMock());
     const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
