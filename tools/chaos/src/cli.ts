@@ -26,7 +26,7 @@ if (values.help) {
   console.log(`pnpm chaos [--seed N] [--duration SECONDS] [--cycles N] [--keep-going]
 
   --seed N          replay a run (default: a new seed, printed first)
-  --duration S      fault phase budget in seconds (default 150; the whole run is about 3 minutes)
+  --duration S      fault phase budget in seconds (default 120; with start-up and the leak phase the run is about 3 minutes)
   --cycles N        leak phase: client connect/subscribe/close cycles (default 1000; 0 skips it)
   --keep-going      inject the whole schedule even after a violation (default: stop at the first)
   --faults a,b      only these fault kinds (default all: ${FAULT_KINDS.join(', ')})`);
@@ -50,7 +50,7 @@ if (unknown?.length) {
   process.exit(2);
 }
 const seed = count('seed', values.seed, newSeed());
-const durationS = count('duration', values.duration, 150);
+const durationS = count('duration', values.duration, 120);
 const churnCycles = count('cycles', values.cycles, 1000);
 const replay = `pnpm chaos --seed ${seed} --duration ${durationS} --cycles ${churnCycles}${faults ? ` --faults ${faults.join(',')}` : ''}`;
 console.log(`chaos seed ${seed} (replay: ${replay})`);

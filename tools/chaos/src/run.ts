@@ -271,10 +271,23 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         target.signal('SIGCONT', 'fault: SIGCONT');
         stopped.delete(target);
         return;
-      case 'slow-endpoint-reader':
-        target?.tell({ op: 'stop-reading', ms: fault.holdMs });
+      case 'slow-endpoint-reader': {
+        if (!target) return;
+        target.tell({ op: 'stop-reading', ms: fault.holdMs });
+        await sleep(200);
+        // The feed alone is too slow to fill kernel buffers and the daemon's 64 KiB: a burst of the reader's own
+        // symbols (about 2.4 MB) makes it overrun, so the slow path (close it, tell it) is what is exercised.
+        const burstAt = Date.now();
+        const symbols = target.life.view.quotes.length > 0 ? target.life.view.quotes : [];
+        for (let frame = 0; frame < 4 && symbols.length > 0; frame++) {
+          m.push(
+            Array.from({ length: 1500 }, (_, k) => burstQuote(symbols[k % symbols.length] as string, burstAt, frame * 1500 + k)),
+            upstream,
+          );
+        }
         await sleep(fault.holdMs);
         return;
+      }
       case 'upstream-abrupt-close':
         m.drop(upstream);
         return;
@@ -398,6 +411,25 @@ async function leakPhase(
     };
   }
   return undefined;
+}
+
+/** A quote with a unique timestamp (so its item key is unique) and padding, for the slow reader's burst. */
+function burstQuote(symbol: string, at: number, n: number): Record<string, unknown> {
+  const base = new Date(at).toISOString().slice(0, 19);
+  return {
+    T: 'q',
+    S: symbol,
+    bx: 'V',
+    bp: 100,
+    bs: 1,
+    ax: 'V',
+    ap: 100.01,
+    as: 1,
+    c: ['R'],
+    z: 'C',
+    t: `${base}.${String(n + 1).padStart(9, '0')}Z`,
+    chaos: 'x'.repeat(300),
+  };
 }
 
 function freePort(): Promise<number> {

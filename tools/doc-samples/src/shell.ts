@@ -188,6 +188,7 @@ const pnpmRule: Rule = async (argv) => {
     test: '.ci/run runs it (the README test command)',
     demo: 'apps/example-strategy/test/demo.test.ts runs its dist/demo.js',
     'bench:quick': '.ci/run runs it',
+    chaos: '.ci/run runs its 60 s variant',
     bench: 'the full benchmark: run by hand, bench:quick in CI',
   };
   return {
