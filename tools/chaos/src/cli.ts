@@ -61,7 +61,7 @@ const result = await runChaos({
   churnCycles,
   keepGoing: values['keep-going'] === true,
   ...(faults ? { faults } : {}),
-  keepLogAs: join(tmpdir(), `wsproxy-chaos-${seed}-daemon.log`),
+  keepLogAs: join(tmpdir(), `wsproxy-chaos-${seed}-${process.pid}-daemon.log`),
   log: (line) => console.log(line),
 });
 

@@ -26,8 +26,8 @@ export interface DaemonPlace {
 }
 
 /**
- * Short timers so a run sees many recoveries: a half-dead upstream is declared dead after 1 s without a pong
- * (instead of 10 + 5 s), backoff caps at 2 s; a small endpoint buffer so a slow reader overruns it.
+ * Short timers so a run sees many recoveries: a half-dead upstream is declared dead within 3 s (ping every 1 s,
+ * 2 s for its pong, instead of 10 + 5 s), backoff caps at 2 s; a small endpoint buffer so a slow reader overruns it.
  */
 export function daemonArgs(place: DaemonPlace): string[] {
   return [
@@ -42,7 +42,7 @@ export function daemonArgs(place: DaemonPlace): string[] {
     '--ping-interval',
     '1000',
     '--pong-timeout',
-    '1000',
+    '2000',
     '--reconnect-max',
     '2000',
     '--ring-size',

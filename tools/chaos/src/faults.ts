@@ -78,8 +78,8 @@ export function drawSchedule(
         fault = { ...base, slot: random.pick(slots.endpoint), holdMs: random.int(2000, 4000) };
         break;
       case 'upstream-half-dead':
-        // Past the daemon's ping interval + pong timeout (1 s + 1 s), so it must notice.
-        fault = { ...base, holdMs: random.int(3000, 4000) };
+        // Past the daemon's ping interval + pong timeout (1 s + 2 s), so it must notice.
+        fault = { ...base, holdMs: random.int(4000, 5000) };
         break;
       case 'upstream-429-on-reconnect':
         fault = { ...base, holdMs: random.int(1000, 3000) };

@@ -111,8 +111,9 @@ export function checkData(
   const end = Math.min(life.endedAt ?? judgedUntil, judgedUntil);
   const arrivals = [...life.received.values()].flat().sort((a, b) => a - b);
   const exempt = [
+    // What had not reached the strategy when it was told may be what the drop took: from its last arrival on.
     ...life.windows.map((w) => ({
-      from: w.from - SLACK_MS,
+      from: Math.min(w.from, lastBefore(arrivals, w.from)) - SLACK_MS,
       to: (w.to ?? Number.POSITIVE_INFINITY) + SLACK_MS,
       why: w.why,
     })),
@@ -138,7 +139,7 @@ export function checkData(
     out.push({
       at: item.at,
       invariant: 'nothing lost silently',
-      detail: `${life.name} (pid ${life.pid}) never got ${item.key} (upstream session ${item.session}, sent ${iso(item.at)}) though its view held ${item.channel}:${item.symbol} and it was told of no reconnect or gap then`,
+      detail: `${life.name} (pid ${life.pid}) never got ${item.key} (upstream session ${item.session}, sent ${iso(item.at)}) though its view held ${item.channel}:${item.symbol} and it was told of no reconnect or gap then; its events around then: ${around(life, item.at)}`,
     });
   }
   for (const [key, times] of life.received) {
@@ -175,6 +176,19 @@ export function checkData(
     }
   }
   return out;
+}
+
+/** The strategy's events, windows and gaps within 5 s of a moment, for a violation's detail. */
+function around(life: Life, at: number): string {
+  const near = (t: number) => Math.abs(t - at) <= 5000;
+  const lines = [
+    ...life.events
+      .filter((e) => near(e.at))
+      .map((e) => `${iso(e.at)} ${e.name} ${JSON.stringify(e.detail).slice(0, 160)}`),
+    ...life.windows.filter((w) => near(w.from)).map((w) => `${iso(w.from)} window ${w.why}`),
+    ...life.gaps.filter((g) => near(g.at)).map((g) => `${iso(g.at)} gap ${JSON.stringify(g.info)}`),
+  ].sort();
+  return lines.length > 0 ? lines.join('; ') : 'none';
 }
 
 function lastBefore(sorted: readonly number[], at: number): number {

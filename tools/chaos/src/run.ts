@@ -281,9 +281,12 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         const symbols = target.life.view.quotes.length > 0 ? target.life.view.quotes : [];
         for (let frame = 0; frame < 4 && symbols.length > 0; frame++) {
           m.push(
-            Array.from({ length: 1500 }, (_, k) => burstQuote(symbols[k % symbols.length] as string, burstAt, frame * 1500 + k)),
+            Array.from({ length: 1500 }, (_, k) =>
+              burstQuote(symbols[k % symbols.length] as string, burstAt, frame * 1500 + k),
+            ),
             upstream,
           );
+          ledger?.stamp();
         }
         await sleep(fault.holdMs);
         return;

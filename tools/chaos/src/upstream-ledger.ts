@@ -27,7 +27,8 @@ export class UpstreamLedger {
     mock.on('change', this.onChange);
   }
 
-  private stamp(): void {
+  /** Stamps what went out since the last stamp; call right after an injected `push` (it emits no 'change'). */
+  stamp(): void {
     const at = Date.now();
     for (const session of this.mock.sessions({ endpoint: this.endpoint })) {
       const data = session.sentData() as Record<string, unknown>[];
