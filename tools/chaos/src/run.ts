@@ -183,6 +183,27 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
 
   const stopped = new Set<Strategy>();
 
+  /** What the strategies were told since a moment, one short phrase each: the log line after a fault. */
+  const toldSince = (at: number): string => {
+    const phrases: string[] = [];
+    for (const s of [...retired, ...strategies]) {
+      if (!s) continue;
+      const l = s.life;
+      const told = [
+        ...l.windows.filter((w) => w.from >= at).map((w) => w.why.split(' {')[0] as string),
+        ...l.gaps.filter((g) => g.at >= at).map(() => 'gap'),
+        ...l.events
+          .filter((e) => e.at >= at && e.name !== 'close' && e.name !== 'ready')
+          .map(
+            (e) =>
+              `${e.name}${typeof e.detail === 'object' && e.detail && 'code' in e.detail ? ` ${String((e.detail as { code: unknown }).code)}` : ''}`,
+          ),
+      ];
+      if (told.length > 0) phrases.push(`${l.name}: ${[...new Set(told)].join(', ')}`);
+    }
+    return phrases.length > 0 ? phrases.join('; ') : 'nothing';
+  };
+
   try {
     mock = await startAlpacaMock({ rate: 10, recordLimit: 5_000_000 });
     const m = mock;
@@ -217,8 +238,12 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       }
       log(`${iso(Date.now())} fault ${describeFault(fault)}`);
       injected += 1;
+      const faultAt = Date.now();
       await inject(fault, m);
-      await settle(m, `fault ${describeFault(fault)}`, settleBoundMs(fault));
+      const settled = await settle(m, `fault ${describeFault(fault)}`, settleBoundMs(fault));
+      log(
+        `  ${settled ? 'settled' : 'DID NOT SETTLE'} after ${Date.now() - faultAt} ms; told: ${toldSince(faultAt)}`,
+      );
     }
 
     // Let the last batches arrive, then judge every life's data up to now.
@@ -273,13 +298,19 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
         return;
       case 'slow-endpoint-reader': {
         if (!target) return;
+        // The burst is quotes: make sure the reader wants some first.
+        if (target.life.view.quotes.length === 0)
+          await target.request(
+            { op: 'change', action: 'subscribe', set: { quotes: [SYMBOLS[0]] } },
+            ANSWER_TIMEOUT_MS,
+          );
         target.tell({ op: 'stop-reading', ms: fault.holdMs });
         await sleep(200);
         // The feed alone is too slow to fill kernel buffers and the daemon's 64 KiB: a burst of the reader's own
-        // symbols (about 2.4 MB) makes it overrun, so the slow path (close it, tell it) is what is exercised.
+        // symbols (about 10 MB: more than loopback socket buffers and the 64 KiB) makes it overrun, so the slow path (close it, tell it) is what is exercised.
         const burstAt = Date.now();
-        const symbols = target.life.view.quotes.length > 0 ? target.life.view.quotes : [];
-        for (let frame = 0; frame < 4 && symbols.length > 0; frame++) {
+        const symbols = target.life.view.quotes;
+        for (let frame = 0; frame < 16 && symbols.length > 0; frame++) {
           m.push(
             Array.from({ length: 1500 }, (_, k) =>
               burstQuote(symbols[k % symbols.length] as string, burstAt, frame * 1500 + k),
