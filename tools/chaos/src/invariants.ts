@@ -217,15 +217,6 @@ function around(life: Life, at: number): string {
   return lines.length > 0 ? lines.join('; ') : 'none';
 }
 
-function lastBefore(sorted: readonly number[], at: number): number {
-  let found = Number.NEGATIVE_INFINITY;
-  for (const t of sorted) {
-    if (t > at) break;
-    found = t;
-  }
-  return found;
-}
-
 export function iso(at: number): string {
   return new Date(at).toISOString().slice(11, 23);
 }
