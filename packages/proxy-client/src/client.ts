@@ -8,6 +8,7 @@ import {
   FragmentAssembler,
   type LogLevel,
   type RingRecord,
+  SUBSCRIPTION_STATE_VERSION,
   type Welcome,
 } from '@wsproxy/protocol';
 import { type RuntimePaths, runtimePaths, validateUpstreamUrl } from '@wsproxy/proxy-server';
@@ -32,6 +33,7 @@ import {
 import { RingConsumer } from './ring-consumer.js';
 import {
   type OpenSpec,
+  type RestoredSubscriptions,
   SharedSocket,
   type SocketFragment,
   type SocketMessage,
@@ -45,8 +47,23 @@ export type ClientState = 'connected' | 'recovering' | 'closed';
 export interface WsproxyClientEvents {
   /** The daemon went away (crash, kill, stop). With `recover`, recovery starts at once. */
   disconnected: [error: WsproxyClientError];
-  /** Recovered: a (possibly new) daemon serves us again and every socket was reopened. */
-  reconnected: [info: { readonly daemonPid: number; readonly attempt: number; readonly downtimeMs: number }];
+  /**
+   * Recovered: a (possibly new) daemon serves us again and every socket was reopened with its acknowledged
+   * subscriptions. Upstream data between `lostFrom` and `lostUntil` was not delivered to any socket (each socket's
+   * own `reconnected` event says when data flowed again for it).
+   */
+  reconnected: [info: ClientReconnectedInfo];
+}
+
+export interface ClientReconnectedInfo {
+  readonly daemonPid: number;
+  readonly attempt: number;
+  readonly downtimeMs: number;
+  /** `Date.now()` when the daemon was lost, and when the last socket was reopened. */
+  readonly lostFrom: number;
+  readonly lostUntil: number;
+  /** Ids of the sockets reopened (a socket that could not be reopened is closed, with an `error` before). */
+  readonly sockets: readonly number[];
 }
 
 /** What one ring record hands to the sockets of its connection. */
@@ -219,7 +236,11 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       params,
     });
     if (answer.type !== 'subscribed') throw unexpected(answer.type);
-    return { alreadySubscribed: answer.alreadySubscribed, reply: Buffer.from(answer.reply) };
+    return {
+      alreadySubscribed: answer.alreadySubscribed,
+      reply: Buffer.from(answer.reply),
+      state: answer.state ? Buffer.from(answer.state) : null,
+    };
   }
 
   /** @internal */
@@ -231,7 +252,11 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       params,
     });
     if (answer.type !== 'unsubscribed') throw unexpected(answer.type);
-    return { stillSubscribed: answer.stillSubscribed, reply: Buffer.from(answer.reply) };
+    return {
+      stillSubscribed: answer.stillSubscribed,
+      reply: Buffer.from(answer.reply),
+      state: answer.state ? Buffer.from(answer.state) : null,
+    };
   }
 
   /** @internal */
@@ -328,21 +353,36 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       return;
     }
     this.currentState = 'connected';
-    await Promise.all([...this.sockets].map((socket) => this.reopen(socket, attempt, lostAt)));
-    this.emit('reconnected', { daemonPid: this.daemonPid, attempt, downtimeMs: Date.now() - lostAt });
+    const sockets = [...this.sockets];
+    const reopened = await Promise.all(sockets.map((socket) => this.reopen(socket, attempt, lostAt)));
+    const lostUntil = Date.now();
+    this.emit('reconnected', {
+      daemonPid: this.daemonPid,
+      attempt,
+      downtimeMs: lostUntil - lostAt,
+      lostFrom: lostAt,
+      lostUntil,
+      sockets: sockets.filter((_, k) => reopened[k]).map((socket) => socket.id),
+    });
   }
 
-  /** After a daemon restart: the same open, then the same subscriptions, then `reconnected`. */
-  private async reopen(socket: SharedSocket, attempt: number, lostAt: number): Promise<void> {
+  /**
+   * After a daemon restart: the same open, then the socket's acknowledged subscription STATE put back (one `restore`,
+   * never a replay of requests), then `reconnected`. Resolves false when the socket could not be reopened.
+   */
+  private async reopen(socket: SharedSocket, attempt: number, lostAt: number): Promise<boolean> {
     this.opensInFlight += 1;
     try {
       const { connectionId } = await this.openOnDaemon(socket.spec);
       socket.connectionId = connectionId;
       this.index(socket);
-      for (const params of socket.subscriptions) {
-        await this.attachment.channel.call({ type: 'subscribe', connectionId, params });
-      }
-      socket.markReconnected({ cause: 'daemon', attempt, downtimeMs: Date.now() - lostAt }, connectionId);
+      const restored = await this.restoreState(socket, connectionId);
+      const lostUntil = Date.now();
+      socket.markReconnected(
+        { cause: 'daemon', attempt, downtimeMs: lostUntil - lostAt, lostFrom: lostAt, lostUntil, restored },
+        connectionId,
+      );
+      return true;
     } catch (error) {
       this.forget(socket);
       const failure =
@@ -354,9 +394,34 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         code: 1011,
         reason: `could not reopen after a daemon restart: ${failure.message}`,
       });
+      return false;
     } finally {
       this.openSettled();
     }
+  }
+
+  /** Puts the socket's acknowledged set back on the new daemon; the answer's state becomes the socket's. */
+  private async restoreState(
+    socket: SharedSocket,
+    connectionId: number,
+  ): Promise<RestoredSubscriptions | null> {
+    const state = socket.subscriptionState;
+    if (!state) return null;
+    if (this.attachment.welcome.version < SUBSCRIPTION_STATE_VERSION) {
+      // A daemon older than version 3 keeps no state: say so rather than pretend (the socket's data stays off).
+      socket.fail(
+        new WsproxyClientError(
+          DaemonErrorCode.NOT_SUPPORTED,
+          `the daemon (protocol ${this.attachment.welcome.version}) cannot restore subscriptions; subscribe again`,
+        ),
+      );
+      return { reply: Buffer.alloc(0), state: null };
+    }
+    const answer = await this.attachment.channel.call({ type: 'restore', connectionId, state });
+    if (answer.type !== 'subscribed') throw unexpected(answer.type);
+    const now = answer.state ? Buffer.from(answer.state) : null;
+    socket.adoptState(now);
+    return { reply: Buffer.from(answer.reply), state: now };
   }
 
   private openSettled(): void {
@@ -388,7 +453,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     return new FragmentAssembler({
       onLoss: (loss) => {
         for (const socket of this.byConnection.get(loss.connectionId) ?? []) {
-          socket.emit('gap', { lostMessages: 1, lostBytes: loss.messageLength });
+          socket.emit('gap', { lostMessages: 1, lostBytes: loss.messageLength, lostRecords: 0 });
         }
       },
     });
@@ -418,7 +483,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       // Overwritten while we copied: the reader reports the gap next; a message completed from torn bytes is lost.
       if (whole) {
         for (const socket of sockets ?? [])
-          socket.emit('gap', { lostMessages: 1, lostBytes: whole.byteLength });
+          socket.emit('gap', { lostMessages: 1, lostBytes: whole.byteLength, lostRecords: 0 });
       }
       return;
     }
@@ -445,13 +510,14 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   private onGap(lostRecords: number): void {
     // Lost records may belong to any connection; a message that lost a piece is caught (and reported for its own
     // connection) by the assembler when its next record does not continue it.
-    for (const socket of this.sockets) socket.emit('gap', { lostMessages: lostRecords, lostBytes: 0 });
+    for (const socket of this.sockets)
+      socket.emit('gap', { lostMessages: lostRecords, lostBytes: 0, lostRecords });
   }
 
   private onEvent(event: ConnectionEvent): void {
     if (event.kind === 'gap' && event.connectionId === 0) {
       for (const socket of this.sockets)
-        socket.emit('gap', { lostMessages: event.lostMessages, lostBytes: event.lostBytes });
+        socket.emit('gap', { lostMessages: event.lostMessages, lostBytes: event.lostBytes, lostRecords: 0 });
       return;
     }
     const sockets = [...(this.byConnection.get(event.connectionId) ?? [])];
@@ -468,7 +534,14 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         return;
       case 'reconnected':
         for (const socket of sockets) {
-          socket.markReconnected({ cause: 'upstream', attempt: event.attempt, downtimeMs: event.downtimeMs });
+          const lostUntil = Date.now();
+          socket.markReconnected({
+            cause: 'upstream',
+            attempt: event.attempt,
+            downtimeMs: event.downtimeMs,
+            lostFrom: lostUntil - event.downtimeMs,
+            lostUntil,
+          });
         }
         return;
       case 'error':
@@ -483,7 +556,11 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         return;
       case 'gap':
         for (const socket of sockets)
-          socket.emit('gap', { lostMessages: event.lostMessages, lostBytes: event.lostBytes });
+          socket.emit('gap', {
+            lostMessages: event.lostMessages,
+            lostBytes: event.lostBytes,
+            lostRecords: 0,
+          });
         return;
     }
   }
