@@ -161,4 +161,28 @@ describe('daemon SIGKILL: subscriptions come back as the acknowledged state', { 
     expect(await daemonTrades(a.client)).toEqual(['AAPL']);
     expect(await daemonTrades(b.client)).toEqual(['MSFT']);
   });
+
+  it('upstream drop: the new upstream session gets the union of the acknowledged sets, nothing unsubscribed', async () => {
+    const a = await strategy();
+    const b = await strategy();
+    await a.stream.subscribe({ trades: ['AAPL', 'MSFT'] });
+    await b.stream.subscribe({ trades: ['TSLA'] });
+    await a.stream.unsubscribe({ trades: ['AAPL'] });
+    const first = mock.sessions({ endpoint: 'v2/iex', open: true })[0]!;
+    const reconnected = Promise.all(
+      [a, b].map(({ stream }) => new Promise<void>((resolve) => stream.once('reconnected', () => resolve()))),
+    );
+    expect(mock.drop({ endpoint: 'v2/iex' })).toBe(1);
+    await reconnected;
+    await until(
+      () => mock.sessions({ endpoint: 'v2/iex', open: true }).some((s) => s.id !== first.id),
+      'the new upstream session',
+    );
+    await until(() => upstreamTrades().length === 2, 'the union resubscribed', 10_000);
+    expect(upstreamTrades()).toEqual(['MSFT', 'TSLA']);
+    expect(a.stream.subscriptions.trades).toEqual(['MSFT']);
+    expect(b.stream.subscriptions.trades).toEqual(['TSLA']);
+    expect(await daemonTrades(a.client)).toEqual(['MSFT']);
+    expect(await daemonTrades(b.client)).toEqual(['TSLA']);
+  });
 });
