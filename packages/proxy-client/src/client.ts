@@ -14,6 +14,7 @@ import {
 import { type RuntimePaths, runtimePaths, validateUpstreamUrl } from '@wsproxy/proxy-server';
 import { ControlChannel } from './control-channel.js';
 import { BadUrlError } from './daemon-errors.js';
+import { DeliveryLedger } from './delivery-ledger.js';
 import { connectToDaemon } from './discovery.js';
 import {
   ClosedError,
@@ -91,6 +92,8 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   private currentState: ClientState = 'connected';
   private readonly sockets = new Set<SharedSocket>();
   private readonly byConnection = new Map<number, Set<SharedSocket>>();
+  /** Counts messages read and reported lost, so that a lap is reported in messages (one per daemon connection). */
+  private ledger = new DeliveryLedger();
   /** Puts fragmented messages back together; a message missing a piece is reported as a gap on its sockets. */
   private assembler = this.newAssembler();
   private nextSocketId = 1;
@@ -287,11 +290,12 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       this.options.connectTimeoutMs,
     );
     let consumer: RingConsumer;
+    this.ledger = new DeliveryLedger();
     try {
       consumer = new RingConsumer(welcome.ringName, welcome.readerSlot, this.options.idle, {
         data: (record, intact) => this.onData(record, intact),
         event: (event) => this.onEvent(event),
-        gap: (lost) => this.onGap(lost),
+        gap: (lost) => this.onGap(lost, channel, welcome.clientId, consumer),
         ended: (error) => {
           // The ring failed under a live control connection: treat it like losing the daemon.
           if (error && channel.isOpen && this.attachment?.channel === channel) channel.close();
@@ -452,8 +456,14 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   private newAssembler(): FragmentAssembler {
     return new FragmentAssembler({
       onLoss: (loss) => {
+        this.ledger.lost();
         for (const socket of this.byConnection.get(loss.connectionId) ?? []) {
-          socket.emit('gap', { lostMessages: 1, lostBytes: loss.messageLength, lostRecords: 0 });
+          socket.emit('gap', {
+            lostMessages: 1,
+            lostBytes: loss.messageLength,
+            lostRecords: 0,
+            pending: false,
+          });
         }
       },
     });
@@ -461,7 +471,11 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
 
   private onData(record: RingRecord, intact: () => boolean): void {
     const sockets = this.byConnection.get(record.connectionId);
-    if (!sockets && this.opensInFlight === 0) return; // a connection this client has left
+    if (!sockets && this.opensInFlight === 0) {
+      // A connection this client has left: addressed to us and read, just not wanted any more.
+      if (!record.fragmented || record.remaining === 0) this.ledger.read();
+      return;
+    }
     const binary = record.binary;
     // Pieces are copied only for those who asked for them (the callback facade), or while we cannot know yet.
     let wantsFragments = !sockets;
@@ -482,11 +496,18 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     if (!intact()) {
       // Overwritten while we copied: the reader reports the gap next; a message completed from torn bytes is lost.
       if (whole) {
+        this.ledger.lost();
         for (const socket of sockets ?? [])
-          socket.emit('gap', { lostMessages: 1, lostBytes: whole.byteLength, lostRecords: 0 });
+          socket.emit('gap', {
+            lostMessages: 1,
+            lostBytes: whole.byteLength,
+            lostRecords: 0,
+            pending: false,
+          });
       }
       return;
     }
+    if (whole) this.ledger.read();
     const delivery: Delivery = { fragment, message };
     if (sockets) this.deliver(sockets, delivery);
     else this.stash(record.connectionId, delivery);
@@ -507,17 +528,48 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     this.unclaimedCount += 1;
   }
 
-  private onGap(lostRecords: number): void {
-    // Lost records may belong to any connection; a message that lost a piece is caught (and reported for its own
-    // connection) by the assembler when its next record does not continue it.
+  /**
+   * Lapped: `lostRecords` ring records were skipped. Those are everyone's records, and a large message spans many.
+   * The gap is reported at once, in order (before any data after it), with the records and `pending`; the messages
+   * it cost follow in a second gap once the daemon has said how many it addressed to us (see DeliveryLedger).
+   */
+  private onGap(
+    lostRecords: number,
+    channel: ControlChannel,
+    clientId: number,
+    consumer: RingConsumer,
+  ): void {
+    // Fragments of one message are consecutive records, so a message in progress lost its next piece to the lap.
+    this.assembler.discard();
     for (const socket of this.sockets)
-      socket.emit('gap', { lostMessages: lostRecords, lostBytes: 0, lostRecords });
+      socket.emit('gap', { lostMessages: 0, lostBytes: 0, lostRecords, pending: true });
+    this.ledger.lapped(
+      (settle) => {
+        channel.call({ type: 'status' }).then(
+          (answer) => {
+            if (answer.type !== 'statusReport') return settle(undefined);
+            const delivered = answer.status.clients.find((c) => c.clientId === clientId)?.deliveredMessages;
+            consumer.whenRead(answer.status.ring.recordsWritten, () => settle(delivered));
+          },
+          () => settle(undefined),
+        );
+      },
+      (lostMessages) => {
+        for (const socket of this.sockets)
+          socket.emit('gap', { lostMessages, lostBytes: 0, lostRecords: 0, pending: false });
+      },
+    );
   }
 
   private onEvent(event: ConnectionEvent): void {
     if (event.kind === 'gap' && event.connectionId === 0) {
       for (const socket of this.sockets)
-        socket.emit('gap', { lostMessages: event.lostMessages, lostBytes: event.lostBytes, lostRecords: 0 });
+        socket.emit('gap', {
+          lostMessages: event.lostMessages,
+          lostBytes: event.lostBytes,
+          lostRecords: 0,
+          pending: false,
+        });
       return;
     }
     const sockets = [...(this.byConnection.get(event.connectionId) ?? [])];
@@ -560,6 +612,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
             lostMessages: event.lostMessages,
             lostBytes: event.lostBytes,
             lostRecords: 0,
+            pending: false,
           });
         return;
     }

@@ -48,16 +48,24 @@ export interface RestoredSubscriptions {
   readonly state: Buffer | null;
 }
 
+/**
+ * Data lost between two messages. Sum `lostMessages` over gap events for the messages lost: nothing is counted twice.
+ * A lap (this process fell a whole ring behind) is reported at once with `lostRecords` and `pending: true`, before
+ * any data after it; the messages it cost follow in a second event (`pending: false`) once the daemon has said how
+ * many it addressed to this process (a control round-trip later).
+ */
 export interface GapInfo {
-  /** Messages addressed to this socket's client that it lost. */
+  /** Messages addressed to this process that it lost (for a lap: to all its sockets on the daemon). */
   readonly lostMessages: number;
   /** Bytes of those messages, when known (0 when not). */
   readonly lostBytes: number;
   /**
-   * Ring records skipped when this process fell a whole ring behind (0 for other losses). They are everyone's
-   * records, not only this client's, and a large message spans many: this is a measure of the lap, not of messages.
+   * Ring records skipped by a lap (0 for other losses). They are everyone's records, not only this process's, and a
+   * large message spans many: a measure of the lap, not of messages.
    */
   readonly lostRecords: number;
+  /** True for the first event of a lap: its `lostMessages` (0 here) follow in a later gap event. */
+  readonly pending: boolean;
 }
 
 export interface CloseInfo {
