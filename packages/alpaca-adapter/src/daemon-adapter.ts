@@ -14,7 +14,7 @@ import type { AlpacaCredentials } from './auth.js';
 import { type AlpacaEndpointOptions, createAlpacaEndpoint } from './endpoint.js';
 import { InvalidArgumentError, UpstreamError } from './errors.js';
 import { classifyAlpacaUrl, type Encoding } from './feeds.js';
-import { AlpacaSession, type SessionEvent, type SessionOutput } from './session.js';
+import { AlpacaSession, type RequestAnswer, type SessionEvent, type SessionOutput } from './session.js';
 import { RestSnapshotSource } from './snapshot.js';
 import { decodeRaw, looksLikeJson } from './wire.js';
 
@@ -140,6 +140,19 @@ function asMessage(params: Uint8Array, action: string): { bytes: Uint8Array; isB
   return { bytes: params, isBinary: !json };
 }
 
+/** A state a client hands back to `restore`: a JSON object, else a typed error to that client alone. */
+function parseState(state: Uint8Array, expected: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(state).toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidArgumentError(expected);
+  return value as Record<string, unknown>;
+}
+
 function marketDataAdapter(
   context: AdapterContext,
   options: AlpacaAdapterOptions,
@@ -178,6 +191,13 @@ function marketDataAdapter(
       const { bytes, isBinary } = asMessage(params, action);
       session.onClientMessage(client, bytes, isBinary, resolve);
     });
+  // A client's acknowledged state is its ack without `T`: what `AlpacaStream.subscriptions` shows, and what
+  // `restore` takes back after a daemon restart.
+  const setOf = (client: ClientId) => {
+    const { T: _type, ...set } = session.ackFor(client);
+    return set;
+  };
+  const stateOf = (client: ClientId) => Buffer.from(JSON.stringify(setOf(client)));
 
   return {
     onUpstreamOpen() {
@@ -202,11 +222,22 @@ function marketDataAdapter(
     },
     async subscribe(client, params): Promise<SubscribeResult> {
       const answer = await request(client, params, 'subscribe');
-      return { alreadySubscribed: !answer.upstreamChanged, reply: answer.reply };
+      return { alreadySubscribed: !answer.upstreamChanged, reply: answer.reply, state: stateOf(client) };
     },
     async unsubscribe(client, params): Promise<UnsubscribeResult> {
       const answer = await request(client, params, 'unsubscribe');
-      return { stillSubscribed: !answer.upstreamChanged, reply: answer.reply };
+      return { stillSubscribed: !answer.upstreamChanged, reply: answer.reply, state: stateOf(client) };
+    },
+    async restore(client, state): Promise<SubscribeResult> {
+      const wanted = parseState(
+        state,
+        'an Alpaca subscription state must be a JSON object of channel -> symbols',
+      );
+      const answer = await new Promise<RequestAnswer>((resolve) => session.restore(client, wanted, resolve));
+      return { alreadySubscribed: !answer.upstreamChanged, reply: answer.reply, state: stateOf(client) };
+    },
+    subscriptions() {
+      return new Map([...context.members()].map((client) => [client, setOf(client)]));
     },
     dispose() {
       gate.settle(new UpstreamError(500, 'upstream closed'));
@@ -219,6 +250,8 @@ function accountAdapter(context: AdapterContext, options: AlpacaAdapterOptions):
   const gate = new ReadyGate();
   const session = new AccountSession({ credentials }, outputFor(context, gate));
   const timeout = options.authTimeoutMs ?? 15_000;
+  // A client's state is its listen set, `{ streams: [...] }`.
+  const stateOf = (client: ClientId) => Buffer.from(JSON.stringify({ streams: session.streamsOf(client) }));
   const listen = (client: ClientId, params: Uint8Array) =>
     new Promise<Uint8Array>((resolve) => {
       const decoded = decodeRaw(params, 'json') as Record<string, unknown>;
@@ -247,7 +280,7 @@ function accountAdapter(context: AdapterContext, options: AlpacaAdapterOptions):
     },
     async subscribe(client, params) {
       const reply = await listen(client, params);
-      return { alreadySubscribed: false, reply };
+      return { alreadySubscribed: false, reply, state: stateOf(client) };
     },
     async unsubscribe(client) {
       const reply = await new Promise<Uint8Array>((resolve) =>
@@ -258,7 +291,22 @@ function accountAdapter(context: AdapterContext, options: AlpacaAdapterOptions):
           resolve,
         ),
       );
-      return { stillSubscribed: session.union().length > 0, reply };
+      return { stillSubscribed: session.union().length > 0, reply, state: stateOf(client) };
+    },
+    async restore(client, state) {
+      const { streams } = parseState(
+        state,
+        'an Alpaca account state must be a JSON object { streams: [...] }',
+      );
+      if (!Array.isArray(streams) || !streams.every((s) => typeof s === 'string'))
+        throw new InvalidArgumentError('an Alpaca account state must be a JSON object { streams: [...] }');
+      const reply = await listen(client, Buffer.from(JSON.stringify({ streams })));
+      return { alreadySubscribed: false, reply, state: stateOf(client) };
+    },
+    subscriptions() {
+      return new Map(
+        [...context.members()].map((client) => [client, { streams: session.streamsOf(client) }]),
+      );
     },
     dispose() {
       gate.settle(new UpstreamError(500, 'upstream closed'));

@@ -366,6 +366,62 @@ export class AlpacaSession {
     this.book.request(clientId, parsed.request);
   }
 
+  /**
+   * Makes the client's acknowledged set equal to `wanted` (an ack-shaped object: channel -> symbols, as its state
+   * from before a daemon restart): what it holds beyond it is unsubscribed, then what it lacks is subscribed, each
+   * through the book like any request, so the upstream changes only by what the union lacks or no longer needs.
+   * `answer` gets the ack of the resulting set, or the error that stopped it (the set is then what was acknowledged).
+   */
+  restore(
+    clientId: ClientId,
+    wanted: Record<string, unknown>,
+    answer: (answer: RequestAnswer) => void,
+  ): void {
+    if (!this.clients.has(clientId)) {
+      answer({ reply: encodeFrame([errorMessage(401)], this.encoding), upstreamChanged: false, ok: false });
+      return;
+    }
+    // Validated like a subscribe of the whole set (400 / 410 / 413 to this client alone); derived keys are skipped.
+    const parsed = parseSubscriptionRequest({ ...wanted, action: 'subscribe' }, this.profile);
+    if (!parsed.ok) {
+      this.replyError(clientId, parsed.code, undefined, answer);
+      return;
+    }
+    const held = this.book.setOf(clientId);
+    const extra = new Map<string, string[]>();
+    for (const [channel, symbols] of held) {
+      const keep = new Set(parsed.request.channels.get(channel) ?? []);
+      const drop = [...symbols].filter((symbol) => !keep.has(symbol));
+      if (drop.length > 0) extra.set(channel, drop);
+    }
+    const missing = new Map<string, string[]>();
+    for (const [channel, symbols] of parsed.request.channels) {
+      const add = symbols.filter((symbol) => !held.get(channel)?.has(symbol));
+      if (add.length > 0) missing.set(channel, add);
+    }
+    const steps: SubscriptionRequest[] = [];
+    if (extra.size > 0) steps.push({ action: 'unsubscribe', channels: extra, snapshot: false });
+    if (missing.size > 0) steps.push({ action: 'subscribe', channels: missing, snapshot: false });
+    if (steps.length === 0) {
+      this.reply(clientId, [this.ackFor(clientId)], answer);
+      return;
+    }
+    let upstreamChanged = false;
+    const step = (k: number): void => {
+      const request = steps[k]!;
+      this.answers.set(request, {
+        clientId,
+        answer: (result) => {
+          upstreamChanged ||= result.upstreamChanged;
+          if (result.ok && k + 1 < steps.length) step(k + 1);
+          else answer({ ...result, upstreamChanged });
+        },
+      });
+      this.book.request(clientId, request);
+    };
+    step(0);
+  }
+
   /** The client disconnected or died: its subscriptions are released; what nobody wants goes upstream as unsubscribe. */
   onClientGone(clientId: ClientId): void {
     if (!this.clients.delete(clientId)) return;

@@ -51,6 +51,12 @@ export interface AlpacaTransport {
     listener: (info: never) => void,
   ): unknown;
   close(): Promise<void>;
+  /**
+   * The socket's acknowledged subscription state as the daemon last stated it (`SharedSocket.subscriptionState`): the
+   * adapter's set as JSON. When present, `AlpacaStream.subscriptions` is derived from it, so the process's view is
+   * the daemon's, also after the daemon restored it on a restart.
+   */
+  readonly subscriptionState?: Uint8Array | null;
 }
 
 export interface AlpacaStreamEvents {
@@ -244,6 +250,10 @@ export class AlpacaStream
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly queues = new Set<MessageQueue<MarketDataMessage>>();
   private current: Readonly<Record<string, readonly string[]>> = {};
+  /** The last state parsed, and what it parsed to (the getter is called often; states change rarely). */
+  private parsedState:
+    | { readonly from: Uint8Array; readonly set: Record<string, readonly string[]> }
+    | undefined;
   private closed = false;
 
   /** Opens a stream: connects to (or spawns) the wsproxy daemon and joins the shared Alpaca session. */
@@ -276,9 +286,18 @@ export class AlpacaStream
     this.iteratorBuffer = options.iteratorBuffer ?? 100_000;
     this.onClose = options.onClose;
     transport.on('message', (m) => this.receive(m.data, m.binary));
-    for (const event of ['reconnecting', 'reconnected', 'gap'] as const) {
+    for (const event of ['reconnecting', 'gap'] as const) {
       transport.on(event, (info: never) => this.emit(event, info));
     }
+    transport.on('reconnected', (info: never) => {
+      this.emit('reconnected', info);
+      // After a daemon restart the new daemon restored our acknowledged set; if Alpaca refused part of it (e.g. 405
+      // because the union outgrew the limit), `subscriptions` already says what holds, and this says why.
+      const reply = (info as { restored?: { reply?: Uint8Array } | null }).restored?.reply;
+      if (!reply || reply.length === 0) return;
+      for (const m of decodeMessages(reply, true))
+        if (m.T === 'error') this.emit('alpacaError', m as unknown as ErrorMessage);
+    });
     transport.on('close', (info: never) => {
       this.finish();
       this.emit('close', info);
@@ -288,9 +307,20 @@ export class AlpacaStream
     });
   }
 
-  /** This process's current subscriptions, as Alpaca's last ack to it listed them. */
+  /**
+   * This process's current subscriptions: its acknowledged set as the daemon holds it (the same state the daemon
+   * restores after a restart and `wsproxy status` shows), in the shape of Alpaca's ack without `T`.
+   */
   get subscriptions(): Readonly<Record<string, readonly string[]>> {
-    return this.current;
+    const state = this.transport.subscriptionState;
+    if (!state || state.length === 0) return this.current;
+    if (this.parsedState?.from !== state) {
+      const set: Record<string, readonly string[]> = {};
+      const decoded = decodeForClient(state, true) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(decoded)) if (Array.isArray(value)) set[key] = value;
+      this.parsedState = { from: state, set };
+    }
+    return this.parsedState.set;
   }
 
   /**

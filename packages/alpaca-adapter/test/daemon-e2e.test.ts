@@ -174,10 +174,11 @@ describe('more feeds through the daemon', { timeout: 60_000 }, () => {
     const before = onlySession('v2/iex').received.length;
     const greedy = startStrategy({ trades: Array.from({ length: 40 }, (_, k) => `SYM${k}`) });
     await until(() => greedy.lines.some((l) => 'rejected' in l), 'the rejection', 20_000);
-    expect(greedy.lines.find((l) => 'rejected' in l)).toEqual({
-      rejected: { code: 'WSP_ALPACA_ERR_REJECTED', alpacaCode: 405 },
-      subscriptions: {},
-    });
+    const rejected = greedy.lines.find((l) => 'rejected' in l)!;
+    expect(rejected.rejected).toEqual({ code: 'WSP_ALPACA_ERR_REJECTED', alpacaCode: 405 });
+    // Its set is the daemon's acknowledged state: every channel, all empty.
+    expect(rejected.subscriptions).toMatchObject({ trades: [], quotes: [], bars: [] });
+    expect(Object.values(rejected.subscriptions as Record<string, string[]>).flat()).toEqual([]);
     const upstream = onlySession('v2/iex');
     expect(upstream.received.length).toBe(before + 1); // the one rejected request, nothing else
     expect(upstream.subscriptions()).toMatchObject({ trades: ['AAPL', 'MSFT', 'TSLA'], quotes: ['AAPL'] });

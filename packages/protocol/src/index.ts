@@ -20,6 +20,8 @@ export {
   LogLevelCode,
   MessageTypeCode,
   OPEN_WITH_MODULE_TYPE,
+  SUBSCRIBED_WITH_STATE_TYPE,
+  UNSUBSCRIBED_WITH_STATE_TYPE,
 } from './control/constants.js';
 export type {
   ClientMessage,
@@ -39,6 +41,7 @@ export type {
   OpenedResponse,
   OpenRequest,
   Refused,
+  RestoreRequest,
   SendRequest,
   SetLogLevelRequest,
   StatusRequest,
@@ -142,6 +145,7 @@ export {
   MIN_PROTOCOL_VERSION,
   negotiateVersion,
   PROTOCOL_VERSION,
+  SUBSCRIPTION_STATE_VERSION,
   SUPPORTED_VERSIONS,
   versionMismatchFromRefusal,
 } from './version.js';

@@ -105,6 +105,11 @@ export interface UpstreamStatus {
   readonly reconnects: number;
   readonly messagesIn: number;
   readonly bytesIn: number;
+  /**
+   * Daemons of version 3, when the adapter keeps subscription state: each member's ACKNOWLEDGED set, keyed by client
+   * id, in the adapter's own JSON shape (Alpaca: `{ trades: [...], quotes: [...], ... }`; passthrough: `[topic]`).
+   */
+  readonly subscriptions?: Readonly<Record<string, unknown>>;
   readonly [extension: string]: unknown;
 }
 

@@ -3,8 +3,10 @@ import { BadVersionError, ProtocolErrorCode, VersionMismatchError, type VersionR
 /**
  * The protocol version this build speaks best. Bumped whenever a frame is added or changes layout.
  * 2: `open` may name the adapter's module (`adapterModule`, sent as type 0x17) so the daemon can load it on demand.
+ * 3: subscriptions are state: `subscribed`/`unsubscribed` carry the client's acknowledged set (types 0x26/0x27), and
+ *    `restore` (0x18) puts a set back after a daemon restart.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** The oldest protocol version this build still speaks. */
 export const MIN_PROTOCOL_VERSION = 1;
 /**
@@ -12,6 +14,11 @@ export const MIN_PROTOCOL_VERSION = 1;
  * negotiated version is at least this: to an older daemon it simply leaves the module out.
  */
 export const ADAPTER_MODULE_VERSION = 2;
+/**
+ * The first version in which the daemon's answers to `subscribe`/`unsubscribe` carry the client's acknowledged
+ * subscription state, and a client may send `restore`. With an older daemon a client has no state to restore.
+ */
+export const SUBSCRIPTION_STATE_VERSION = 3;
 /** Everything this build speaks: what a client offers in `hello` and what a daemon accepts. */
 export const SUPPORTED_VERSIONS: VersionRange = Object.freeze({
   min: MIN_PROTOCOL_VERSION,

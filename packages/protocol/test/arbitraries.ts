@@ -136,6 +136,7 @@ export const controlMessage: fc.Arbitrary<ControlMessage> = fc.oneof(
   }),
   fc.record({ type: fc.constant('subscribe' as const), requestId: u32, connectionId: id, params: bytes() }),
   fc.record({ type: fc.constant('unsubscribe' as const), requestId: u32, connectionId: id, params: bytes() }),
+  fc.record({ type: fc.constant('restore' as const), requestId: u32, connectionId: id, state: bytes() }),
   fc.record({
     type: fc.constant('setLogLevel' as const),
     requestId: u32,
@@ -152,10 +153,24 @@ export const controlMessage: fc.Arbitrary<ControlMessage> = fc.oneof(
     reply: bytes(),
   }),
   fc.record({
+    type: fc.constant('subscribed' as const),
+    requestId: u32,
+    alreadySubscribed: fc.boolean(),
+    reply: bytes(),
+    state: bytes(),
+  }),
+  fc.record({
     type: fc.constant('unsubscribed' as const),
     requestId: u32,
     stillSubscribed: fc.boolean(),
     reply: bytes(),
+  }),
+  fc.record({
+    type: fc.constant('unsubscribed' as const),
+    requestId: u32,
+    stillSubscribed: fc.boolean(),
+    reply: bytes(),
+    state: bytes(),
   }),
   fc.record({ type: fc.constant('statusReport' as const), requestId: u32, status }),
   fc.record({ type: fc.constant('event' as const), event: connectionEvent }),

@@ -28,6 +28,8 @@ function encode(v: Vector): Uint8Array {
 function describeVector(v: Vector): string {
   if (v.kind === 'control' && v.message.type === 'open' && v.message.adapterModule)
     return 'control frame, type open with adapterModule (0x17, protocol version 2)';
+  if (v.kind === 'control' && 'state' in v.message && v.message.type !== 'restore')
+    return `control frame, type ${v.message.type} with state (protocol version 3)`;
   if (v.kind === 'control') return `control frame, type ${v.message.type}`;
   if (v.kind === 'data-record') return 'ring data record';
   return `ring event record, kind ${v.event.kind}`;
@@ -56,6 +58,7 @@ describe('golden vectors', () => {
         'send',
         'subscribe',
         'unsubscribe',
+        'restore',
         'setLogLevel',
         'status',
         'ok',

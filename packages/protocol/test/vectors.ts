@@ -145,6 +145,33 @@ export const vectors: Vector[] = [
     },
   },
   {
+    name: 'subscribed-with-state',
+    kind: 'control',
+    message: {
+      type: 'subscribed',
+      requestId: 11,
+      alreadySubscribed: false,
+      reply: utf8('[{"T":"subscription","trades":["MSFT"]}]'),
+      state: utf8('{"trades":["MSFT"]}'),
+    },
+  },
+  {
+    name: 'unsubscribed-with-state',
+    kind: 'control',
+    message: {
+      type: 'unsubscribed',
+      requestId: 12,
+      stillSubscribed: false,
+      reply: utf8('[{"T":"subscription","trades":["MSFT"]}]'),
+      state: utf8('{"trades":["MSFT"]}'),
+    },
+  },
+  {
+    name: 'restore',
+    kind: 'control',
+    message: { type: 'restore', requestId: 13, connectionId: 5, state: utf8('{"trades":["MSFT"]}') },
+  },
+  {
     name: 'status-report',
     kind: 'control',
     message: {

@@ -8,11 +8,13 @@ import {
   FragmentAssembler,
   type LogLevel,
   type RingRecord,
+  SUBSCRIPTION_STATE_VERSION,
   type Welcome,
 } from '@wsproxy/protocol';
 import { type RuntimePaths, runtimePaths, validateUpstreamUrl } from '@wsproxy/proxy-server';
 import { ControlChannel } from './control-channel.js';
 import { BadUrlError } from './daemon-errors.js';
+import { DeliveryLedger } from './delivery-ledger.js';
 import { connectToDaemon } from './discovery.js';
 import {
   ClosedError,
@@ -32,6 +34,7 @@ import {
 import { RingConsumer } from './ring-consumer.js';
 import {
   type OpenSpec,
+  type RestoredSubscriptions,
   SharedSocket,
   type SocketFragment,
   type SocketMessage,
@@ -45,8 +48,23 @@ export type ClientState = 'connected' | 'recovering' | 'closed';
 export interface WsproxyClientEvents {
   /** The daemon went away (crash, kill, stop). With `recover`, recovery starts at once. */
   disconnected: [error: WsproxyClientError];
-  /** Recovered: a (possibly new) daemon serves us again and every socket was reopened. */
-  reconnected: [info: { readonly daemonPid: number; readonly attempt: number; readonly downtimeMs: number }];
+  /**
+   * Recovered: a (possibly new) daemon serves us again and every socket was reopened with its acknowledged
+   * subscriptions. Upstream data between `lostFrom` and `lostUntil` was not delivered to any socket (each socket's
+   * own `reconnected` event says when data flowed again for it).
+   */
+  reconnected: [info: ClientReconnectedInfo];
+}
+
+export interface ClientReconnectedInfo {
+  readonly daemonPid: number;
+  readonly attempt: number;
+  readonly downtimeMs: number;
+  /** `Date.now()` when the daemon was lost, and when the last socket was reopened. */
+  readonly lostFrom: number;
+  readonly lostUntil: number;
+  /** Ids of the sockets reopened (a socket that could not be reopened is closed, with an `error` before). */
+  readonly sockets: readonly number[];
 }
 
 /** What one ring record hands to the sockets of its connection. */
@@ -74,6 +92,8 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   private currentState: ClientState = 'connected';
   private readonly sockets = new Set<SharedSocket>();
   private readonly byConnection = new Map<number, Set<SharedSocket>>();
+  /** Counts messages read and reported lost, so that a lap is reported in messages (one per daemon connection). */
+  private ledger = new DeliveryLedger();
   /** Puts fragmented messages back together; a message missing a piece is reported as a gap on its sockets. */
   private assembler = this.newAssembler();
   private nextSocketId = 1;
@@ -219,7 +239,11 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       params,
     });
     if (answer.type !== 'subscribed') throw unexpected(answer.type);
-    return { alreadySubscribed: answer.alreadySubscribed, reply: Buffer.from(answer.reply) };
+    return {
+      alreadySubscribed: answer.alreadySubscribed,
+      reply: Buffer.from(answer.reply),
+      state: answer.state ? Buffer.from(answer.state) : null,
+    };
   }
 
   /** @internal */
@@ -231,7 +255,11 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       params,
     });
     if (answer.type !== 'unsubscribed') throw unexpected(answer.type);
-    return { stillSubscribed: answer.stillSubscribed, reply: Buffer.from(answer.reply) };
+    return {
+      stillSubscribed: answer.stillSubscribed,
+      reply: Buffer.from(answer.reply),
+      state: answer.state ? Buffer.from(answer.state) : null,
+    };
   }
 
   /** @internal */
@@ -262,11 +290,12 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       this.options.connectTimeoutMs,
     );
     let consumer: RingConsumer;
+    this.ledger = new DeliveryLedger();
     try {
       consumer = new RingConsumer(welcome.ringName, welcome.readerSlot, this.options.idle, {
         data: (record, intact) => this.onData(record, intact),
         event: (event) => this.onEvent(event),
-        gap: (lost) => this.onGap(lost),
+        gap: (lost) => this.onGap(lost, channel, welcome.clientId, consumer),
         ended: (error) => {
           // The ring failed under a live control connection: treat it like losing the daemon.
           if (error && channel.isOpen && this.attachment?.channel === channel) channel.close();
@@ -328,21 +357,36 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       return;
     }
     this.currentState = 'connected';
-    await Promise.all([...this.sockets].map((socket) => this.reopen(socket, attempt, lostAt)));
-    this.emit('reconnected', { daemonPid: this.daemonPid, attempt, downtimeMs: Date.now() - lostAt });
+    const sockets = [...this.sockets];
+    const reopened = await Promise.all(sockets.map((socket) => this.reopen(socket, attempt, lostAt)));
+    const lostUntil = Date.now();
+    this.emit('reconnected', {
+      daemonPid: this.daemonPid,
+      attempt,
+      downtimeMs: lostUntil - lostAt,
+      lostFrom: lostAt,
+      lostUntil,
+      sockets: sockets.filter((_, k) => reopened[k]).map((socket) => socket.id),
+    });
   }
 
-  /** After a daemon restart: the same open, then the same subscriptions, then `reconnected`. */
-  private async reopen(socket: SharedSocket, attempt: number, lostAt: number): Promise<void> {
+  /**
+   * After a daemon restart: the same open, then the socket's acknowledged subscription STATE put back (one `restore`,
+   * never a replay of requests), then `reconnected`. Resolves false when the socket could not be reopened.
+   */
+  private async reopen(socket: SharedSocket, attempt: number, lostAt: number): Promise<boolean> {
     this.opensInFlight += 1;
     try {
       const { connectionId } = await this.openOnDaemon(socket.spec);
       socket.connectionId = connectionId;
       this.index(socket);
-      for (const params of socket.subscriptions) {
-        await this.attachment.channel.call({ type: 'subscribe', connectionId, params });
-      }
-      socket.markReconnected({ cause: 'daemon', attempt, downtimeMs: Date.now() - lostAt }, connectionId);
+      const restored = await this.restoreState(socket, connectionId);
+      const lostUntil = Date.now();
+      socket.markReconnected(
+        { cause: 'daemon', attempt, downtimeMs: lostUntil - lostAt, lostFrom: lostAt, lostUntil, restored },
+        connectionId,
+      );
+      return true;
     } catch (error) {
       this.forget(socket);
       const failure =
@@ -354,9 +398,34 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         code: 1011,
         reason: `could not reopen after a daemon restart: ${failure.message}`,
       });
+      return false;
     } finally {
       this.openSettled();
     }
+  }
+
+  /** Puts the socket's acknowledged set back on the new daemon; the answer's state becomes the socket's. */
+  private async restoreState(
+    socket: SharedSocket,
+    connectionId: number,
+  ): Promise<RestoredSubscriptions | null> {
+    const state = socket.subscriptionState;
+    if (!state) return null;
+    if (this.attachment.welcome.version < SUBSCRIPTION_STATE_VERSION) {
+      // A daemon older than version 3 keeps no state: say so rather than pretend (the socket's data stays off).
+      socket.fail(
+        new WsproxyClientError(
+          DaemonErrorCode.NOT_SUPPORTED,
+          `the daemon (protocol ${this.attachment.welcome.version}) cannot restore subscriptions; subscribe again`,
+        ),
+      );
+      return { reply: Buffer.alloc(0), state: null };
+    }
+    const answer = await this.attachment.channel.call({ type: 'restore', connectionId, state });
+    if (answer.type !== 'subscribed') throw unexpected(answer.type);
+    const now = answer.state ? Buffer.from(answer.state) : null;
+    socket.adoptState(now);
+    return { reply: Buffer.from(answer.reply), state: now };
   }
 
   private openSettled(): void {
@@ -387,8 +456,14 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   private newAssembler(): FragmentAssembler {
     return new FragmentAssembler({
       onLoss: (loss) => {
+        this.ledger.lost();
         for (const socket of this.byConnection.get(loss.connectionId) ?? []) {
-          socket.emit('gap', { lostMessages: 1, lostBytes: loss.messageLength });
+          socket.emit('gap', {
+            lostMessages: 1,
+            lostBytes: loss.messageLength,
+            lostRecords: 0,
+            pending: false,
+          });
         }
       },
     });
@@ -396,7 +471,11 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
 
   private onData(record: RingRecord, intact: () => boolean): void {
     const sockets = this.byConnection.get(record.connectionId);
-    if (!sockets && this.opensInFlight === 0) return; // a connection this client has left
+    if (!sockets && this.opensInFlight === 0) {
+      // A connection this client has left: addressed to us and read, just not wanted any more.
+      if (!record.fragmented || record.remaining === 0) this.ledger.read();
+      return;
+    }
     const binary = record.binary;
     // Pieces are copied only for those who asked for them (the callback facade), or while we cannot know yet.
     let wantsFragments = !sockets;
@@ -417,11 +496,18 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     if (!intact()) {
       // Overwritten while we copied: the reader reports the gap next; a message completed from torn bytes is lost.
       if (whole) {
+        this.ledger.lost();
         for (const socket of sockets ?? [])
-          socket.emit('gap', { lostMessages: 1, lostBytes: whole.byteLength });
+          socket.emit('gap', {
+            lostMessages: 1,
+            lostBytes: whole.byteLength,
+            lostRecords: 0,
+            pending: false,
+          });
       }
       return;
     }
+    if (whole) this.ledger.read();
     const delivery: Delivery = { fragment, message };
     if (sockets) this.deliver(sockets, delivery);
     else this.stash(record.connectionId, delivery);
@@ -442,16 +528,48 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     this.unclaimedCount += 1;
   }
 
-  private onGap(lostRecords: number): void {
-    // Lost records may belong to any connection; a message that lost a piece is caught (and reported for its own
-    // connection) by the assembler when its next record does not continue it.
-    for (const socket of this.sockets) socket.emit('gap', { lostMessages: lostRecords, lostBytes: 0 });
+  /**
+   * Lapped: `lostRecords` ring records were skipped. Those are everyone's records, and a large message spans many.
+   * The gap is reported at once, in order (before any data after it), with the records and `pending`; the messages
+   * it cost follow in a second gap once the daemon has said how many it addressed to us (see DeliveryLedger).
+   */
+  private onGap(
+    lostRecords: number,
+    channel: ControlChannel,
+    clientId: number,
+    consumer: RingConsumer,
+  ): void {
+    // Fragments of one message are consecutive records, so a message in progress lost its next piece to the lap.
+    this.assembler.discard();
+    for (const socket of this.sockets)
+      socket.emit('gap', { lostMessages: 0, lostBytes: 0, lostRecords, pending: true });
+    this.ledger.lapped(
+      (settle) => {
+        channel.call({ type: 'status' }).then(
+          (answer) => {
+            if (answer.type !== 'statusReport') return settle(undefined);
+            const delivered = answer.status.clients.find((c) => c.clientId === clientId)?.deliveredMessages;
+            consumer.whenRead(answer.status.ring.recordsWritten, () => settle(delivered));
+          },
+          () => settle(undefined),
+        );
+      },
+      (lostMessages) => {
+        for (const socket of this.sockets)
+          socket.emit('gap', { lostMessages, lostBytes: 0, lostRecords: 0, pending: false });
+      },
+    );
   }
 
   private onEvent(event: ConnectionEvent): void {
     if (event.kind === 'gap' && event.connectionId === 0) {
       for (const socket of this.sockets)
-        socket.emit('gap', { lostMessages: event.lostMessages, lostBytes: event.lostBytes });
+        socket.emit('gap', {
+          lostMessages: event.lostMessages,
+          lostBytes: event.lostBytes,
+          lostRecords: 0,
+          pending: false,
+        });
       return;
     }
     const sockets = [...(this.byConnection.get(event.connectionId) ?? [])];
@@ -468,7 +586,14 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         return;
       case 'reconnected':
         for (const socket of sockets) {
-          socket.markReconnected({ cause: 'upstream', attempt: event.attempt, downtimeMs: event.downtimeMs });
+          const lostUntil = Date.now();
+          socket.markReconnected({
+            cause: 'upstream',
+            attempt: event.attempt,
+            downtimeMs: event.downtimeMs,
+            lostFrom: lostUntil - event.downtimeMs,
+            lostUntil,
+          });
         }
         return;
       case 'error':
@@ -483,7 +608,12 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         return;
       case 'gap':
         for (const socket of sockets)
-          socket.emit('gap', { lostMessages: event.lostMessages, lostBytes: event.lostBytes });
+          socket.emit('gap', {
+            lostMessages: event.lostMessages,
+            lostBytes: event.lostBytes,
+            lostRecords: 0,
+            pending: false,
+          });
         return;
     }
   }

@@ -1,6 +1,12 @@
 // @wsproxy/client: what a strategy imports to share one upstream WebSocket with its sibling processes.
 export { type WebsocketProxyCallback, WebsocketProxyClient } from './callback-facade.js';
-export { type ClientState, connect, WsproxyClient, type WsproxyClientEvents } from './client.js';
+export {
+  type ClientReconnectedInfo,
+  type ClientState,
+  connect,
+  WsproxyClient,
+  type WsproxyClientEvents,
+} from './client.js';
 export {
   AdapterLoadError,
   BadUrlError,
@@ -26,6 +32,7 @@ export {
   type ReconnectCause,
   type ReconnectedInfo,
   type ReconnectingInfo,
+  type RestoredSubscriptions,
   SharedSocket,
   type SharedSocketEvents,
   type SharedSocketState,

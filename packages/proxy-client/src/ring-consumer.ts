@@ -23,6 +23,7 @@ export class RingConsumer {
   private readonly record = new RingRecord();
   private readonly intact = () => this.reader.verify();
   private stopped = false;
+  private watch: { readonly sequence: number; readonly reached: () => void } | undefined;
 
   constructor(
     ringName: string,
@@ -50,6 +51,19 @@ export class RingConsumer {
     this.reader.writerGone();
   }
 
+  /**
+   * Calls `reached` once every record before `sequence` has been read (at once if that is so already), before the
+   * record at `sequence` is handed out. One watch at a time: a new one replaces the old.
+   */
+  whenRead(sequence: number, reached: () => void): void {
+    if (this.reader.lastSequence + 1 >= sequence) {
+      this.watch = undefined;
+      reached();
+      return;
+    }
+    this.watch = { sequence, reached };
+  }
+
   close(): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -57,8 +71,14 @@ export class RingConsumer {
   }
 
   private async run(): Promise<void> {
-    const onRecord = (buffer: Uint8Array, offset: number, length: number) =>
+    const onRecord = (buffer: Uint8Array, offset: number, length: number, sequence: number) => {
+      const watch = this.watch;
+      if (watch && sequence >= watch.sequence) {
+        this.watch = undefined;
+        watch.reached();
+      }
       this.onRecord(buffer, offset, length);
+    };
     try {
       while (!this.stopped && (await this.reader.ready())) {
         if (this.stopped) break;

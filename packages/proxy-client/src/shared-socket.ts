@@ -26,15 +26,46 @@ export interface ReconnectingInfo {
 export interface ReconnectedInfo {
   readonly cause: ReconnectCause;
   readonly attempt: number;
-  /** How long data could not flow; upstream messages sent meanwhile are lost. */
+  /** How long data could not flow: `lostUntil - lostFrom`. */
   readonly downtimeMs: number;
+  /**
+   * The window in which upstream messages were NOT delivered to this socket, as `Date.now()` values: from when the
+   * daemon (or the upstream) was lost to when data flowed again. Whatever the upstream sent meanwhile is gone for
+   * good (it is not counted in any `gap`): re-fetch that window from the vendor's history if you need it.
+   */
+  readonly lostFrom: number;
+  readonly lostUntil: number;
+  /**
+   * `cause: 'daemon'` only: how this socket's acknowledged subscriptions were restored on the new daemon. Null when
+   * the socket held none; otherwise the adapter's answer to the restore (`reply`, e.g. Alpaca's ack or error) and the
+   * resulting `state` — null when the new daemon keeps no state (protocol < 3), so nothing was restored.
+   */
+  readonly restored?: RestoredSubscriptions | null;
 }
 
+export interface RestoredSubscriptions {
+  readonly reply: Buffer;
+  readonly state: Buffer | null;
+}
+
+/**
+ * Data lost between two messages. Sum `lostMessages` over gap events for the messages lost: nothing is counted twice.
+ * A lap (this process fell a whole ring behind) is reported at once with `lostRecords` and `pending: true`, before
+ * any data after it; the messages it cost follow in a second event (`pending: false`) once the daemon has said how
+ * many it addressed to this process (a control round-trip later).
+ */
 export interface GapInfo {
-  /** Ring records lost because this process fell a whole ring behind (each is a message or a fragment). */
+  /** Messages addressed to this process that it lost (for a lap: to all its sockets on the daemon). */
   readonly lostMessages: number;
-  /** Bytes lost, when known (0 when not). */
+  /** Bytes of those messages, when known (0 when not). */
   readonly lostBytes: number;
+  /**
+   * Ring records skipped by a lap (0 for other losses). They are everyone's records, not only this process's, and a
+   * large message spans many: a measure of the lap, not of messages.
+   */
+  readonly lostRecords: number;
+  /** True for the first event of a lap: its `lostMessages` (0 here) follow in a later gap event. */
+  readonly pending: boolean;
 }
 
 export interface CloseInfo {
@@ -59,12 +90,16 @@ export interface SubscribeAnswer {
   readonly alreadySubscribed: boolean;
   /** The adapter's reply (e.g. Alpaca's ack listing this client's own set); empty for passthrough. */
   readonly reply: Buffer;
+  /** This client's acknowledged subscription state after the request (adapter-defined), or null if none is kept. */
+  readonly state: Buffer | null;
 }
 
 export interface UnsubscribeAnswer {
   /** Other clients still hold it, so it stays subscribed upstream. */
   readonly stillSubscribed: boolean;
   readonly reply: Buffer;
+  /** As in `SubscribeAnswer`. */
+  readonly state: Buffer | null;
 }
 
 /** What a socket needs from its client; implemented by `WsproxyClient`. */
@@ -105,8 +140,7 @@ export class SharedSocket extends EventEmitter<SharedSocketEvents> implements As
   connectionId: number;
   /** @internal */
   readonly spec: OpenSpec;
-  /** @internal subscription params to restore after a daemon restart, in order. */
-  readonly subscriptions: Uint8Array[] = [];
+  private acknowledged: Buffer | null = null;
   private currentState: SharedSocketState = 'open';
   private readonly queue: SocketMessage[] = [];
   private readonly waiters: Array<(result: IteratorResult<SocketMessage>) => void> = [];
@@ -139,14 +173,21 @@ export class SharedSocket extends EventEmitter<SharedSocketEvents> implements As
   }
 
   /**
-   * Adapter-level subscription (`params` in the adapter's own format). Remembered and restored after a daemon
-   * restart.
+   * This socket's ACKNOWLEDGED subscriptions as the daemon's adapter last stated them (adapter-defined bytes: Alpaca
+   * and passthrough use JSON), or null when it holds none or its adapter keeps no state. It is the only thing
+   * restored after a daemon restart — a state, never a replay of requests — and a view derived from it (like
+   * `AlpacaStream.subscriptions`) cannot disagree with the daemon's.
    */
+  get subscriptionState(): Buffer | null {
+    return this.acknowledged;
+  }
+
+  /** Adapter-level subscription (`params` in the adapter's own format). What is acknowledged survives a daemon restart. */
   async subscribe(params: string | Uint8Array): Promise<SubscribeAnswer> {
     if (this.currentState === 'closed') throw new ClosedError(`socket ${this.id}`);
     const { bytes } = toBytes(params);
     const answer = await this.owner.subscribeOn(this, bytes);
-    this.subscriptions.push(Uint8Array.from(bytes));
+    this.adoptState(answer.state);
     return answer;
   }
 
@@ -154,9 +195,13 @@ export class SharedSocket extends EventEmitter<SharedSocketEvents> implements As
     if (this.currentState === 'closed') throw new ClosedError(`socket ${this.id}`);
     const { bytes } = toBytes(params);
     const answer = await this.owner.unsubscribeOn(this, bytes);
-    const at = this.subscriptions.findIndex((held) => Buffer.from(held).equals(bytes));
-    if (at >= 0) this.subscriptions.splice(at, 1);
+    this.adoptState(answer.state);
     return answer;
+  }
+
+  /** @internal the daemon's latest word on this socket's acknowledged set (answers arrive in the daemon's order). */
+  adoptState(state: Buffer | null): void {
+    if (state) this.acknowledged = state;
   }
 
   /** Leaves the shared connection; the upstream closes when its last user leaves. */

@@ -156,6 +156,7 @@ const REQUEST_TYPES: ReadonlySet<string> = new Set([
   'send',
   'subscribe',
   'unsubscribe',
+  'restore',
   'setLogLevel',
   'status',
 ]);

@@ -9,6 +9,7 @@ import {
   type DaemonStatus,
   type Hello,
   negotiateVersion,
+  SUBSCRIPTION_STATE_VERSION,
   SUPPORTED_VERSIONS,
   VersionMismatchError,
 } from '@wsproxy/protocol';
@@ -479,6 +480,7 @@ export class Daemon {
           requestId,
           alreadySubscribed: result.alreadySubscribed,
           reply: result.reply ?? new Uint8Array(0),
+          ...this.stateFor(session, result.state),
         };
       }
       case 'unsubscribe': {
@@ -490,6 +492,24 @@ export class Daemon {
           requestId,
           stillSubscribed: result.stillSubscribed,
           reply: result.reply ?? new Uint8Array(0),
+          ...this.stateFor(session, result.state),
+        };
+      }
+      case 'restore': {
+        if (session.version < SUBSCRIPTION_STATE_VERSION) {
+          throw new NotSupportedError(
+            `restore needs protocol version ${SUBSCRIPTION_STATE_VERSION}; this connection negotiated ${session.version}`,
+          );
+        }
+        const upstream = this.memberUpstream(session, request.connectionId);
+        if (!upstream.adapter.restore) throw this.notSupported(upstream, 'restore');
+        const result = await upstream.adapter.restore(session.id, Buffer.from(request.state));
+        return {
+          type: 'subscribed',
+          requestId,
+          alreadySubscribed: result.alreadySubscribed,
+          reply: result.reply ?? new Uint8Array(0),
+          ...this.stateFor(session, result.state),
         };
       }
       case 'setLogLevel':
@@ -517,6 +537,11 @@ export class Daemon {
       );
     }
     await this.adapters.ensure(adapter, module);
+  }
+
+  /** The acknowledged state travels only to clients that can read it (protocol version 3 on). */
+  private stateFor(session: ClientSession, state: Uint8Array | undefined): { state?: Uint8Array } {
+    return state && session.version >= SUBSCRIPTION_STATE_VERSION ? { state } : {};
   }
 
   private notSupported(upstream: SharedUpstream, what: string): WsproxyServerError {

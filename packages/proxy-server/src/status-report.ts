@@ -68,8 +68,18 @@ export function statusReport(sources: StatusSources): DaemonStatus {
       reconnects: upstream.connection.stats.reconnects,
       messagesIn: upstream.connection.stats.messagesIn,
       bytesIn: upstream.connection.stats.bytesIn,
+      ...subscriptionsOf(upstream),
     })),
     adapters: sources.adapters,
     ...(sources.endpoint ? { endpoint: sources.endpoint } : {}),
   };
+}
+
+/** Each member's acknowledged set, keyed by client id (JSON object keys are strings), when the adapter keeps state. */
+function subscriptionsOf(upstream: SharedUpstream): { subscriptions?: Record<string, unknown> } {
+  const sets = upstream.adapter.subscriptions?.();
+  if (!sets) return {};
+  const subscriptions: Record<string, unknown> = {};
+  for (const [client, set] of sets) subscriptions[String(client)] = set;
+  return { subscriptions };
 }

@@ -14,6 +14,8 @@ import {
   LogLevelCode,
   MessageTypeCode,
   OPEN_WITH_MODULE_TYPE,
+  SUBSCRIBED_WITH_STATE_TYPE,
+  UNSUBSCRIBED_WITH_STATE_TYPE,
 } from './constants.js';
 import type { ControlMessage, Header, LogLevel } from './messages.js';
 
@@ -141,6 +143,12 @@ function writeBody(w: Writer, m: ControlMessage, limits: ProtocolLimits): void {
       writeConnectionId(w, m.connectionId);
       w.bytes32(m.params, limits.maxParamsBytes, 'maxParamsBytes', 'params');
       return;
+    case 'restore':
+      w.u8(MessageTypeCode.restore, 'type');
+      writeRequestId(w, m.requestId);
+      writeConnectionId(w, m.connectionId);
+      w.bytes32(m.state, limits.maxParamsBytes, 'maxParamsBytes', 'state');
+      return;
     case 'setLogLevel': {
       w.u8(MessageTypeCode.setLogLevel, 'type');
       writeRequestId(w, m.requestId);
@@ -167,12 +175,20 @@ function writeBody(w: Writer, m: ControlMessage, limits: ProtocolLimits): void {
       w.bool(m.isNew);
       return;
     case 'subscribed':
-    case 'unsubscribed':
-      w.u8(MessageTypeCode[m.type], 'type');
+    case 'unsubscribed': {
+      const withState = hasState(m.state);
+      const subscribed = m.type === 'subscribed';
+      const plain = MessageTypeCode[m.type];
+      w.u8(
+        withState ? (subscribed ? SUBSCRIBED_WITH_STATE_TYPE : UNSUBSCRIBED_WITH_STATE_TYPE) : plain,
+        'type',
+      );
       writeRequestId(w, m.requestId);
       w.bool(m.type === 'subscribed' ? m.alreadySubscribed : m.stillSubscribed);
       w.bytes32(m.reply, limits.maxParamsBytes, 'maxParamsBytes', 'reply');
+      if (withState) w.bytes32(m.state as Uint8Array, limits.maxParamsBytes, 'maxParamsBytes', 'state');
       return;
+    }
     case 'statusReport': {
       w.u8(MessageTypeCode.statusReport, 'type');
       writeRequestId(w, m.requestId);
@@ -208,6 +224,13 @@ function statusJson(status: unknown): string {
 function hasAdapterModule(adapterModule: unknown): boolean {
   if (adapterModule === undefined || adapterModule === '') return false;
   if (typeof adapterModule !== 'string') throw new InvalidArgumentError('adapterModule must be a string');
+  return true;
+}
+
+/** Absent means "this daemon or adapter keeps no state": encoded as the version-1 answer. */
+function hasState(state: unknown): boolean {
+  if (state === undefined) return false;
+  if (!(state instanceof Uint8Array)) throw new InvalidArgumentError('state must be a Uint8Array');
   return true;
 }
 
@@ -276,6 +299,8 @@ export function controlBodyLength(m: ControlMessage): number {
     case 'subscribe':
     case 'unsubscribe':
       return 1 + 4 + 4 + bytes(m.params);
+    case 'restore':
+      return 1 + 4 + 4 + bytes(m.state);
     case 'setLogLevel':
       return 1 + 4 + 1;
     case 'status':
@@ -287,7 +312,7 @@ export function controlBodyLength(m: ControlMessage): number {
       return 1 + 4 + 4 + 1;
     case 'subscribed':
     case 'unsubscribed':
-      return 1 + 4 + 1 + bytes(m.reply);
+      return 1 + 4 + 1 + bytes(m.reply) + (m.state instanceof Uint8Array ? bytes(m.state) : 0);
     case 'statusReport':
       return 1 + 4 + 4 + utf8Length(statusJson(m.status));
     case 'event':
@@ -440,6 +465,14 @@ export function decodeControlBody(body: Uint8Array, limits: ProtocolLimits = DEF
       m = { type: kind, requestId, connectionId, params };
       break;
     }
+    case MessageTypeCode.restore: {
+      r.what = 'restore';
+      const requestId = r.u32('requestId');
+      const connectionId = readConnectionId(r);
+      const state = r.bytes32(limits.maxParamsBytes, 'maxParamsBytes', 'state');
+      m = { type: 'restore', requestId, connectionId, state };
+      break;
+    }
     case MessageTypeCode.setLogLevel: {
       r.what = 'setLogLevel';
       const requestId = r.u32('requestId');
@@ -471,16 +504,20 @@ export function decodeControlBody(body: Uint8Array, limits: ProtocolLimits = DEF
       break;
     }
     case MessageTypeCode.subscribed:
-    case MessageTypeCode.unsubscribed: {
+    case MessageTypeCode.unsubscribed:
+    case SUBSCRIBED_WITH_STATE_TYPE:
+    case UNSUBSCRIBED_WITH_STATE_TYPE: {
       // Same layout; only the flag's meaning differs (already subscribed before / still subscribed after).
-      const subscribed = type === MessageTypeCode.subscribed;
+      const subscribed = type === MessageTypeCode.subscribed || type === SUBSCRIBED_WITH_STATE_TYPE;
       r.what = subscribed ? 'subscribed' : 'unsubscribed';
       const requestId = r.u32('requestId');
       const flag = r.bool(subscribed ? 'alreadySubscribed' : 'stillSubscribed');
       const reply = r.bytes32(limits.maxParamsBytes, 'maxParamsBytes', 'reply');
+      const withState = type === SUBSCRIBED_WITH_STATE_TYPE || type === UNSUBSCRIBED_WITH_STATE_TYPE;
+      const state = withState ? { state: r.bytes32(limits.maxParamsBytes, 'maxParamsBytes', 'state') } : {};
       m = subscribed
-        ? { type: 'subscribed', requestId, alreadySubscribed: flag, reply }
-        : { type: 'unsubscribed', requestId, stillSubscribed: flag, reply };
+        ? { type: 'subscribed', requestId, alreadySubscribed: flag, reply, ...state }
+        : { type: 'unsubscribed', requestId, stillSubscribed: flag, reply, ...state };
       break;
     }
     case MessageTypeCode.statusReport: {

@@ -30,6 +30,7 @@ export const MessageTypeCode = {
   unsubscribe: 0x14,
   setLogLevel: 0x15,
   status: 0x16,
+  restore: 0x18,
   ok: 0x20,
   error: 0x21,
   opened: 0x22,
@@ -45,6 +46,14 @@ export const MessageTypeCode = {
  * bytes; both decode to `{ type: 'open' }`, this one with `adapterModule` set.
  */
 export const OPEN_WITH_MODULE_TYPE = 0x17;
+
+/**
+ * Wire values of `subscribed` / `unsubscribed` carrying the client's acknowledged subscription state (protocol
+ * version 3): the version-1 layout followed by `bytes32 state`. Separate types for the same reason as 0x17: version-1
+ * and 2 decoders refuse trailing bytes. Both decode to the plain type with `state` set.
+ */
+export const SUBSCRIBED_WITH_STATE_TYPE = 0x26;
+export const UNSUBSCRIBED_WITH_STATE_TYPE = 0x27;
 
 /** Wire values of log levels. */
 export const LogLevelCode = {

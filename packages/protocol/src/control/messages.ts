@@ -21,7 +21,8 @@ export type ClientRequest =
   | SubscribeRequest
   | UnsubscribeRequest
   | SetLogLevelRequest
-  | StatusRequest;
+  | StatusRequest
+  | RestoreRequest;
 
 export type DaemonResponse =
   | OkResponse
@@ -135,6 +136,19 @@ export interface UnsubscribeRequest {
   readonly params: Uint8Array;
 }
 
+/**
+ * Protocol version 3: replace this client's subscriptions on a connection with `state`, a set the daemon answered
+ * earlier (the `state` of a `subscribed`/`unsubscribed`, adapter-defined bytes). Sent after a daemon restart, so what
+ * comes back is the acknowledged set, never a replay of requests. Answered by `subscribed` (with the resulting state)
+ * or `error`.
+ */
+export interface RestoreRequest {
+  readonly type: 'restore';
+  readonly requestId: number;
+  readonly connectionId: number;
+  readonly state: Uint8Array;
+}
+
 /** pino's levels. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -186,6 +200,11 @@ export interface SubscribedResponse {
   readonly alreadySubscribed: boolean;
   /** The adapter's own reply (for Alpaca: the ack JSON listing this client's set). */
   readonly reply: Uint8Array;
+  /**
+   * Protocol version 3 on, when the adapter keeps subscription state: this client's acknowledged set after the
+   * request (adapter-defined bytes; a rejected request leaves it as it was). What `restore` takes back.
+   */
+  readonly state?: Uint8Array;
 }
 
 /** The answer to `unsubscribe`. */
@@ -195,6 +214,8 @@ export interface UnsubscribedResponse {
   /** True when other clients still hold (some of) it, so it stays subscribed upstream. */
   readonly stillSubscribed: boolean;
   readonly reply: Uint8Array;
+  /** As in `subscribed`: this client's acknowledged set after the request. */
+  readonly state?: Uint8Array;
 }
 
 /** The answer to `status`. */
