@@ -48,9 +48,14 @@ export interface DaemonOptions {
   readonly namespace?: string;
   /** Default: `runtimeDirFor(process.env)`. */
   readonly runtimeDir?: string;
-  /** Stay this long after the last client left before exiting. Default 5000 ms. */
+  /**
+   * Stay this long after the last client left before exiting: 0 to `MAX_TIMER_MS`, or `Infinity` to never exit by
+   * itself (under a service manager). Default 5000 ms.
+   */
   readonly lingerMs?: number;
   readonly logLevel?: LogLevel;
+  /** The log file is rotated to `<log>.1` past this many bytes (default 8 MiB, at least 4096). */
+  readonly logMaxBytes?: number;
   readonly ring?: RingOptions;
   /** Keepalive, reconnect and TLS settings for every upstream. */
   readonly upstream?: UpstreamDefaults;
@@ -67,10 +72,12 @@ export interface DaemonOptions {
 }
 
 const DEFAULT_LINGER_MS = 5_000;
+/** Node's timers hold a signed 32-bit millisecond count; a longer delay fires after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A freshly spawned daemon waits at least this long for its spawner to connect, whatever the linger. */
 const STARTUP_GRACE_MS = 3_000;
 
-function packageVersion(): string {
+export function packageVersion(): string {
   try {
     const url = new URL('../package.json', import.meta.url);
     return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
@@ -79,9 +86,12 @@ function packageVersion(): string {
   }
 }
 
-function nonNegativeInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a non-negative integer; got ${String(value)}`);
+function lingerDelay(value: number): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (!Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(
+      `lingerMs must be a whole number from 0 to ${MAX_TIMER_MS}, or Infinity (never exit); got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -135,9 +145,13 @@ export class Daemon {
   private constructor(options: DaemonOptions, adapters: AdapterCatalog) {
     this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.paths = runtimePaths(this.namespace, options.runtimeDir ?? runtimeDirFor());
-    this.lingerMs = nonNegativeInteger('lingerMs', options.lingerMs ?? DEFAULT_LINGER_MS);
+    this.lingerMs = lingerDelay(options.lingerMs ?? DEFAULT_LINGER_MS);
     ensureRuntimeDir(this.paths.dir);
-    this.log = createDaemonLogger({ file: this.paths.logPath, level: options.logLevel ?? 'info' });
+    this.log = createDaemonLogger({
+      file: this.paths.logPath,
+      level: options.logLevel ?? 'info',
+      maxBytes: options.logMaxBytes,
+    });
     this.logger = this.log.logger.child({ namespace: this.namespace });
 
     this.ringOptions = options.ring ?? {};
@@ -232,7 +246,6 @@ export class Daemon {
     }
     daemon.logger.info(
       {
-        pid: process.pid,
         version: daemon.version,
         socket: daemon.paths.socketPath,
         ring: daemon.ring.name,
@@ -307,6 +320,7 @@ export class Daemon {
       socket,
       {
         hello: (session, hello) => this.onHello(session, hello),
+        probe: (request) => ({ type: 'statusReport', requestId: request.requestId, status: this.status() }),
         request: (session, request) => this.onRequest(session, request),
         closed: (session) => this.onClientGone(session),
       },
@@ -385,7 +399,8 @@ export class Daemon {
   }
 
   private scheduleLinger(delayMs = this.lingerMs): void {
-    if (this.clientCount > 0 || this.shuttingDown) return;
+    // `--linger never`: only a signal or `wsproxy stop` ends this daemon.
+    if (this.clientCount > 0 || this.shuttingDown || this.lingerMs === Number.POSITIVE_INFINITY) return;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = setTimeout(() => {
       if (this.clientCount === 0) void this.shutdown('no clients left');
