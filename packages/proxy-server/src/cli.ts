@@ -56,7 +56,8 @@ Options (start):
                               as default, \`adapter\` or \`adapters\`. Not needed for clients that name their
                               adapter's module when they open (AlpacaStream does): the daemon loads it then
   --listen <[host:]port>      serve the drop-in endpoint (e.g. Alpaca's protocol for official SDKs) on a local
-                              WebSocket port; host defaults to 127.0.0.1 (env WSPROXY_LISTEN). Off unless given
+                              WebSocket port; host defaults to 127.0.0.1 (env WSPROXY_LISTEN). Off unless given.
+                              Without an --adapter serving one, @wsproxy/alpaca-adapter is loaded for it
   --listen-token <token>      required from endpoint clients (Bearer header, ?token= or first path segment);
                               mandatory when binding a non-loopback host (env WSPROXY_LISTEN_TOKEN)
   --listen-buffer <bytes>     unsent bytes per endpoint client before it is closed as too slow (default 8388608)

@@ -86,6 +86,24 @@ export function packageVersion(): string {
   }
 }
 
+/**
+ * The adapter whose protocol the endpoint speaks when none was given: Alpaca's, the one we ship. `wsproxy start
+ * --listen 8765` then works as the README writes it wherever the adapter is installed (beside the daemon, or in the
+ * project the command runs in: the catalogue's usual rules).
+ */
+const DEFAULT_ENDPOINT_ADAPTER = '@wsproxy/alpaca-adapter/daemon';
+
+async function ensureEndpointAdapter(adapters: AdapterCatalog): Promise<void> {
+  if ([...adapters.factories.values()].some((adapter) => adapter.endpoint)) return;
+  try {
+    await adapters.preload(DEFAULT_ENDPOINT_ADAPTER);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `the endpoint (--listen) needs an adapter that serves one, and ${DEFAULT_ENDPOINT_ADAPTER} could not be loaded (${(error as Error).message}). Install it beside @wsproxy/proxy-server (npm install @wsproxy/alpaca-adapter), or name one with --adapter <module>`,
+    );
+  }
+}
+
 function lingerDelay(value: number): number {
   if (value === Number.POSITIVE_INFINITY) return value;
   if (!Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS) {
@@ -220,6 +238,7 @@ export class Daemon {
     const adapters = new AdapterCatalog();
     adapters.add(options.adapters ?? []);
     for (const module of options.adapterModules ?? []) await adapters.preload(module);
+    if (options.endpoint) await ensureEndpointAdapter(adapters);
     const daemon = new Daemon(options, adapters);
     try {
       daemon.server = await bindDaemonSocket(daemon.paths, (socket) => daemon.accept(socket));

@@ -1,8 +1,10 @@
 // The CLI's own contract: every bad option is a typed error naming its range, `--version`, `--linger never`,
 // `status` as an observer (no reader slot, not a client), the log's size cap and its lines, WSPROXY_NAMESPACE.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { daemonEntryPath } from '@wsproxy/proxy-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli, type DaemonProcess, RawClient, startDaemon } from './helpers/processes.js';
 
@@ -127,6 +129,36 @@ describe('wsproxy CLI options', () => {
     }
     const logs = await cli(['logs', ...common(), '--json', '-n', '5']);
     expect(logs.stdout.split('\n').filter(Boolean)).toHaveLength(5);
+  });
+
+  it('--listen with no adapter installed anywhere it may look is refused, naming the package to install', async () => {
+    // A folder outside any project: neither the daemon's installation (pnpm keeps siblings apart) nor a project has
+    // @wsproxy/alpaca-adapter. (Where it is installed, alpaca-adapter's endpoint-default-adapter.test.ts shows it
+    // is loaded by itself.)
+    const outside = mkdtempSync(join(tmpdir(), 'wsp-noproject-'));
+    try {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [daemonEntryPath, 'start', ...common(), '--listen', '127.0.0.1:0'],
+          {
+            cwd: outside,
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
+        let stderr = '';
+        child.stderr.on('data', (chunk) => {
+          stderr += chunk;
+        });
+        child.once('exit', (code) => resolve({ code, stderr }));
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('WSP_ERR_INVALID_ARGUMENT');
+      expect(result.stderr).toContain('npm install @wsproxy/alpaca-adapter');
+      expect(existsSync(join(dir, `${namespace}.sock`))).toBe(false);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('status and stop find the daemon of $WSPROXY_NAMESPACE, as the client does', async () => {
