@@ -113,8 +113,17 @@ describe('example-strategy', () => {
       expect(last.symbols).toEqual(['AAPL', 'SPY']);
       expect(last.trades).toBeGreaterThan(0);
       expect(last.daemonPid).toBeGreaterThan(0);
-    } finally {
       // The strategy's daemon would leave by itself after its linger; stopping it keeps the test quick and tidy.
+      // `wsproxy stop` finds it through the same WSPROXY_NAMESPACE the strategy used, and it is gone after.
+      const stop = spawnSync(process.execPath, [daemonEntryPath, 'stop', '--json'], {
+        encoding: 'utf8',
+        env: { ...process.env, WSPROXY_RUNTIME_DIR: runtimeDir, WSPROXY_NAMESPACE: 'example-test' },
+      });
+      expect(stop.status, stop.stderr).toBe(0);
+      expect(JSON.parse(stop.stdout)).toEqual({ stopped: true, pid: last.daemonPid });
+      expect(() => process.kill(last.daemonPid, 0)).toThrow();
+    } finally {
+      // After a failure above: still no daemon left running in a deleted folder.
       spawnSync(process.execPath, [daemonEntryPath, 'stop'], {
         env: { ...process.env, WSPROXY_RUNTIME_DIR: runtimeDir, WSPROXY_NAMESPACE: 'example-test' },
       });

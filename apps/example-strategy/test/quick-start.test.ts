@@ -53,6 +53,18 @@ it("the README's strategy example runs as written and receives trades through th
     expect(mock.sessionCount({ endpoint: 'v2/iex' })).toBe(1);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
+    // The daemon the example spawned, found through the example's own WSPROXY_NAMESPACE, and gone after.
+    const stopped = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const stop = spawn(process.execPath, [daemonEntryPath, 'stop', '--json'], { env });
+      let stdout = '';
+      stop.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      stop.once('exit', (code) => resolve({ code, stdout }));
+    });
+    expect(stopped.code).toBe(0);
+    const { pid } = JSON.parse(stopped.stdout) as { stopped: boolean; pid: number };
+    expect(() => process.kill(pid, 0)).toThrow();
   } finally {
     child.kill('SIGKILL');
     const stop = spawn(process.execPath, [daemonEntryPath, 'stop'], { env, stdio: 'ignore' });

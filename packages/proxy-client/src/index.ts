@@ -1,4 +1,8 @@
 // @wsproxy/client: what a strategy imports to share one upstream WebSocket with its sibling processes.
+
+// What this package's API hands out from @wsproxy/protocol (a refused version, `status()`'s report): importable from
+// here, so a strategy needs no second package to catch or type them.
+export { type DaemonStatus, VersionMismatchError } from '@wsproxy/protocol';
 export { type WebsocketProxyCallback, WebsocketProxyClient } from './callback-facade.js';
 export {
   type ClientReconnectedInfo,

@@ -128,9 +128,15 @@ describe('typed errors go to the culprit only', () => {
 
     // A well-framed request before the handshake is refused the same way.
     const early = await rawConnection(world.env.socketPath);
-    early.socket.write(encodeControlFrame({ type: 'status', requestId: 7 }));
+    early.socket.write(encodeControlFrame({ type: 'setLogLevel', requestId: 7, level: 'debug' }));
     await early.closed;
     expect(early.messages).toMatchObject([{ type: 'error', code: 'WSP_ERR_HANDSHAKE_REQUIRED' }]);
+
+    // Except `status` (what `wsproxy status` asks): answered once without making the asker a client, then closed.
+    const probe = await rawConnection(world.env.socketPath);
+    probe.socket.write(encodeControlFrame({ type: 'status', requestId: 8 }));
+    await probe.closed;
+    expect(probe.messages).toMatchObject([{ type: 'statusReport', requestId: 8 }]);
 
     // A client from the future: refused, with the daemon's range so the client can name both.
     const future = await rawConnection(world.env.socketPath);

@@ -1,14 +1,22 @@
 #!/usr/bin/env node
 import { createReadStream, existsSync, readFileSync, statSync, watch } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { basename, dirname } from 'node:path';
 import type { DaemonStatus } from '@wsproxy/protocol';
+import {
+  durationOption,
+  integerOption,
+  lingerOption,
+  parseCli,
+  ringSizeOption,
+  type CliValues as Values,
+} from './cli-args.js';
 import { fetchStatus } from './control-client.js';
-import { Daemon } from './daemon.js';
+import { Daemon, packageVersion } from './daemon.js';
 import { EXIT_ALREADY_RUNNING } from './daemon-entry.js';
 import { isLoopback, parseListenAddress } from './endpoint/listen-address.js';
 import type { LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { DaemonAlreadyRunningError, InvalidArgumentError, WsproxyServerError } from './errors.js';
-import { assertLogLevel } from './logging.js';
+import { assertLogLevel, DEFAULT_LOG_MAX_BYTES, MIN_LOG_MAX_BYTES } from './logging.js';
 import { DEFAULT_NAMESPACE, runtimeDirFor, runtimePaths } from './runtime-dir.js';
 
 const HELP = `wsproxy — share one upstream WebSocket among many local processes
@@ -23,18 +31,24 @@ Commands:
   logs      print the daemon's log file (--follow to keep reading)
 
 Options (every command):
-  --namespace <name>     which daemon (default "${DEFAULT_NAMESPACE}"; one daemon per user and namespace)
+  --namespace <name>     which daemon (default $WSPROXY_NAMESPACE or "${DEFAULT_NAMESPACE}"; one daemon per user
+                         and namespace)
   --runtime-dir <dir>    folder of the socket and log (default $WSPROXY_RUNTIME_DIR, $XDG_RUNTIME_DIR/wsproxy,
                          or a per-user folder in the temp dir)
   --json                 machine-readable output
   -h, --help             this text
+  -v, --version          the version of this wsproxy
 
 Options (start):
-  --linger <ms>               exit this long after the last client left (default 5000)
+  --linger <ms|never>         exit this long after the last client left (default 5000; at most 2147483647);
+                              never: stay until stopped (for service managers)
   --log-level <level>         fatal|error|warn|info|debug|trace|silent (default info)
+  --log-max-bytes <bytes>     rotate the log to <log>.1 past this size (default ${DEFAULT_LOG_MAX_BYTES}; the log
+                              lives in RAM on tmpfs, so at most twice this is kept)
   --ring-size <bytes>         shared ring capacity, a power of two (default 33554432)
   --max-clients <n>           most clients at once (default 64)
-  --ping-interval <ms>        upstream keepalive ping (default 10000; 0 disables)
+  --ping-interval <ms>        upstream keepalive ping (default 10000; 0 disables). Every <ms> is at most
+                              2147483647, the longest delay a timer can hold
   --pong-timeout <ms>         upstream declared dead without a pong (default 5000)
   --reconnect-initial <ms>    first reconnect delay ceiling (default 250)
   --reconnect-max <ms>        reconnect delay cap (default 30000)
@@ -42,7 +56,8 @@ Options (start):
                               as default, \`adapter\` or \`adapters\`. Not needed for clients that name their
                               adapter's module when they open (AlpacaStream does): the daemon loads it then
   --listen <[host:]port>      serve the drop-in endpoint (e.g. Alpaca's protocol for official SDKs) on a local
-                              WebSocket port; host defaults to 127.0.0.1 (env WSPROXY_LISTEN). Off unless given
+                              WebSocket port; host defaults to 127.0.0.1 (env WSPROXY_LISTEN). Off unless given.
+                              Without an --adapter serving one, @wsproxy/alpaca-adapter is loaded for it
   --listen-token <token>      required from endpoint clients (Bearer header, ?token= or first path segment);
                               mandatory when binding a non-loopback host (env WSPROXY_LISTEN_TOKEN)
   --listen-buffer <bytes>     unsent bytes per endpoint client before it is closed as too slow (default 8388608)
@@ -54,40 +69,6 @@ Options (logs):
   -f, --follow           keep printing new lines
   -n, --lines <n>        how many lines from the end (default 100)
 `;
-
-const options = {
-  namespace: { type: 'string' },
-  'runtime-dir': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  linger: { type: 'string' },
-  'log-level': { type: 'string' },
-  'ring-size': { type: 'string' },
-  'max-clients': { type: 'string' },
-  'ping-interval': { type: 'string' },
-  'pong-timeout': { type: 'string' },
-  'reconnect-initial': { type: 'string' },
-  'reconnect-max': { type: 'string' },
-  adapter: { type: 'string', multiple: true },
-  listen: { type: 'string' },
-  'listen-token': { type: 'string' },
-  'listen-buffer': { type: 'string' },
-  'listen-auth-timeout': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  follow: { type: 'boolean', short: 'f' },
-  lines: { type: 'string', short: 'n' },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
-
-function integer(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0)
-    throw new InvalidArgumentError(`--${name} must be a non-negative integer`);
-  return parsed;
-}
 
 /** `--listen` and friends (or their WSPROXY_* environment equivalents): the drop-in endpoint, off unless asked. */
 function endpointOptions(values: Values): LocalEndpointOptions | undefined {
@@ -107,8 +88,8 @@ function endpointOptions(values: Values): LocalEndpointOptions | undefined {
     port,
     ...(accessToken ? { accessToken } : {}),
     ...(certFile || keyFile ? { tls: { certFile: certFile ?? '', keyFile: keyFile ?? '' } } : {}),
-    maxBufferedBytes: integer('listen-buffer', values['listen-buffer']),
-    joinTimeoutMs: integer('listen-auth-timeout', values['listen-auth-timeout']),
+    maxBufferedBytes: integerOption('listen-buffer', values['listen-buffer'], 1, Number.MAX_SAFE_INTEGER),
+    joinTimeoutMs: durationOption('listen-auth-timeout', values['listen-auth-timeout'], 1),
   };
 }
 
@@ -116,18 +97,25 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
   const daemon = await Daemon.start({
     namespace,
     runtimeDir,
-    lingerMs: integer('linger', values.linger),
+    lingerMs: lingerOption(values.linger),
     logLevel: values['log-level'] === undefined ? undefined : assertLogLevel(values['log-level']),
+    logMaxBytes: integerOption(
+      'log-max-bytes',
+      values['log-max-bytes'],
+      MIN_LOG_MAX_BYTES,
+      Number.MAX_SAFE_INTEGER,
+    ),
     ring: {
-      capacityBytes: integer('ring-size', values['ring-size']),
-      maxClients: integer('max-clients', values['max-clients']),
+      capacityBytes: ringSizeOption(values['ring-size']),
+      // One reader slot per client; the ring holds at most 4096.
+      maxClients: integerOption('max-clients', values['max-clients'], 1, 4096),
     },
     upstream: {
-      pingIntervalMs: integer('ping-interval', values['ping-interval']),
-      pongTimeoutMs: integer('pong-timeout', values['pong-timeout']),
+      pingIntervalMs: durationOption('ping-interval', values['ping-interval']),
+      pongTimeoutMs: durationOption('pong-timeout', values['pong-timeout'], 1),
       reconnect: {
-        initialDelayMs: integer('reconnect-initial', values['reconnect-initial']),
-        maxDelayMs: integer('reconnect-max', values['reconnect-max']),
+        initialDelayMs: durationOption('reconnect-initial', values['reconnect-initial'], 1),
+        maxDelayMs: durationOption('reconnect-max', values['reconnect-max'], 1),
       },
     },
     adapterModules: values.adapter ?? [],
@@ -252,18 +240,22 @@ function printLogLines(text: string, json: boolean): void {
 }
 
 async function logs(values: Values, logPath: string): Promise<number> {
+  const count = integerOption('lines', values.lines, 0, Number.MAX_SAFE_INTEGER) ?? 100;
   if (!existsSync(logPath)) {
     console.error(`no log file at ${logPath}`);
     return 1;
   }
-  const count = integer('lines', values.lines) ?? 100;
   const lines = readFileSync(logPath, 'utf8').split('\n').filter(Boolean);
   printLogLines(lines.slice(-count).join('\n'), values.json === true);
   if (!values.follow) return 0;
   let offset = statSync(logPath).size;
   await new Promise<void>(() => {
-    watch(logPath, () => {
+    // The folder, not the file: after a rotation the file at this path is a new one.
+    watch(dirname(logPath), (_event, name) => {
+      if (name !== basename(logPath) || !existsSync(logPath)) return;
       const size = statSync(logPath).size;
+      // Rotated (see --log-max-bytes): the file is new, read it from its start.
+      if (size < offset) offset = 0;
       if (size <= offset) return;
       const stream = createReadStream(logPath, { start: offset, end: size - 1, encoding: 'utf8' });
       offset = size;
@@ -278,18 +270,18 @@ async function logs(values: Values, logPath: string): Promise<number> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options,
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseCli(argv);
+  if (values.version) {
+    console.log(values.json ? JSON.stringify({ version: packageVersion() }) : packageVersion());
+    return 0;
+  }
   const command = positionals[0];
   if (values.help || !command) {
     console.log(HELP);
     return command || values.help ? 0 : 1;
   }
-  const namespace = values.namespace ?? DEFAULT_NAMESPACE;
+  // Like @wsproxy/client: the environment names the daemon unless the command line does.
+  const namespace = values.namespace ?? process.env.WSPROXY_NAMESPACE ?? DEFAULT_NAMESPACE;
   const runtimeDir = values['runtime-dir'] ?? runtimeDirFor();
   const paths = runtimePaths(namespace, runtimeDir);
   switch (command) {

@@ -9,6 +9,7 @@ import {
   encodeControlFrame,
   type Hello,
   ProtocolError,
+  type StatusRequest,
 } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
 
@@ -18,6 +19,11 @@ const HELLO_TIMEOUT_MS = 5_000;
 export interface ClientSessionHandlers {
   /** The client said hello; answer with `welcome` or `refused` (the session closes after a refusal). */
   hello(session: ClientSession, hello: Hello): DaemonMessage;
+  /**
+   * A `status` sent instead of a hello (what `wsproxy status` and `stop` do): answered once, then the connection
+   * closes. Such a peer never becomes a client: it takes no reader slot and is not counted or listed.
+   */
+  probe(request: StatusRequest): DaemonMessage;
   /** A request after the handshake; the handler answers through `session.send`. */
   request(session: ClientSession, request: ClientRequest): void;
   /** The socket is gone (client closed, crashed, or was cut off for a protocol error). */
@@ -129,6 +135,12 @@ export class ClientSession {
       this.send(answer);
       if (answer.type === 'refused') this.close();
       else this.logger = this.logger.child({ client: this.id, clientPid: this.pid });
+      return;
+    }
+    if (this.id === 0 && typed.type === 'status') {
+      clearTimeout(this.helloTimer);
+      this.send(this.handlers.probe(typed));
+      this.close();
       return;
     }
     if (this.id === 0) {

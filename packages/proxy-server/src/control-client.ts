@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import {
   type ClientRequest,
   ControlStreamDecoder,
+  DaemonErrorCode,
   type DaemonMessage,
   type DaemonStatus,
   encodeControlFrame,
@@ -23,6 +24,7 @@ export function requestOnce(
   socketPath: string,
   request: RequestWithoutId,
   timeoutMs = 5_000,
+  { hello = true }: { hello?: boolean } = {},
 ): Promise<DaemonMessage> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
@@ -55,6 +57,10 @@ export function requestOnce(
       },
     });
     socket.on('connect', () => {
+      if (!hello) {
+        socket.write(encodeControlFrame({ ...request, requestId: 1 } as ClientRequest));
+        return;
+      }
       socket.write(
         encodeControlFrame({
           type: 'hello',
@@ -79,8 +85,17 @@ export function requestOnce(
   });
 }
 
+/**
+ * The daemon's status report. Asked without a hello, so the asker is no client: it takes no reader slot and does not
+ * appear in the report it gets. A daemon older than that answers "hello first": then it is asked the old way.
+ */
 export async function fetchStatus(socketPath: string, timeoutMs?: number): Promise<DaemonStatus> {
-  const answer = await requestOnce(socketPath, { type: 'status' }, timeoutMs);
+  const answer = await requestOnce(socketPath, { type: 'status' }, timeoutMs, { hello: false }).catch(
+    (error: unknown) => {
+      if ((error as { code?: unknown }).code !== DaemonErrorCode.HANDSHAKE_REQUIRED) throw error;
+      return requestOnce(socketPath, { type: 'status' }, timeoutMs);
+    },
+  );
   if (answer.type === 'statusReport') return answer.status;
   if (answer.type === 'error') throw new WsproxyServerError(answer.code, answer.message);
   throw new WsproxyServerError('WSP_ERR_PROTOCOL', `unexpected answer ${answer.type} to a status request`);

@@ -49,9 +49,14 @@ export interface DaemonOptions {
   readonly namespace?: string;
   /** Default: `runtimeDirFor(process.env)`. */
   readonly runtimeDir?: string;
-  /** Stay this long after the last client left before exiting. Default 5000 ms. */
+  /**
+   * Stay this long after the last client left before exiting: 0 to `MAX_TIMER_MS`, or `Infinity` to never exit by
+   * itself (under a service manager). Default 5000 ms.
+   */
   readonly lingerMs?: number;
   readonly logLevel?: LogLevel;
+  /** The log file is rotated to `<log>.1` past this many bytes (default 8 MiB, at least 4096). */
+  readonly logMaxBytes?: number;
   readonly ring?: RingOptions;
   /** Keepalive, reconnect and TLS settings for every upstream. */
   readonly upstream?: UpstreamDefaults;
@@ -68,10 +73,12 @@ export interface DaemonOptions {
 }
 
 const DEFAULT_LINGER_MS = 5_000;
+/** Node's timers hold a signed 32-bit millisecond count; a longer delay fires after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A freshly spawned daemon waits at least this long for its spawner to connect, whatever the linger. */
 const STARTUP_GRACE_MS = 3_000;
 
-function packageVersion(): string {
+export function packageVersion(): string {
   try {
     const url = new URL('../package.json', import.meta.url);
     return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
@@ -80,9 +87,30 @@ function packageVersion(): string {
   }
 }
 
-function nonNegativeInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a non-negative integer; got ${String(value)}`);
+/**
+ * The adapter whose protocol the endpoint speaks when none was given: Alpaca's, the one we ship. `wsproxy start
+ * --listen 8765` then works as the README writes it wherever the adapter is installed (beside the daemon, or in the
+ * project the command runs in: the catalogue's usual rules).
+ */
+const DEFAULT_ENDPOINT_ADAPTER = '@wsproxy/alpaca-adapter/daemon';
+
+async function ensureEndpointAdapter(adapters: AdapterCatalog): Promise<void> {
+  if ([...adapters.factories.values()].some((adapter) => adapter.endpoint)) return;
+  try {
+    await adapters.preload(DEFAULT_ENDPOINT_ADAPTER);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `the endpoint (--listen) needs an adapter that serves one, and ${DEFAULT_ENDPOINT_ADAPTER} could not be loaded (${(error as Error).message}). Install it beside @wsproxy/proxy-server (npm install @wsproxy/alpaca-adapter), or name one with --adapter <module>`,
+    );
+  }
+}
+
+function lingerDelay(value: number): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (!Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(
+      `lingerMs must be a whole number from 0 to ${MAX_TIMER_MS}, or Infinity (never exit); got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -136,9 +164,13 @@ export class Daemon {
   private constructor(options: DaemonOptions, adapters: AdapterCatalog) {
     this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.paths = runtimePaths(this.namespace, options.runtimeDir ?? runtimeDirFor());
-    this.lingerMs = nonNegativeInteger('lingerMs', options.lingerMs ?? DEFAULT_LINGER_MS);
+    this.lingerMs = lingerDelay(options.lingerMs ?? DEFAULT_LINGER_MS);
     ensureRuntimeDir(this.paths.dir);
-    this.log = createDaemonLogger({ file: this.paths.logPath, level: options.logLevel ?? 'info' });
+    this.log = createDaemonLogger({
+      file: this.paths.logPath,
+      level: options.logLevel ?? 'info',
+      maxBytes: options.logMaxBytes,
+    });
     this.logger = this.log.logger.child({ namespace: this.namespace });
 
     this.ringOptions = options.ring ?? {};
@@ -207,6 +239,7 @@ export class Daemon {
     const adapters = new AdapterCatalog();
     adapters.add(options.adapters ?? []);
     for (const module of options.adapterModules ?? []) await adapters.preload(module);
+    if (options.endpoint) await ensureEndpointAdapter(adapters);
     const daemon = new Daemon(options, adapters);
     try {
       daemon.server = await bindDaemonSocket(daemon.paths, (socket) => daemon.accept(socket));
@@ -233,7 +266,6 @@ export class Daemon {
     }
     daemon.logger.info(
       {
-        pid: process.pid,
         version: daemon.version,
         socket: daemon.paths.socketPath,
         ring: daemon.ring.name,
@@ -308,6 +340,7 @@ export class Daemon {
       socket,
       {
         hello: (session, hello) => this.onHello(session, hello),
+        probe: (request) => ({ type: 'statusReport', requestId: request.requestId, status: this.status() }),
         request: (session, request) => this.onRequest(session, request),
         closed: (session) => this.onClientGone(session),
       },
@@ -386,7 +419,8 @@ export class Daemon {
   }
 
   private scheduleLinger(delayMs = this.lingerMs): void {
-    if (this.clientCount > 0 || this.shuttingDown) return;
+    // `--linger never`: only a signal or `wsproxy stop` ends this daemon.
+    if (this.clientCount > 0 || this.shuttingDown || this.lingerMs === Number.POSITIVE_INFINITY) return;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = setTimeout(() => {
       if (this.clientCount === 0) void this.shutdown('no clients left');

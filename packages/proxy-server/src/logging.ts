@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, renameSync, statSync } from 'node:fs';
 import { type Logger, pino } from 'pino';
 import { InvalidArgumentError } from './errors.js';
 import { CREDENTIAL_HEADERS } from './upstream/credential-identity.js';
@@ -30,10 +30,20 @@ export function assertLogLevel(value: unknown): LogLevel {
   return value;
 }
 
+/**
+ * The log lives in the runtime folder, which is usually tmpfs (RAM): past this size it is renamed to `<file>.1`
+ * (replacing the previous one) and a fresh file is started, so a daemon never holds more than twice this in RAM.
+ */
+export const DEFAULT_LOG_MAX_BYTES = 8 * 1024 * 1024;
+/** Smaller than a few lines would rotate on every write. */
+export const MIN_LOG_MAX_BYTES = 4096;
+
 export interface DaemonLoggerOptions {
   /** File to append to; created 0600. `undefined` logs nowhere (tests of pure modules). */
   readonly file?: string;
   readonly level?: LogLevel;
+  /** Rotate past this many bytes (default `DEFAULT_LOG_MAX_BYTES`, at least `MIN_LOG_MAX_BYTES`). */
+  readonly maxBytes?: number;
 }
 
 export interface DaemonLogger {
@@ -53,10 +63,38 @@ export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLog
     };
     return { logger, setLevel, flush: () => {} };
   }
+  const file = options.file;
+  const maxBytes = options.maxBytes ?? DEFAULT_LOG_MAX_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < MIN_LOG_MAX_BYTES) {
+    throw new InvalidArgumentError(
+      `the log size cap must be a whole number of bytes, at least ${MIN_LOG_MAX_BYTES}; got ${String(maxBytes)}`,
+    );
+  }
   // Create the file ourselves so it is 0600 even when the umask is permissive.
-  closeSync(openSync(options.file, 'a', 0o600));
-  chmodSync(options.file, 0o600);
-  const destination = pino.destination({ dest: options.file, sync: false, append: true, mode: 0o600 });
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+  const rotate = () => {
+    try {
+      renameSync(file, `${file}.1`);
+    } catch {
+      // Removed by hand meanwhile: the reopen below starts a fresh file all the same.
+    }
+  };
+  let size = statSync(file).size;
+  if (size >= maxBytes) {
+    rotate();
+    size = 0;
+  }
+  const destination = pino.destination({ dest: file, sync: false, append: true, mode: 0o600 });
+  // Counted from what was written, not polled: an idle daemon does nothing here.
+  destination.on('write', (written: number) => {
+    size += written;
+    if (size < maxBytes) return;
+    size = 0;
+    rotate();
+    // Lines written between the rename and the reopen land at the end of `<file>.1`: none is lost.
+    destination.reopen();
+  });
   // pino children copy the level when created; keep them so a runtime level change reaches all of them.
   const children = new Set<WeakRef<Logger>>();
   const logger = pino(

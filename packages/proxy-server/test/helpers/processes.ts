@@ -17,9 +17,15 @@ import { daemonEntryPath } from '@wsproxy/proxy-server';
 
 const run = promisify(execFile);
 
-export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [daemonEntryPath, ...args], { timeout: 15_000 });
+    const { stdout, stderr } = await run(process.execPath, [daemonEntryPath, ...args], {
+      timeout: 15_000,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failure = error as { code: number; stdout: string; stderr: string };
