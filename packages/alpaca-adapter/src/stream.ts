@@ -477,9 +477,12 @@ export class AlpacaAccountStream extends EventEmitter<AlpacaAccountStreamEvents>
     transport.on('close', (info: never) => this.emit('close', info));
   }
 
-  /** The streams this process listens to. */
+  /** The streams this process listens to: its acknowledged listen set as the daemon holds (and restores) it. */
   get listening(): readonly string[] {
-    return this.streams;
+    const state = this.transport.subscriptionState;
+    if (!state || state.length === 0) return this.streams;
+    const { streams } = decodeForClient(state, true) as { streams?: unknown };
+    return Array.isArray(streams) ? (streams as string[]) : this.streams;
   }
 
   /** Replaces this process's listen set (Alpaca semantics); `[]` stops all. */

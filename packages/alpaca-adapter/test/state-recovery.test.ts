@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
 import { connect, type WsproxyClient } from '@wsproxy/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AlpacaRejectedError, AlpacaStream, type StockTrade } from '../src/index.js';
+import { AlpacaAccountStream, AlpacaRejectedError, AlpacaStream, type StockTrade } from '../src/index.js';
 import { until } from './daemon-role.js';
 import { adapterEntry } from './e2e-processes.js';
 
@@ -184,5 +184,34 @@ describe('daemon SIGKILL: subscriptions come back as the acknowledged state', { 
     expect(b.stream.subscriptions.trades).toEqual(['TSLA']);
     expect(await daemonTrades(a.client)).toEqual(['MSFT']);
     expect(await daemonTrades(b.client)).toEqual(['TSLA']);
+  });
+
+  it('the account stream: its listen set comes back as state after a daemon SIGKILL', async () => {
+    const client = await connect({
+      runtimeDir,
+      namespace,
+      daemonArgs: ['--linger', '500', '--adapter', adapterEntry],
+    });
+    clients.push(client);
+    const account = await AlpacaAccountStream.connect({
+      client,
+      url: `${mock.url}/stream`,
+      credentials: CREDENTIALS,
+    });
+    expect(await account.listen(['trade_updates'])).toEqual(['trade_updates']);
+
+    await killDaemonAndRecover(client);
+
+    await until(
+      () => mock.sessions({ endpoint: 'stream', open: true }).length === 1,
+      'the new account session',
+    );
+    const session = mock.sessions({ endpoint: 'stream', open: true })[0]!;
+    await until(() => (session.subscriptions().streams ?? []).length > 0, 'the listen restored', 10_000);
+    expect(session.subscriptions().streams).toEqual(['trade_updates']);
+    expect(account.listening).toEqual(['trade_updates']);
+    const status = await client.status();
+    const upstream = status.upstreams.find((u) => u.url.endsWith('/stream'));
+    expect(upstream?.subscriptions).toEqual({ [String(client.clientId)]: { streams: ['trade_updates'] } });
   });
 });

@@ -242,7 +242,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     return {
       alreadySubscribed: answer.alreadySubscribed,
       reply: Buffer.from(answer.reply),
-      state: answer.state ? Buffer.from(answer.state) : null,
+      state: this.shareState(socket, answer.state),
     };
   }
 
@@ -258,8 +258,19 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     return {
       stillSubscribed: answer.stillSubscribed,
       reply: Buffer.from(answer.reply),
-      state: answer.state ? Buffer.from(answer.state) : null,
+      state: this.shareState(socket, answer.state),
     };
+  }
+
+  /**
+   * The daemon keeps one set per client and connection, so every socket of this client on that connection now holds
+   * the same state (and any of them restores the same set after a daemon restart).
+   */
+  private shareState(socket: SharedSocket, state: Uint8Array | undefined): Buffer | null {
+    if (!state) return null;
+    const copy = Buffer.from(state);
+    for (const other of this.byConnection.get(socket.connectionId) ?? []) other.adoptState(copy);
+    return copy;
   }
 
   /** @internal */
@@ -423,9 +434,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     }
     const answer = await this.attachment.channel.call({ type: 'restore', connectionId, state });
     if (answer.type !== 'subscribed') throw unexpected(answer.type);
-    const now = answer.state ? Buffer.from(answer.state) : null;
-    socket.adoptState(now);
-    return { reply: Buffer.from(answer.reply), state: now };
+    return { reply: Buffer.from(answer.reply), state: this.shareState(socket, answer.state) };
   }
 
   private openSettled(): void {
