@@ -223,7 +223,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       if (leak) violations.push(leak);
     }
 
-    for (let slot = 1; slot < SLOTS.length; slot++) await spawnSlot(slot, m);
+    await Promise.all(SLOTS.slice(1).map((_, k) => spawnSlot(k + 1, m)));
     for (let k = 0; k < SLOTS.length * 2; k++) await churnOnce();
     await settle(m, 'start-up', 10_000);
 
@@ -392,7 +392,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
 }
 
 /**
- * connect/subscribe/close `cycles` times; the daemon's VmRSS and fd count after a warm-up and after the churn must
+ * connect/subscribe/close `cycles` times (four clients at once); the daemon's VmRSS and fd count after a warm-up and after the churn must
  * stay flat (fds: +2 at most; RSS: +16 MiB at most, room for the heap's own breathing).
  */
 async function leakPhase(
@@ -424,7 +424,13 @@ async function leakPhase(
   await runChurn(50);
   await sleep(1000);
   const before = footprint(pid);
-  const done = (await runChurn(cycles)) as { cycles: number; ms: number } | undefined;
+  // Four churners at once: strategies come and go concurrently, and 1,000 cycles fit a CI step.
+  const started = Date.now();
+  const shares = [0, 1, 2, 3].map((k) => Math.floor(cycles / 4) + (k < cycles % 4 ? 1 : 0));
+  const results = (await Promise.all(shares.map((n) => runChurn(n)))) as ({ cycles: number } | undefined)[];
+  const done = results.every((r) => r !== undefined)
+    ? { cycles: results.reduce((sum, r) => sum + (r?.cycles ?? 0), 0), ms: Date.now() - started }
+    : undefined;
   await sleep(1000);
   const after = footprint(pid);
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
