@@ -69,20 +69,20 @@ export async function readStatus(place: DaemonPlace): Promise<DaemonStatus | und
 
 /**
  * THE adapter between the status report and the invariant "each process's view == the daemon's per-client set".
- * Today's report carries no per-client subscription set; the field this suite expects (faults-state adds it) is,
- * on each upstream of the report:
+ * Today's report (main) carries no per-client set. The field read is, on each upstream of the report:
  *
- *   upstreams[i].clientSubscriptions: Array<{ clientId: number; subscriptions: { trades: string[], ... } }>
+ *   upstreams[i].subscriptions: { "<clientId>": { trades: string[], quotes: string[], ... } }
  *
- * (a record keyed by client id is read too). Returns undefined when no upstream carries it, and the run says the
- * check was skipped.
+ * (the shape the faults-state branch adds: each member's acknowledged set keyed by client id); an array
+ * `upstreams[i].clientSubscriptions: [{ clientId, subscriptions }]` is read too. Returns undefined when no upstream
+ * carries either, and the run says the check was skipped.
  */
 export function daemonClientSets(status: DaemonStatus): Map<number, ChannelSet> | undefined {
   let found = false;
   const sets = new Map<number, ChannelSet>();
   for (const upstream of status.upstreams as unknown as Record<string, unknown>[]) {
-    const field = upstream.clientSubscriptions;
-    if (field === undefined) continue;
+    const field = upstream.subscriptions ?? upstream.clientSubscriptions;
+    if (field === undefined || field === null || typeof field !== 'object') continue;
     found = true;
     const entries: [number, unknown][] = Array.isArray(field)
       ? (field as { clientId: number; subscriptions: unknown }[]).map((e) => [

@@ -142,7 +142,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       if (!agreement.daemonSetsChecked && !daemonSetsMissing) {
         daemonSetsMissing = true;
         notes.push(
-          'the status report has no per-client subscription sets (upstreams[].clientSubscriptions): "process view == daemon set" was not checked',
+          'the status report has no per-client subscription sets (upstreams[].subscriptions): "process view == daemon set" was not checked',
         );
       }
       if (agreement.discrepancies.length === 0) return true;
