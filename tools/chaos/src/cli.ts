@@ -67,6 +67,12 @@ const result = await runChaos({
 
 const seconds = (result.elapsedMs / 1000).toFixed(0);
 for (const note of result.notes) console.log(`note: ${note}`);
+if (result.interrupted) {
+  console.log(
+    `chaos seed ${seed}: interrupted after ${result.injected} faults (${seconds} s); everything it started is cleaned up`,
+  );
+  process.exit(130);
+}
 if (result.violations.length === 0) {
   console.log(
     `chaos seed ${seed}: PASS — ${result.injected} faults injected, every invariant held (${seconds} s)`,

@@ -26,8 +26,9 @@ export interface DaemonPlace {
 }
 
 /**
- * Short timers so a run sees many recoveries: a half-dead upstream is declared dead within 3 s (ping every 1 s,
- * 2 s for its pong, instead of 10 + 5 s), backoff caps at 2 s; a small endpoint buffer so a slow reader overruns it.
+ * Short timers so a run sees many recoveries: a half-dead upstream is declared dead within 2.5 s (ping every 1.5 s,
+ * 1 s for its pong, instead of 10 + 5 s; on main a pong timeout >= the ping interval never fires, as each ping
+ * restarts it), backoff caps at 2 s; a small endpoint buffer so a slow reader overruns it.
  */
 export function daemonArgs(place: DaemonPlace): string[] {
   return [
@@ -40,9 +41,9 @@ export function daemonArgs(place: DaemonPlace): string[] {
     '--linger',
     '3000',
     '--ping-interval',
-    '1000',
+    '1500',
     '--pong-timeout',
-    '2000',
+    '1000',
     '--reconnect-max',
     '2000',
     '--ring-size',

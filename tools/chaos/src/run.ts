@@ -54,6 +54,8 @@ export interface RunResult {
   readonly schedule: Fault[];
   readonly injected: number;
   readonly notes: string[];
+  /** Ended early by SIGINT/SIGTERM (cleanup still ran). */
+  readonly interrupted: boolean;
   readonly elapsedMs: number;
 }
 
@@ -182,6 +184,18 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   };
 
   const stopped = new Set<Strategy>();
+  // Ctrl-C ends the run early but still through cleanup (a second one exits at once).
+  let interrupted = false;
+  const interrupt = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: stopping after the current step, then cleaning up (Ctrl-C again to exit at once)');
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+
+  const toldAnythingSince = (at: number): boolean =>
+    [...retired, ...strategies].some((s) => s?.life.windows.some((w) => w.from >= at));
 
   /** What the strategies were told since a moment, one short phrase each: the log line after a fault. */
   const toldSince = (at: number): string => {
@@ -229,10 +243,10 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
 
     const phaseEnd = Date.now() + options.durationS * 1000;
     for (const fault of schedule) {
-      if (Date.now() >= phaseEnd) break;
+      if (Date.now() >= phaseEnd || interrupted) break;
       if (violations.length > 0 && !options.keepGoing) break;
       const churnUntil = Date.now() + fault.churnMs;
-      while (Date.now() < churnUntil) {
+      while (Date.now() < churnUntil && !interrupted) {
         await churnOnce();
         await sleep(churn.int(50, 250));
       }
@@ -240,6 +254,13 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       injected += 1;
       const faultAt = Date.now();
       await inject(fault, m);
+      if (fault.kind === 'upstream-half-dead' && !toldAnythingSince(faultAt)) {
+        violations.push({
+          at: Date.now(),
+          invariant: `a half-dead upstream is detected (ping every 1.5 s, pong within 1 s) while it stays silent`,
+          detail: `the upstream answered no ping for ${fault.holdMs} ms and no strategy was told anything`,
+        });
+      }
       const settled = await settle(m, `fault ${describeFault(fault)}`, settleBoundMs(fault));
       log(
         `  ${settled ? 'settled' : 'DID NOT SETTLE'} after ${Date.now() - faultAt} ms; told: ${toldSince(faultAt)}`,
@@ -267,9 +288,11 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   } finally {
     ledger?.stop();
     violations.push(...(await cleanUp()));
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
   }
   violations.sort((a, b) => a.at - b.at);
-  return { violations, schedule, injected, notes, elapsedMs: Date.now() - started };
+  return { violations, schedule, injected, notes, interrupted, elapsedMs: Date.now() - started };
 
   async function inject(fault: Fault, m: AlpacaMock): Promise<void> {
     const target = fault.slot === undefined ? undefined : strategies[fault.slot];
