@@ -67,6 +67,12 @@ const result = await runChaos({
 
 const seconds = (result.elapsedMs / 1000).toFixed(0);
 for (const note of result.notes) console.log(`note: ${note}`);
+if (result.interrupted) {
+  console.log(
+    `chaos seed ${seed}: interrupted after ${result.injected} faults (${seconds} s); everything it started is cleaned up`,
+  );
+  process.exit(130);
+}
 if (result.violations.length === 0) {
   console.log(
     `chaos seed ${seed}: PASS — ${result.injected} faults injected, every invariant held (${seconds} s)`,
@@ -79,10 +85,16 @@ for (const fault of result.schedule.slice(0, Math.max(result.injected, 1)))
   console.log(`  ${describeFault(fault)}`);
 const first = result.violations[0]!;
 console.log(`first violated invariant: ${first.invariant} (at ${iso(first.at)})\n      ${first.detail}`);
-const others = result.violations.slice(1, 11);
-if (others.length > 0) {
-  console.log('next violations:');
-  for (const v of others) console.log(`  ${iso(v.at)} ${v.invariant}: ${v.detail.split('\n')[0]}`);
+// The first of every other invariant that failed, then a count: one bug floods one invariant with thousands.
+const byInvariant = new Map<string, { first: (typeof result.violations)[number]; count: number }>();
+for (const v of result.violations) {
+  const entry = byInvariant.get(v.invariant);
+  if (entry) entry.count += 1;
+  else byInvariant.set(v.invariant, { first: v, count: 1 });
+}
+console.log('violations by invariant (first of each):');
+for (const [invariant, { first: v, count }] of byInvariant) {
+  console.log(`  ${count} x ${invariant}; first at ${iso(v.at)}:\n      ${v.detail.slice(0, 2000)}`);
 }
 console.log(`replay: ${replay}`);
 process.exit(1);

@@ -26,8 +26,9 @@ export interface DaemonPlace {
 }
 
 /**
- * Short timers so a run sees many recoveries: a half-dead upstream is declared dead within 3 s (ping every 1 s,
- * 2 s for its pong, instead of 10 + 5 s), backoff caps at 2 s; a small endpoint buffer so a slow reader overruns it.
+ * Short timers so a run sees many recoveries: a half-dead upstream is declared dead within 2.5 s (ping every 1.5 s,
+ * 1 s for its pong, instead of 10 + 5 s; on main a pong timeout >= the ping interval never fires, as each ping
+ * restarts it), backoff caps at 2 s; a small endpoint buffer so a slow reader overruns it.
  */
 export function daemonArgs(place: DaemonPlace): string[] {
   return [
@@ -40,9 +41,9 @@ export function daemonArgs(place: DaemonPlace): string[] {
     '--linger',
     '3000',
     '--ping-interval',
-    '1000',
+    '1500',
     '--pong-timeout',
-    '2000',
+    '1000',
     '--reconnect-max',
     '2000',
     '--ring-size',
@@ -69,20 +70,20 @@ export async function readStatus(place: DaemonPlace): Promise<DaemonStatus | und
 
 /**
  * THE adapter between the status report and the invariant "each process's view == the daemon's per-client set".
- * Today's report carries no per-client subscription set; the field this suite expects (faults-state adds it) is,
- * on each upstream of the report:
+ * Today's report (main) carries no per-client set. The field read is, on each upstream of the report:
  *
- *   upstreams[i].clientSubscriptions: Array<{ clientId: number; subscriptions: { trades: string[], ... } }>
+ *   upstreams[i].subscriptions: { "<clientId>": { trades: string[], quotes: string[], ... } }
  *
- * (a record keyed by client id is read too). Returns undefined when no upstream carries it, and the run says the
- * check was skipped.
+ * (the shape the faults-state branch adds: each member's acknowledged set keyed by client id); an array
+ * `upstreams[i].clientSubscriptions: [{ clientId, subscriptions }]` is read too. Returns undefined when no upstream
+ * carries either, and the run says the check was skipped.
  */
 export function daemonClientSets(status: DaemonStatus): Map<number, ChannelSet> | undefined {
   let found = false;
   const sets = new Map<number, ChannelSet>();
   for (const upstream of status.upstreams as unknown as Record<string, unknown>[]) {
-    const field = upstream.clientSubscriptions;
-    if (field === undefined) continue;
+    const field = upstream.subscriptions ?? upstream.clientSubscriptions;
+    if (field === undefined || field === null || typeof field !== 'object') continue;
     found = true;
     const entries: [number, unknown][] = Array.isArray(field)
       ? (field as { clientId: number; subscriptions: unknown }[]).map((e) => [

@@ -78,7 +78,7 @@ export function drawSchedule(
         fault = { ...base, slot: random.pick(slots.endpoint), holdMs: random.int(2000, 4000) };
         break;
       case 'upstream-half-dead':
-        // Past the daemon's ping interval + pong timeout (1 s + 2 s), so it must notice.
+        // Past the daemon's ping interval + pong timeout (1.5 s + 1 s) and then some, so it must notice.
         fault = { ...base, holdMs: random.int(4000, 5000) };
         break;
       case 'upstream-429-on-reconnect':

@@ -54,6 +54,8 @@ export interface RunResult {
   readonly schedule: Fault[];
   readonly injected: number;
   readonly notes: string[];
+  /** Ended early by SIGINT/SIGTERM (cleanup still ran). */
+  readonly interrupted: boolean;
   readonly elapsedMs: number;
 }
 
@@ -142,7 +144,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       if (!agreement.daemonSetsChecked && !daemonSetsMissing) {
         daemonSetsMissing = true;
         notes.push(
-          'the status report has no per-client subscription sets (upstreams[].clientSubscriptions): "process view == daemon set" was not checked',
+          'the status report has no per-client subscription sets (upstreams[].subscriptions): "process view == daemon set" was not checked',
         );
       }
       if (agreement.discrepancies.length === 0) return true;
@@ -182,6 +184,18 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   };
 
   const stopped = new Set<Strategy>();
+  // Ctrl-C ends the run early but still through cleanup (a second one exits at once).
+  let interrupted = false;
+  const interrupt = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: stopping after the current step, then cleaning up (Ctrl-C again to exit at once)');
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+
+  const toldAnythingSince = (at: number): boolean =>
+    [...retired, ...strategies].some((s) => s?.life.windows.some((w) => w.from >= at));
 
   /** What the strategies were told since a moment, one short phrase each: the log line after a fault. */
   const toldSince = (at: number): string => {
@@ -223,16 +237,16 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       if (leak) violations.push(leak);
     }
 
-    for (let slot = 1; slot < SLOTS.length; slot++) await spawnSlot(slot, m);
+    await Promise.all(SLOTS.slice(1).map((_, k) => spawnSlot(k + 1, m)));
     for (let k = 0; k < SLOTS.length * 2; k++) await churnOnce();
     await settle(m, 'start-up', 10_000);
 
     const phaseEnd = Date.now() + options.durationS * 1000;
     for (const fault of schedule) {
-      if (Date.now() >= phaseEnd) break;
+      if (Date.now() >= phaseEnd || interrupted) break;
       if (violations.length > 0 && !options.keepGoing) break;
       const churnUntil = Date.now() + fault.churnMs;
-      while (Date.now() < churnUntil) {
+      while (Date.now() < churnUntil && !interrupted) {
         await churnOnce();
         await sleep(churn.int(50, 250));
       }
@@ -240,6 +254,13 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       injected += 1;
       const faultAt = Date.now();
       await inject(fault, m);
+      if (fault.kind === 'upstream-half-dead' && !toldAnythingSince(faultAt)) {
+        violations.push({
+          at: Date.now(),
+          invariant: `a half-dead upstream is detected (ping every 1.5 s, pong within 1 s) while it stays silent`,
+          detail: `the upstream answered no ping for ${fault.holdMs} ms and no strategy was told anything`,
+        });
+      }
       const settled = await settle(m, `fault ${describeFault(fault)}`, settleBoundMs(fault));
       log(
         `  ${settled ? 'settled' : 'DID NOT SETTLE'} after ${Date.now() - faultAt} ms; told: ${toldSince(faultAt)}`,
@@ -267,9 +288,11 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   } finally {
     ledger?.stop();
     violations.push(...(await cleanUp()));
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
   }
   violations.sort((a, b) => a.at - b.at);
-  return { violations, schedule, injected, notes, elapsedMs: Date.now() - started };
+  return { violations, schedule, injected, notes, interrupted, elapsedMs: Date.now() - started };
 
   async function inject(fault: Fault, m: AlpacaMock): Promise<void> {
     const target = fault.slot === undefined ? undefined : strategies[fault.slot];
@@ -392,7 +415,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
 }
 
 /**
- * connect/subscribe/close `cycles` times; the daemon's VmRSS and fd count after a warm-up and after the churn must
+ * connect/subscribe/close `cycles` times (four clients at once); the daemon's VmRSS and fd count after a warm-up and after the churn must
  * stay flat (fds: +2 at most; RSS: +16 MiB at most, room for the heap's own breathing).
  */
 async function leakPhase(
@@ -424,7 +447,13 @@ async function leakPhase(
   await runChurn(50);
   await sleep(1000);
   const before = footprint(pid);
-  const done = (await runChurn(cycles)) as { cycles: number; ms: number } | undefined;
+  // Four churners at once: strategies come and go concurrently, and 1,000 cycles fit a CI step.
+  const started = Date.now();
+  const shares = [0, 1, 2, 3].map((k) => Math.floor(cycles / 4) + (k < cycles % 4 ? 1 : 0));
+  const results = (await Promise.all(shares.map((n) => runChurn(n)))) as ({ cycles: number } | undefined)[];
+  const done = results.every((r) => r !== undefined)
+    ? { cycles: results.reduce((sum, r) => sum + (r?.cycles ?? 0), 0), ms: Date.now() - started }
+    : undefined;
   await sleep(1000);
   const after = footprint(pid);
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
