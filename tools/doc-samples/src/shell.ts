@@ -292,10 +292,18 @@ const wsproxyRule: Rule = async (argv, env, _comment, run) => {
   return { status: 'ran', detail: `exit 0: ${r.stdout.split('\n')[0]!.slice(0, 70)}` };
 };
 
-/** `npx alpaca-mock ...`: started on a free port, its start line read, stopped with SIGINT (exit 0). */
+/**
+ * `npx @wsproxy/alpaca-mock ...` (or `alpaca-mock ...` where it is installed): started on a free port, its start line
+ * read, stopped with SIGINT (exit 0). A bare `npx alpaca-mock` fails: that unscoped name is not ours.
+ */
 const alpacaMockRule: Rule = async (argv, env, _comment, run) => {
   let rest = argv;
-  if (rest[0] === 'npx') rest = rest.slice(rest[1] === '--yes' ? 2 : 1);
+  if (rest[0] === 'npx') {
+    rest = rest.slice(rest[1] === '--yes' ? 2 : 1);
+    if (rest[0] === 'alpaca-mock')
+      return { status: 'fail', detail: 'npx alpaca-mock fetches an unscoped package that is not ours' };
+    if (rest[0] === '@wsproxy/alpaca-mock') rest = ['alpaca-mock', ...rest.slice(1)];
+  }
   if (rest[0] !== 'alpaca-mock') return null;
   const args = rest.slice(1);
   const missing = flagsMissingFromHelp(args, helpOf(bins['alpaca-mock']!));
