@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <node_api.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,42 @@
 #endif
 
 #define NAME_MAX_BYTES 240
+
+#ifdef __linux__
+/* glibc 2.34 moved shm_open/shm_unlink from librt into libc under a new symbol version (GLIBC_2.34), and 2.33 made
+ * fstat a real symbol (GLIBC_2.33): a binary linked on a new system then refuses to load on Ubuntu 20.04, Debian 11,
+ * RHEL 8 or Amazon Linux 2. On Linux, POSIX shared memory *is* a file in the /dev/shm tmpfs (that is all glibc's and
+ * musl's shm_open do), so the addon opens it there itself, with the same flags, and sizes it with lseek instead of
+ * fstat. Every symbol left is in glibc 2.17 (scripts/check-glibc-symbols.sh proves it on each build). */
+#define SHM_DIR "/dev/shm"
+#define SHM_FLAGS (O_NOFOLLOW | O_CLOEXEC)
+static int segment_open(const char *name, int flags, mode_t mode) {
+  char path[sizeof SHM_DIR + NAME_MAX_BYTES + 8];
+  snprintf(path, sizeof path, SHM_DIR "%s", name);
+  return open(path, flags | SHM_FLAGS, mode);
+}
+static int segment_unlink(const char *name) {
+  char path[sizeof SHM_DIR + NAME_MAX_BYTES + 8];
+  snprintf(path, sizeof path, SHM_DIR "%s", name);
+  return unlink(path);
+}
+static int segment_size(int fd, size_t *size) {
+  off_t end = lseek(fd, 0, SEEK_END);
+  if (end < 0) return -1;
+  *size = (size_t)end;
+  return 0;
+}
+#elif !defined(_WIN32)
+#define segment_open shm_open
+#define segment_unlink shm_unlink
+static int segment_size(int fd, size_t *size) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -1;
+  *size = (size_t)st.st_size;
+  return 0;
+}
+#endif
+
 
 /* One mapping, owned jointly by the ArrayBuffer (finalizer) and the JS-visible handle (finalizer): whichever
  * finalizer runs last frees it; whoever runs first after an explicit close does not unmap twice. */
@@ -170,7 +207,7 @@ static napi_value shm_create(napi_env env, napi_callback_info info) {
   if (addr == NULL) { CloseHandle(h); free(m); return THROW_OS(env, "MapViewOfFile failed"); }
   m->mapping = h;
 #else
-  int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+  int fd = segment_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
   if (fd < 0) { free(m); return THROW_OS(env, "shm_open(O_CREAT|O_EXCL) failed"); }
   /* The umask may have narrowed the mode, never widened it; fchmod makes 0600 exact either way. Some systems
    * (macOS) refuse fchmod on shared-memory objects; the mode given to shm_open then stands, which is never wider. */
@@ -181,7 +218,7 @@ static napi_value shm_create(napi_env env, napi_callback_info info) {
   if (chmod_failed || ftruncate(fd, (off_t)size) != 0) {
     int err = errno;
     close(fd);
-    shm_unlink(name);
+    segment_unlink(name);
     free(m);
     errno = err;
     return THROW_OS(env, "cannot size the new segment");
@@ -190,7 +227,7 @@ static napi_value shm_create(napi_env env, napi_callback_info info) {
   int err = errno;
   close(fd);
   if (addr == MAP_FAILED) {
-    shm_unlink(name);
+    segment_unlink(name);
     free(m);
     errno = err;
     return THROW_OS(env, "mmap failed");
@@ -226,11 +263,16 @@ static napi_value shm_open_existing(napi_env env, napi_callback_info info) {
   m->mapping = h;
   size_t size = mbi.RegionSize;
 #else
-  int fd = shm_open(name, O_RDWR, 0);
+  int fd = segment_open(name, O_RDWR, 0);
   if (fd < 0) { free(m); return THROW_OS(env, "shm_open failed"); }
-  struct stat st;
-  if (fstat(fd, &st) != 0) { int err = errno; close(fd); free(m); errno = err; return THROW_OS(env, "fstat failed"); }
-  size_t size = (size_t)st.st_size;
+  size_t size = 0;
+  if (segment_size(fd, &size) != 0) {
+    int err = errno;
+    close(fd);
+    free(m);
+    errno = err;
+    return THROW_OS(env, "cannot read the segment's size");
+  }
   if (size == 0) {
     close(fd);
     free(m);
@@ -277,7 +319,7 @@ static napi_value shm_unlink_name(napi_env env, napi_callback_info info) {
   /* A Windows mapping disappears with its last handle; there is no name to remove. */
   napi_get_boolean(env, true, &result);
 #else
-  if (shm_unlink(name) != 0) {
+  if (segment_unlink(name) != 0) {
     if (errno == ENOENT) {
       napi_get_boolean(env, false, &result);
       return result;
