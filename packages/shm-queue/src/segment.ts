@@ -77,7 +77,7 @@ function translate(error: unknown, name: string, op: string): Error {
   const code = (error as { code?: unknown }).code;
   if (code === 'EEXIST') return new SegmentExistsError(name);
   if (code === 'ENOENT') return new SegmentNotFoundError(name);
-  if (typeof code === 'string' && code !== 'SHMQ_ERR_NATIVE_ADDON') {
+  if (typeof code === 'string' && !code.startsWith('SHMQ_ERR_')) {
     return new SystemError(code, `cannot ${op} shared-memory segment "${name}"`, error);
   }
   return error as Error;
