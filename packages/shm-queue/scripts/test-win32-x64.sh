@@ -31,6 +31,12 @@ if [ ! -f "$WINEPREFIX/.wsproxy-win10" ]; then
   "$wine" winecfg -v win10 >/dev/null 2>&1
   touch "$WINEPREFIX/.wsproxy-win10"
 fi
+# Wine 8 lacks bcryptprimitives.dll, which rolldown's Windows binding (a Rust program) imports: see the source.
+system32="$WINEPREFIX/drive_c/windows/system32"
+if [ ! -f "$system32/bcryptprimitives.dll" ] || [ scripts/wine/bcryptprimitives.c -nt "$system32/bcryptprimitives.dll" ]; then
+  x86_64-w64-mingw32-gcc -O2 -Wall -Wextra -Werror -shared -s scripts/wine/bcryptprimitives.c -ladvapi32 \
+    -o "$system32/bcryptprimitives.dll"
+fi
 
 # Wine's console handling garbles output written straight to a terminal; a file keeps it intact.
 log="$(mktemp)"
