@@ -4,7 +4,8 @@
 #      proves from `objdump -T` that the glibc ones need nothing newer than glibc 2.17;
 #   2. runs the core of the shm-queue suite on linux-arm64 under qemu-user (emulation makes the load and property
 #      tests take minutes; the whole suite passes there apart from their timeouts: see test-linux-arm64.sh);
-#   3. runs the shm-queue suite on Windows under Wine.
+#   3. runs the shm-queue suite on Windows under Wine, all but the 10M-record load test (64 s there; it runs natively
+#      in the main suite, and passes under Wine too: test-win32-x64.sh runs it).
 # The Debian packages it needs are installed when missing (CI runs as root); Node and rolldown's bindings for the
 # other platforms come from npm, cached by version outside the repository (npm-package-cache.sh).
 # The macOS binaries are built and checked by the GitHub release matrix only.
@@ -39,5 +40,5 @@ bash scripts/test-linux-arm64.sh test/ring.test.ts test/doorbell.test.ts test/co
 echo "ci-native-reach: linux-arm64 (qemu) run took $((SECONDS - started)) s"
 
 started=$SECONDS
-bash scripts/test-win32-x64.sh
+bash scripts/test-win32-x64.sh --exclude test/broadcast.test.ts
 echo "ci-native-reach: win32-x64 (Wine) run took $((SECONDS - started)) s"
