@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RingReader, RingWriter, Segment } from '../src/index.js';
 import { Cleanup } from './helpers.js';
@@ -58,6 +59,19 @@ describe('opening something that is not a valid ring', () => {
     cleanup.defer(() => small.close());
     expect(() => RingReader.open({ name: tiny })).toThrow(
       expect.objectContaining({ code: 'SHMQ_ERR_TRUNCATED' }),
+    );
+  });
+
+  // A segment whose creator has not sized it yet (shm_open and ftruncate are two steps): the addon reports ENODATA,
+  // a real errno name, and the reader turns it into SHMQ_ERR_TRUNCATED.
+  it.runIf(process.platform === 'linux')('SHMQ_ERR_TRUNCATED for a segment not sized yet (empty)', () => {
+    const name = cleanup.name('empty');
+    writeFileSync(`/dev/shm/${name}`, '', { mode: 0o600 });
+    expect(() => Segment.open(name)).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_SYSTEM', errno: 'ENODATA', name: 'SystemError' }),
+    );
+    expect(() => RingReader.open({ name })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_TRUNCATED', name: 'TruncatedSegmentError' }),
     );
   });
 
