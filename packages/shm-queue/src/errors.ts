@@ -18,7 +18,8 @@ export type ShmQueueErrorCode =
   | 'SHMQ_ERR_WRITER_GONE'
   | 'SHMQ_ERR_EVICTED'
   | 'SHMQ_ERR_DOORBELL'
-  | 'SHMQ_ERR_NATIVE_ADDON';
+  | 'SHMQ_ERR_NATIVE_ADDON'
+  | 'SHMQ_ERR_NO_BINARY';
 
 export class ShmQueueError extends Error {
   readonly code: ShmQueueErrorCode;
@@ -157,9 +158,23 @@ export class DoorbellError extends ShmQueueError {
   }
 }
 
-/** Neither a prebuilt binary nor a local build of the addon could be loaded. */
+/** The addon's binary was found but does not load here (or the local build asked for is missing). */
 export class NativeAddonError extends ShmQueueError {
   constructor(message: string, cause?: unknown) {
     super('SHMQ_ERR_NATIVE_ADDON', message, { cause });
+  }
+}
+
+/**
+ * No binary for this platform is installed: its platform package (`packageName`) was left out of the install, or
+ * none is published for `platform` (`packageName` undefined).
+ */
+export class NoBinaryError extends ShmQueueError {
+  readonly platform: string;
+  readonly packageName: string | undefined;
+  constructor(platform: string, packageName: string | undefined, message: string, cause?: unknown) {
+    super('SHMQ_ERR_NO_BINARY', message, { cause });
+    this.platform = platform;
+    this.packageName = packageName;
   }
 }

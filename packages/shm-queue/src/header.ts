@@ -118,7 +118,7 @@ export function openRingSegment(name: string): { segment: Segment; geometry: Rin
   try {
     segment = Segment.open(name);
   } catch (error) {
-    if (error instanceof SystemError && error.errno === 'EEMPTY')
+    if (error instanceof SystemError && error.errno === 'ENODATA')
       throw new TruncatedSegmentError(name, 0, HEADER_BYTES);
     throw error;
   }

@@ -9,6 +9,7 @@ export {
   InvalidArgumentError,
   LayoutVersionError,
   NativeAddonError,
+  NoBinaryError,
   NoFreeSlotError,
   NotARingError,
   ReaderEvictedError,

@@ -1,4 +1,11 @@
-import { InvalidArgumentError, SegmentExistsError, SegmentNotFoundError, SystemError } from './errors.js';
+import {
+  InvalidArgumentError,
+  NativeAddonError,
+  SegmentExistsError,
+  SegmentNotFoundError,
+  ShmQueueError,
+  SystemError,
+} from './errors.js';
 import { type Mapping, shm } from './native.js';
 
 /**
@@ -56,7 +63,12 @@ export class Segment {
 
   close(): void {
     if (this.#handle === undefined) return;
-    shm().close(this.#handle, this.buffer);
+    try {
+      shm().close(this.#handle, this.buffer);
+    } catch (error) {
+      // The addon keeps the pages mapped when it cannot prove no view reaches them (see shm.c's close()).
+      throw translate(error, this.name, 'close');
+    }
     this.#handle = undefined;
   }
 }
@@ -74,11 +86,15 @@ export function validateSegmentName(name: string): void {
 }
 
 function translate(error: unknown, name: string, op: string): Error {
+  if (error instanceof ShmQueueError) return error;
   const code = (error as { code?: unknown }).code;
+  // A Node-API call inside the addon failed (src/native/shm.c's NAPI_CALL).
+  if (code === 'SHMQ_ERR_NATIVE_ADDON') return new NativeAddonError((error as Error).message, error);
   if (code === 'EEXIST') return new SegmentExistsError(name);
   if (code === 'ENOENT') return new SegmentNotFoundError(name);
-  if (typeof code === 'string' && code !== 'SHMQ_ERR_NATIVE_ADDON') {
-    return new SystemError(code, `cannot ${op} shared-memory segment "${name}"`, error);
+  if (typeof code === 'string' && !code.startsWith('SHMQ_ERR_')) {
+    const detail = error instanceof Error ? `: ${error.message}` : '';
+    return new SystemError(code, `cannot ${op} shared-memory segment "${name}"${detail}`, error);
   }
   return error as Error;
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cleanup, shmLeftovers } from './helpers.js';
 
@@ -20,7 +19,7 @@ interface Done {
 describe('1 writer, 4 reader processes', () => {
   it('delivers 10M checksummed random-size records to every reader: no loss, duplicate or reorder', async () => {
     const name = cleanup.name('fanout');
-    const socket = join(cleanup.dir(), 'doorbell.sock');
+    const socket = cleanup.socketPath();
     const records = 10_000_000;
     const maxExtra = 52;
     const writer = cleanup.spawn('writer.mjs', [name, socket, String(1 << 22), '1', String(maxExtra)]);

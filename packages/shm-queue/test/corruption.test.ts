@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RingReader, RingWriter, Segment } from '../src/index.js';
 import { Cleanup } from './helpers.js';
@@ -23,8 +24,9 @@ function ringWithRawView(capacity = 4096) {
 describe('opening something that is not a valid ring', () => {
   it('SHMQ_ERR_NOT_A_RING for a segment without the magic', () => {
     const name = cleanup.name('not-a-ring');
+    // Held open while the reader looks: a Windows mapping ends with its last handle (POSIX keeps the name).
     const segment = Segment.create(name, 8192);
-    segment.close();
+    cleanup.defer(() => segment.close());
     expect(() => RingReader.open({ name })).toThrow(
       expect.objectContaining({ code: 'SHMQ_ERR_NOT_A_RING', name: 'NotARingError' }),
     );
@@ -44,16 +46,32 @@ describe('opening something that is not a valid ring', () => {
     const view = new DataView(segment.buffer);
     const header = [MAGIC, 1, DATA_OFFSET_64_READERS, 1 << 20, 64, 64, 8, 0, 1000];
     for (const [i, word] of header.entries()) view.setInt32(i * 4, word, true);
-    segment.close();
+    cleanup.defer(() => segment.close());
     expect(() => RingReader.open({ name })).toThrow(expect.objectContaining({ code: 'SHMQ_ERR_TRUNCATED' }));
 
+    // A segment smaller than the header itself: Windows maps whole pages (4 KiB) and reports that size, so there the
+    // smallest segment already holds a full header and this case cannot arise.
+    if (process.platform === 'win32') return;
     const tiny = cleanup.name('tiny');
     const small = Segment.create(tiny, 64);
     new DataView(small.buffer).setInt32(0, MAGIC, true);
     new DataView(small.buffer).setInt32(4, 1, true);
-    small.close();
+    cleanup.defer(() => small.close());
     expect(() => RingReader.open({ name: tiny })).toThrow(
       expect.objectContaining({ code: 'SHMQ_ERR_TRUNCATED' }),
+    );
+  });
+
+  // A segment whose creator has not sized it yet (shm_open and ftruncate are two steps): the addon reports ENODATA,
+  // a real errno name, and the reader turns it into SHMQ_ERR_TRUNCATED.
+  it.runIf(process.platform === 'linux')('SHMQ_ERR_TRUNCATED for a segment not sized yet (empty)', () => {
+    const name = cleanup.name('empty');
+    writeFileSync(`/dev/shm/${name}`, '', { mode: 0o600 });
+    expect(() => Segment.open(name)).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_SYSTEM', errno: 'ENODATA', name: 'SystemError' }),
+    );
+    expect(() => RingReader.open({ name })).toThrow(
+      expect.objectContaining({ code: 'SHMQ_ERR_TRUNCATED', name: 'TruncatedSegmentError' }),
     );
   });
 

@@ -1,5 +1,4 @@
 import { createConnection } from 'node:net';
-import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { connectDoorbell, DoorbellServer, RingReader, RingWriter } from '../src/index.js';
 import { Cleanup } from './helpers.js';
@@ -39,7 +38,7 @@ it('wakes a blocked reader in another process through any transport the writer p
 it('a wait for readers that can no longer come ends with SHMQ_ERR_CLOSED when the doorbell server closes', async () => {
   const writer = RingWriter.create({ name: cleanup.name('no-readers') });
   cleanup.defer(() => writer.close());
-  const doorbell = await DoorbellServer.listen({ writer, path: join(cleanup.dir(), 'doorbell.sock') });
+  const doorbell = await DoorbellServer.listen({ writer, path: cleanup.socketPath() });
   const waiting = doorbell.waitForReaders(1);
   await doorbell.close();
   await expect(waiting).rejects.toMatchObject({ code: 'SHMQ_ERR_CLOSED' });
@@ -50,7 +49,7 @@ it('ignores a hello for a slot the sender does not hold, and keeps the real read
   const name = cleanup.name('rogue-hello');
   const writer = RingWriter.create({ name });
   cleanup.defer(() => writer.close());
-  const doorbell = await DoorbellServer.listen({ writer, path: join(cleanup.dir(), 'doorbell.sock') });
+  const doorbell = await DoorbellServer.listen({ writer, path: cleanup.socketPath() });
   cleanup.defer(() => doorbell.close());
   const reader = RingReader.open({ name });
   cleanup.defer(() => reader.close());
@@ -71,3 +70,15 @@ it('ignores a hello for a slot the sender does not hold, and keeps the real read
   expect(doorbell.connectedSlots).toEqual([reader.slot]);
   expect(writer.readers().map((r) => r.pid)).toEqual([process.pid]);
 });
+
+it.runIf(process.platform === 'win32')(
+  'refuses a file path on Windows, naming the named-pipe form it needs',
+  async () => {
+    const writer = RingWriter.create({ name: cleanup.name('pipe-path') });
+    cleanup.defer(() => writer.close());
+    await expect(DoorbellServer.listen({ writer, path: 'C:\\temp\\doorbell.sock' })).rejects.toMatchObject({
+      code: 'SHMQ_ERR_DOORBELL',
+      message: expect.stringContaining('must be a named pipe'),
+    });
+  },
+);

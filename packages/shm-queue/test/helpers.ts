@@ -37,6 +37,12 @@ export class Cleanup {
     return dir;
   }
 
+  /** A doorbell path of its own: a socket file in a fresh folder, or a named pipe on Windows (which has no files). */
+  socketPath(): string {
+    if (process.platform === 'win32') return `\\\\.\\pipe\\${ringName('doorbell')}`;
+    return join(this.dir(), 'doorbell.sock');
+  }
+
   defer(close: () => unknown): void {
     this.#closers.push(close);
   }
@@ -65,7 +71,8 @@ export class Cleanup {
           new Promise<void>((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();
             child.once('exit', () => resolve());
-            child.kill('SIGCONT');
+            // A paused (SIGSTOPped) child must be woken to die; Windows has neither signal, only termination.
+            if (process.platform !== 'win32') child.kill('SIGCONT');
             child.kill('SIGKILL');
           }),
       ),

@@ -96,6 +96,26 @@ describe('records in and out', () => {
     expect(reader.verify()).toBe(false);
   });
 
+  // In a child process: before the fix the write through the moved buffer was a segfault.
+  it.skipIf(!('transfer' in ArrayBuffer.prototype))(
+    'close() keeps the pages mapped when the buffer was transferred away, instead of freeing them under it',
+    async () => {
+      const child = cleanup.spawn('transferred-buffer.mjs', [cleanup.name('transfer')]);
+      const done = await child.next('done');
+      expect(done).toEqual({
+        event: 'done',
+        closeError: {
+          code: 'SHMQ_ERR_SYSTEM',
+          errno: 'EINVAL',
+          message: expect.stringContaining('detached elsewhere; it stays mapped until collected'),
+        },
+        readBack: 7,
+        closed: false,
+      });
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+    },
+  );
+
   it("a lapped reader resumes at the start of the writer's lap, however close the tail is to that lap's end", () => {
     // The first lap is overwritten by the second, which is filled to within a few records of its end: only the
     // first lap may be lost, whatever the writer announced ahead of what it wrote.

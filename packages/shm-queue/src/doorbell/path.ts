@@ -19,7 +19,13 @@ export function defaultDoorbellPath(ringName: string): string {
   return join(base, `${ringName}.sock`);
 }
 
+const WINDOWS_PIPE = /^\\\\[.?]\\pipe\\./i;
+
 export function checkSocketPath(path: string): void {
+  if (process.platform === 'win32' && !WINDOWS_PIPE.test(path)) {
+    // Windows has no socket files: Node listens on a named pipe, and a file path fails with a bare EACCES.
+    throw new DoorbellError(`on Windows a doorbell path must be a named pipe (\\.pipe<name>), got ${path}`);
+  }
   if (process.platform !== 'win32' && Buffer.byteLength(path) > MAX_SOCKET_PATH) {
     throw new DoorbellError(`doorbell socket path is longer than ${MAX_SOCKET_PATH} bytes: ${path}`);
   }
