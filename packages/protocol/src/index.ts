@@ -19,6 +19,7 @@ export {
   LOG_LEVELS,
   LogLevelCode,
   MessageTypeCode,
+  ERROR_WITH_VENDOR_CODE_TYPE,
   OPEN_WITH_MODULE_TYPE,
 } from './control/constants.js';
 export type {
@@ -79,7 +80,7 @@ export type {
   ReconnectedEvent,
   ReconnectingEvent,
 } from './events.js';
-export { EventKindCode } from './events.js';
+export { ERROR_WITH_VENDOR_CODE_KIND, EventKindCode } from './events.js';
 export {
   DEFAULT_LIMITS,
   MAX_FRAME_BYTES,
@@ -134,10 +135,12 @@ export type {
   EndpointStatus,
   RingStatus,
   UpstreamState,
+  UpstreamFailureStatus,
   UpstreamStatus,
 } from './status.js';
 export {
   ADAPTER_MODULE_VERSION,
+  VENDOR_CODE_VERSION,
   assertAcceptedVersion,
   MIN_PROTOCOL_VERSION,
   negotiateVersion,

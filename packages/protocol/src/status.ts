@@ -105,7 +105,21 @@ export interface UpstreamStatus {
   readonly reconnects: number;
   readonly messagesIn: number;
   readonly bytesIn: number;
+  /** While `reconnecting`: failed attempts in a row so far (from 1). */
+  readonly attempt?: number;
+  /** While `reconnecting`: when the next dial is due (ms since the epoch). */
+  readonly nextRetryAt?: number;
+  /** The latest failure, kept until the upstream is back: catalogue code, vendor code when known, what happened. */
+  readonly lastError?: UpstreamFailureStatus;
   readonly [extension: string]: unknown;
+}
+
+export interface UpstreamFailureStatus {
+  readonly code: string;
+  readonly vendorCode?: number;
+  readonly message: string;
+  /** When it happened (ms since the epoch). */
+  readonly at: number;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -3,8 +3,9 @@ import { BadVersionError, ProtocolErrorCode, VersionMismatchError, type VersionR
 /**
  * The protocol version this build speaks best. Bumped whenever a frame is added or changes layout.
  * 2: `open` may name the adapter's module (`adapterModule`, sent as type 0x17) so the daemon can load it on demand.
+ * 3: `error` responses and `error` events may carry the vendor's code (`vendorCode`: type 0x26, event kind 6).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** The oldest protocol version this build still speaks. */
 export const MIN_PROTOCOL_VERSION = 1;
 /**
@@ -12,6 +13,8 @@ export const MIN_PROTOCOL_VERSION = 1;
  * negotiated version is at least this: to an older daemon it simply leaves the module out.
  */
 export const ADAPTER_MODULE_VERSION = 2;
+/** The first version whose `error` responses and events may carry `vendorCode`; a daemon leaves it out below. */
+export const VENDOR_CODE_VERSION = 3;
 /** Everything this build speaks: what a client offers in `hello` and what a daemon accepts. */
 export const SUPPORTED_VERSIONS: VersionRange = Object.freeze({
   min: MIN_PROTOCOL_VERSION,
