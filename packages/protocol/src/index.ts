@@ -13,13 +13,13 @@ export {
 export {
   DOORBELL,
   DOORBELL_BYTE,
+  ERROR_WITH_VENDOR_CODE_TYPE,
   FRAME_HEADER_BYTES,
   FRAME_MARK,
   HELLO_MAGIC,
   LOG_LEVELS,
   LogLevelCode,
   MessageTypeCode,
-  ERROR_WITH_VENDOR_CODE_TYPE,
   OPEN_WITH_MODULE_TYPE,
 } from './control/constants.js';
 export type {
@@ -134,18 +134,18 @@ export type {
   EndpointConnectionStatus,
   EndpointStatus,
   RingStatus,
-  UpstreamState,
   UpstreamFailureStatus,
+  UpstreamState,
   UpstreamStatus,
 } from './status.js';
 export {
   ADAPTER_MODULE_VERSION,
-  VENDOR_CODE_VERSION,
   assertAcceptedVersion,
   MIN_PROTOCOL_VERSION,
   negotiateVersion,
   PROTOCOL_VERSION,
   SUPPORTED_VERSIONS,
+  VENDOR_CODE_VERSION,
   versionMismatchFromRefusal,
 } from './version.js';
 export { decodeText } from './wire/utf8.js';

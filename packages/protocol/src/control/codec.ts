@@ -13,13 +13,13 @@ import { Reader } from '../wire/reader.js';
 import { readUtf8, utf8Length } from '../wire/utf8.js';
 import { Writer } from '../wire/writer.js';
 import {
+  ERROR_WITH_VENDOR_CODE_TYPE,
   FRAME_HEADER_BYTES,
   FRAME_MARK,
   HELLO_MAGIC,
   LOG_LEVELS,
   LogLevelCode,
   MessageTypeCode,
-  ERROR_WITH_VENDOR_CODE_TYPE,
   OPEN_WITH_MODULE_TYPE,
 } from './constants.js';
 import type { ControlMessage, Header, LogLevel } from './messages.js';
