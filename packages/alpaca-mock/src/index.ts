@@ -24,7 +24,13 @@ export {
   type SymbolUniverse,
   type UpgradeRateLimit,
 } from './options.js';
-export { AlpacaMock, type RestartOptions, type SessionFilter, startAlpacaMock } from './server.js';
+export {
+  AlpacaMock,
+  type AuthRefusal,
+  type RestartOptions,
+  type SessionFilter,
+  startAlpacaMock,
+} from './server.js';
 export type { MockSession, SessionStats } from './session.js';
 export type { SubscriptionMap } from './subscriptions.js';
 export { NanoTime } from './time.js';

@@ -63,6 +63,10 @@ export class AlpacaMock extends EventEmitter {
   /** A restart in progress; close() waits for it so nothing listens again behind its back. */
   private restarting: Promise<void> | null = null;
   private readonly sessionHost: SessionHost;
+  /** Market-data auths still to refuse with a given code (`refuseAuth`), oldest first. */
+  private readonly authFaults: AuthRefusal[] = [];
+  /** Upgrades still to answer with 429 (`rateLimitUpgrades`): each its Retry-After in seconds, or null for none. */
+  private readonly upgradeFaults: (number | null)[] = [];
 
   constructor(options: ResolvedOptions) {
     super();
@@ -137,6 +141,12 @@ export class AlpacaMock extends EventEmitter {
       rejectUpgrade(socket, 404, 'Not Found');
       return;
     }
+    if (this.upgradeFaults.length > 0) {
+      const retryAfter = this.upgradeFaults.shift() as number | null;
+      rejectUpgrade(socket, 429, 'Too Many Requests', retryAfter);
+      this.emit('change');
+      return;
+    }
     if (!this.gate.admit()) {
       rejectUpgrade(socket, 429, 'Too Many Requests');
       return;
@@ -188,6 +198,8 @@ export class AlpacaMock extends EventEmitter {
       if (!(token.scopes ?? []).includes(scope)) return 411;
       identity = `oauth:${secret}`;
     } else {
+      if (session.kind === 'market-data' && this.authFaults.length > 0)
+        return this.authFaults.shift() as AuthRefusal;
       const pair = this.options.keys.find((k) => k.key === key && k.secret === secret);
       if (!pair) return 402;
       if (pair.endpoints && !pair.endpoints.includes(session.endpoint)) return 409;
@@ -343,6 +355,31 @@ export class AlpacaMock extends EventEmitter {
     return targets.length;
   }
 
+  /**
+   * Answers the next `count` market-data authentications with `code` whatever the keys: 402 (auth failed), 406
+   * (connection limit), 409 or 411. What a re-authentication after a drop meets when Alpaca refuses it.
+   */
+  refuseAuth(code: AuthRefusal, count = 1): void {
+    if (this.isClosed) throw new MockClosedError('refuse auth');
+    if (![402, 406, 409, 411].includes(code)) throw new InvalidOptionError('code', '402, 406, 409 or 411');
+    for (let k = 0; k < integerCount('count', count); k++) this.authFaults.push(code);
+  }
+
+  /** Answers the next `count` WebSocket upgrades with HTTP 429, with `Retry-After: <retryAfterSeconds>` if given. */
+  rateLimitUpgrades(count = 1, options: { retryAfterSeconds?: number } = {}): void {
+    if (this.isClosed) throw new MockClosedError('rate limit upgrades');
+    const retryAfter =
+      options.retryAfterSeconds === undefined
+        ? null
+        : integerCount('retryAfterSeconds', options.retryAfterSeconds);
+    for (let k = 0; k < integerCount('count', count); k++) this.upgradeFaults.push(retryAfter);
+  }
+
+  /** Refusals still queued by `refuseAuth` and `rateLimitUpgrades`. */
+  get pendingFaults(): { auths: number; upgrades: number } {
+    return { auths: this.authFaults.length, upgrades: this.upgradeFaults.length };
+  }
+
   /** Answers every WebSocket upgrade with HTTP 429 for `durationMs`. */
   refuseUpgrades(durationMs: number): void {
     if (this.isClosed) throw new MockClosedError('refuse upgrades');
@@ -433,11 +470,26 @@ function matches(s: BaseSession, f: SessionFilter): boolean {
   );
 }
 
-function rejectUpgrade(socket: Socket, status: number, text: string): void {
+function rejectUpgrade(
+  socket: Socket,
+  status: number,
+  text: string,
+  retryAfterSeconds: number | null = null,
+): void {
   // Destroy only once the response is flushed: destroying right after end() can discard a write still queued,
   // and the client then sees a reset instead of the 429 it is meant to handle (as ws's own abortHandshake does).
   socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const retryAfter = retryAfterSeconds === null ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\n${retryAfter}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** What `refuseAuth` may answer an authentication with. */
+export type AuthRefusal = 402 | 406 | 409 | 411;
+
+function integerCount(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 1_000_000)
+    throw new InvalidOptionError(name, 'an integer from 0 to 1000000');
+  return value;
 }
 
 /** Starts a mock on loopback and resolves once it listens. See the README for every option. */

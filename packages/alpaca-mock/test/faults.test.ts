@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startAlpacaMock } from '../src/index.js';
 import { AlpacaClient, Cleanup, isData, sleep } from './client.js';
 
@@ -12,6 +13,58 @@ describe('fault injection', () => {
     const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
     expect(mock.drop({ endpoint: 'v2/iex' })).toBe(1);
     expect((await client.closed).code).toBe(1006);
+  });
+
+  it('refuseAuth() answers the next N authentications with the code, whatever the keys, then lets them in', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    mock.refuseAuth(406, 2);
+    expect(mock.pendingFaults).toEqual({ auths: 2, upgrades: 0 });
+    for (const expected of [406, 406]) {
+      const client = cleanup.add(await AlpacaClient.connect(`${mock.url}/v2/iex`));
+      await client.next((m) => m.msg === 'connected');
+      client.send({ action: 'auth', key: 'mock-key', secret: 'mock-secret' });
+      expect(await client.next((m) => m.T !== 'success' || m.msg !== 'connected')).toMatchObject({
+        T: 'error',
+        code: expected,
+      });
+      client.ws.terminate();
+      await client.closed;
+    }
+    mock.refuseAuth(402);
+    const refused = cleanup.add(await AlpacaClient.connect(`${mock.url}/v2/iex`));
+    await refused.next((m) => m.msg === 'connected');
+    refused.send({ action: 'auth', key: 'mock-key', secret: 'mock-secret' });
+    expect(await refused.next((m) => m.T === 'error')).toMatchObject({ code: 402, msg: 'auth failed' });
+    refused.ws.terminate();
+    await refused.closed;
+    // The refusals were used up and held no slot: the limit of one admits the next session.
+    cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    expect(mock.pendingFaults.auths).toBe(0);
+    expect(() => mock.refuseAuth(500 as 406)).toThrow(/code/);
+  });
+
+  it('rateLimitUpgrades() answers the next N upgrades with 429 and Retry-After when asked', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    mock.rateLimitUpgrades(1, { retryAfterSeconds: 3 });
+    mock.rateLimitUpgrades(1);
+    const headers: (string | undefined)[] = [];
+    for (let k = 0; k < 2; k++) {
+      const ws = new WebSocket(`${mock.url}/v2/iex`);
+      headers.push(
+        await new Promise<string | undefined>((resolve, reject) => {
+          ws.once('unexpected-response', (_req, res) => {
+            expect(res.statusCode).toBe(429);
+            resolve(res.headers['retry-after']);
+            ws.terminate();
+          });
+          ws.once('open', () => reject(new Error('upgraded')));
+          ws.once('error', () => {});
+        }),
+      );
+    }
+    expect(headers).toEqual(['3', undefined]);
+    cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    expect(mock.pendingFaults.upgrades).toBe(0);
   });
 
   it('slowClient() sends 407 and closes', async () => {
