@@ -175,7 +175,7 @@ describe('more feeds through the daemon', { timeout: 60_000 }, () => {
     const greedy = startStrategy({ trades: Array.from({ length: 40 }, (_, k) => `SYM${k}`) });
     await until(() => greedy.lines.some((l) => 'rejected' in l), 'the rejection', 20_000);
     expect(greedy.lines.find((l) => 'rejected' in l)).toEqual({
-      rejected: { code: 'WSP_ALPACA_ERR_REJECTED', alpacaCode: 405 },
+      rejected: { code: 'WSP_ERR_SUBSCRIPTION_REJECTED', alpacaCode: 405 },
       subscriptions: {},
     });
     const upstream = onlySession('v2/iex');

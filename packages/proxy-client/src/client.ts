@@ -12,7 +12,7 @@ import {
 } from '@wsproxy/protocol';
 import { type RuntimePaths, runtimePaths, validateUpstreamUrl } from '@wsproxy/proxy-server';
 import { ControlChannel } from './control-channel.js';
-import { BadUrlError } from './daemon-errors.js';
+import { BadUrlError, daemonError } from './daemon-errors.js';
 import { connectToDaemon } from './discovery.js';
 import {
   ClosedError,
@@ -472,7 +472,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         }
         return;
       case 'error':
-        for (const socket of sockets) socket.fail(new WsproxyClientError(event.code, event.message));
+        for (const socket of sockets) socket.fail(daemonError(event.code, event.message, event.vendorCode));
         return;
       case 'closed':
         this.assembler.discard(event.connectionId);

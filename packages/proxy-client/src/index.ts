@@ -3,10 +3,15 @@ export { type WebsocketProxyCallback, WebsocketProxyClient } from './callback-fa
 export { type ClientState, connect, WsproxyClient, type WsproxyClientEvents } from './client.js';
 export {
   AdapterLoadError,
+  AuthFailedError,
   BadUrlError,
   CredentialsMismatchError,
   daemonError,
   ProtocolViolationError,
+  RateLimitedError,
+  SubscriptionRejectedError,
+  UpstreamClosedError,
+  UpstreamLimitError,
   UpstreamUnreachableError,
 } from './daemon-errors.js';
 export {

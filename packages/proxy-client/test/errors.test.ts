@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as connectSocket, type Socket } from 'node:net';
-import { ControlStreamDecoder, type DaemonMessage, encodeControlFrame } from '@wsproxy/protocol';
+import {
+  ControlStreamDecoder,
+  type DaemonMessage,
+  encodeControlFrame,
+  PROTOCOL_VERSION,
+} from '@wsproxy/protocol';
 import { describe, expect, it } from 'vitest';
 import { FAST_DAEMON_ARGS } from './helpers/environment.js';
 import { perTestWorld } from './helpers/per-test.js';
@@ -145,7 +150,7 @@ describe('typed errors go to the culprit only', () => {
     );
     await future.closed;
     expect(future.messages).toMatchObject([
-      { type: 'refused', code: 'WSP_PROTO_VERSION_MISMATCH', minVersion: 1, maxVersion: 2 },
+      { type: 'refused', code: 'WSP_PROTO_VERSION_MISMATCH', minVersion: 1, maxVersion: PROTOCOL_VERSION },
     ]);
 
     // The daemon validates what clients send, not only the client library: a bad URL straight on the wire.

@@ -156,6 +156,18 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
   return 0;
 }
 
+/** While an upstream is down: why (catalogue and vendor code), how many tries so far, when the next one is. */
+function upstreamTrouble(u: DaemonStatus['upstreams'][number]): string {
+  const parts: string[] = [];
+  if (u.attempt !== undefined) parts.push(`attempt ${u.attempt}`);
+  if (u.nextRetryAt !== undefined) parts.push(`next try in ${Math.max(0, u.nextRetryAt - Date.now())} ms`);
+  if (u.lastError) {
+    const vendor = u.lastError.vendorCode === undefined ? '' : ` (vendor ${u.lastError.vendorCode})`;
+    parts.push(`last error ${u.lastError.code}${vendor}: ${u.lastError.message}`);
+  }
+  return parts.length > 0 ? `; ${parts.join(', ')}` : '';
+}
+
 function formatStatus(status: DaemonStatus): string {
   const lines = [
     `daemon ${status.daemon.pid} v${status.daemon.version}, up ${Math.round(status.daemon.uptimeMs / 1000)} s, log level ${status.daemon.logLevel}`,
@@ -163,7 +175,7 @@ function formatStatus(status: DaemonStatus): string {
     `upstreams (${status.upstreams.length}):`,
     ...status.upstreams.map(
       (u) =>
-        `  #${u.connectionId} ${u.url} [${u.adapter}] ${u.state}, clients ${u.clients.join(',') || '-'}, ${u.messagesIn} msgs / ${u.bytesIn} bytes in, ${u.reconnects} reconnects`,
+        `  #${u.connectionId} ${u.url} [${u.adapter}] ${u.state}, clients ${u.clients.join(',') || '-'}, ${u.messagesIn} msgs / ${u.bytesIn} bytes in, ${u.reconnects} reconnects${upstreamTrouble(u)}`,
     ),
     `clients (${status.clients.length}):`,
     ...status.clients.map(

@@ -32,6 +32,7 @@ import {
   runtimePaths,
 } from './runtime-dir.js';
 import { statusReport } from './status-report.js';
+import { failureOf } from './upstream/upstream-failure.js';
 import type { UpstreamDefaults } from './upstream/upstream-registry.js';
 import { type SharedUpstream, UpstreamRegistry } from './upstream/upstream-registry.js';
 
@@ -87,15 +88,10 @@ function nonNegativeInteger(name: string, value: number): number {
 }
 
 function errorAnswer(requestId: number, error: unknown): DaemonMessage {
-  const message = error instanceof Error ? error.message : String(error);
-  // Our errors, and an adapter's typed ones (they carry a stable `code` too), keep their code; anything else is a bug.
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return {
-    type: 'error',
-    requestId,
-    code: typeof code === 'string' ? code : DaemonErrorCode.INTERNAL,
-    message,
-  };
+  // Our errors, and an adapter's typed ones (a catalogue `code`, the vendor's `vendorCode`), keep both; anything else
+  // is a bug.
+  const { code, message, vendorCode } = failureOf(error);
+  return { type: 'error', requestId, code, message, ...(vendorCode === undefined ? {} : { vendorCode }) };
 }
 
 /**
@@ -158,11 +154,28 @@ export class Daemon {
           this.publisher.publish(upstream.id, to, data, isBinary);
           endpoint?.deliver(to, data, isBinary);
         },
-        reconnecting: (upstream, info) => {
+        reconnecting: (upstream, { attempt, delayMs, reason, failure }) => {
           const outage = this.outages.get(upstream.id);
-          if (outage) outage.attempt = info.attempt;
-          else this.outages.set(upstream.id, { since: Date.now(), attempt: info.attempt });
-          this.tellMembers(upstream, { kind: 'reconnecting', connectionId: upstream.id, ...info });
+          if (outage) outage.attempt = attempt;
+          else this.outages.set(upstream.id, { since: Date.now(), attempt });
+          // A plain drop is said by `reconnecting` alone; a refusal (402, 406, 429, no pong) also as a typed error,
+          // every time, so a strategy waiting through a long outage knows why and that it is still being tried.
+          if (failure.code !== DaemonErrorCode.UPSTREAM_CLOSED) {
+            this.tellMembers(upstream, {
+              kind: 'error',
+              connectionId: upstream.id,
+              code: failure.code,
+              message: `${failure.message}; retrying in ${delayMs} ms (attempt ${attempt})`,
+              ...(failure.vendorCode === undefined ? {} : { vendorCode: failure.vendorCode }),
+            });
+          }
+          this.tellMembers(upstream, {
+            kind: 'reconnecting',
+            connectionId: upstream.id,
+            attempt,
+            delayMs,
+            reason,
+          });
           this.endpoint?.upstreamDropped(upstream);
         },
         reconnected: (upstream) => {
@@ -175,19 +188,33 @@ export class Daemon {
             downtimeMs: Math.min(0xffff_ffff, Date.now() - outage.since),
           });
         },
-        frameDropped: (upstream, error) => {
-          this.tellMembers(upstream, {
-            kind: 'error',
-            connectionId: upstream.id,
-            code: DaemonErrorCode.INTERNAL,
-            message: `an upstream frame was dropped: ${error instanceof Error ? error.message : String(error)}`,
-          });
+        frameDropped: (upstream, bytes) => {
+          // A loss like any other: a gap, counted in status, never an error event that vanishes unheard.
+          for (const id of upstream.members.keys()) {
+            const session = this.clients.get(id);
+            if (!session) continue;
+            session.stats.droppedMessages += 1;
+            session.send({
+              type: 'event',
+              event: { kind: 'gap', connectionId: upstream.id, lostMessages: 1, lostBytes: bytes },
+            });
+          }
         },
         closed: (upstream, info) => {
           this.outages.delete(upstream.id);
           this.publisher.forget(upstream.id);
           this.endpoint?.upstreamClosed(upstream);
           const code = info.code >= 1000 && info.code <= 4999 ? info.code : 1006;
+          // Not closed by us (the last client leaving, shutdown): the daemon gave up on it.
+          if (code !== 1000 && code !== 1001) {
+            this.tellMembers(upstream, {
+              kind: 'error',
+              connectionId: upstream.id,
+              code: DaemonErrorCode.UPSTREAM_CLOSED,
+              message: `the upstream connection closed for good: ${info.reason}`,
+              vendorCode: code,
+            });
+          }
           this.tellMembers(upstream, {
             kind: 'closed',
             connectionId: upstream.id,

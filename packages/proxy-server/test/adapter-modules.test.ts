@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { PROTOCOL_VERSION } from '@wsproxy/protocol';
 import { fetchStatus } from '@wsproxy/proxy-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
@@ -64,7 +65,7 @@ afterAll(async () => {
 describe('adapter modules named by an open', { timeout: 30_000 }, () => {
   it('without the module, an unknown adapter is WSP_ERR_UNKNOWN_ADAPTER with a hint', async () => {
     const c = await client('no-module');
-    expect(c.welcome.version).toBe(2);
+    expect(c.welcome.version).toBe(PROTOCOL_VERSION);
     const answer = await c.request(openRequest('tag'));
     expect(answer).toMatchObject({ type: 'error', code: 'WSP_ERR_UNKNOWN_ADAPTER' });
     expect(answer.type === 'error' && answer.message).toContain('adapterModule');
