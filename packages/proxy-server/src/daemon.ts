@@ -237,7 +237,7 @@ export class Daemon {
     try {
       daemon.server = await bindDaemonSocket(daemon.paths, (socket) => daemon.accept(socket));
     } catch (error) {
-      daemon.log.flush();
+      await daemon.log.settled();
       throw error;
     }
     daemon.socketInode = statSync(daemon.paths.socketPath).ino;
@@ -247,7 +247,7 @@ export class Daemon {
     } catch (error) {
       daemon.server.close();
       daemon.removeSocketFile();
-      daemon.log.flush();
+      await daemon.log.settled();
       throw error;
     }
     if (options.endpoint) {
@@ -312,7 +312,7 @@ export class Daemon {
     for (const session of [...this.clients.all()]) session.close();
     await this.upstreams.closeAll(1001, 'wsproxy daemon shutting down');
     this.ring.close({ unlink: true });
-    this.log.flush();
+    await this.log.settled();
     this.resolveStopped();
   }
 

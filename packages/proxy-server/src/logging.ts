@@ -41,6 +41,11 @@ export interface DaemonLogger {
   setLevel(level: LogLevel): void;
   /** Writes out what is buffered; called on clean shutdown. */
   flush(): void;
+  /**
+   * Resolves once the file is open and what is buffered is written. A daemon that fails right at start must wait for
+   * this before the process exits: pino flushes on exit, and a file still opening makes that throw.
+   */
+  settled(): Promise<void>;
 }
 
 export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLogger {
@@ -51,12 +56,21 @@ export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLog
     const setLevel = (next: LogLevel) => {
       logger.level = assertLogLevel(next);
     };
-    return { logger, setLevel, flush: () => {} };
+    return { logger, setLevel, flush: () => {}, settled: () => Promise.resolve() };
   }
   // Create the file ourselves so it is 0600 even when the umask is permissive.
   closeSync(openSync(options.file, 'a', 0o600));
   chmodSync(options.file, 0o600);
   const destination = pino.destination({ dest: options.file, sync: false, append: true, mode: 0o600 });
+  let open = false;
+  const opened = new Promise<void>((resolve) => {
+    destination.once('ready', () => {
+      open = true;
+      resolve();
+    });
+    // A file that cannot be opened has nothing to flush; the error itself is reported by whoever logs next.
+    destination.once('error', () => resolve());
+  });
   // pino children copy the level when created; keep them so a runtime level change reaches all of them.
   const children = new Set<WeakRef<Logger>>();
   const logger = pino(
@@ -76,11 +90,16 @@ export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLog
       logger.info({ level: checked }, 'log level changed');
     },
     flush() {
+      if (!open) return;
       try {
         destination.flushSync();
       } catch {
-        // Not yet open (an error this early has nowhere better to go); dropping the tail is acceptable.
+        // A write still in flight; the tail is written by the async path.
       }
+    },
+    async settled() {
+      await opened;
+      this.flush();
     },
   };
 }
