@@ -21,6 +21,8 @@ export interface AdapterStatus {
   readonly name: string;
   /** Where it came from: `''` for the built-in passthrough, else the module (`--adapter` or an open's `adapterModule`). */
   readonly module: string;
+  /** The version of the package the module belongs to, when it came from a module and one could be read. */
+  readonly version?: string;
   readonly [extension: string]: unknown;
 }
 

@@ -41,6 +41,14 @@ export class AdapterLoadError extends DaemonRequestError {
   }
 }
 
+/** The daemon runs another build (path and version) of the adapter this open brings; the message names both. */
+export class AdapterMismatchError extends DaemonRequestError {
+  constructor(message: string) {
+    super(DaemonErrorCode.ADAPTER_MISMATCH, message);
+    this.name = 'AdapterMismatchError';
+  }
+}
+
 /** The upstream refused the credentials (Alpaca 402; also 409 / 411: the plan or token does not cover it). */
 export class AuthFailedError extends DaemonRequestError {
   constructor(message: string, vendorCode?: number) {
@@ -87,6 +95,7 @@ const byCode: Record<string, new (message: string, vendorCode?: number) => Daemo
   [DaemonErrorCode.CREDENTIALS_MISMATCH]: CredentialsMismatchError,
   [DaemonErrorCode.PROTOCOL]: ProtocolViolationError,
   [DaemonErrorCode.ADAPTER_LOAD_FAILED]: AdapterLoadError,
+  [DaemonErrorCode.ADAPTER_MISMATCH]: AdapterMismatchError,
   [DaemonErrorCode.AUTH_FAILED]: AuthFailedError,
   [DaemonErrorCode.UPSTREAM_LIMIT]: UpstreamLimitError,
   [DaemonErrorCode.RATE_LIMITED]: RateLimitedError,

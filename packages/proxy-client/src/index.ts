@@ -3,6 +3,7 @@ export { type WebsocketProxyCallback, WebsocketProxyClient } from './callback-fa
 export { type ClientState, connect, WsproxyClient, type WsproxyClientEvents } from './client.js';
 export {
   AdapterLoadError,
+  AdapterMismatchError,
   AuthFailedError,
   BadUrlError,
   CredentialsMismatchError,

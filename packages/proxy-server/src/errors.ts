@@ -51,6 +51,34 @@ export class AdapterLoadError extends WsproxyServerError {
   }
 }
 
+/** Where an adapter came from: its module file and the version of the package that holds it. */
+export interface AdapterBuild {
+  readonly module: string;
+  readonly version: string | undefined;
+}
+
+/**
+ * An open asked for an adapter the daemon already runs from another build (another file, another version): mixing
+ * them silently would run one project's code for another. Says which build is loaded and which was asked for.
+ */
+export class AdapterMismatchError extends WsproxyServerError {
+  readonly adapter: string;
+  readonly loaded: AdapterBuild;
+  readonly requested: AdapterBuild;
+
+  constructor(adapter: string, loaded: AdapterBuild, requested: AdapterBuild) {
+    const show = (build: AdapterBuild) => `${build.version ?? 'unknown version'} (${build.module})`;
+    super(
+      DaemonErrorCode.ADAPTER_MISMATCH,
+      `adapter ${JSON.stringify(adapter)} is loaded in this daemon as ${show(loaded)}; this open asks for ${show(requested)}. Use the same version in both projects, or give one of them its own daemon (another namespace)`,
+    );
+    this.name = 'AdapterMismatchError';
+    this.adapter = adapter;
+    this.loaded = loaded;
+    this.requested = requested;
+  }
+}
+
 /** The connection's adapter does not support the request (e.g. a subscription scheme it does not know). */
 export class NotSupportedError extends WsproxyServerError {
   constructor(message: string) {
