@@ -224,6 +224,26 @@ describe('a refused or half-dead upstream: the daemon keeps redialling and every
     await expectOneSubscribedSession();
   });
 
+  it('subscription parameters the adapter cannot read: BAD_PARAMS to that socket only', async () => {
+    const { connect } = await import('@wsproxy/client');
+    const client = await connect({ runtimeDir, namespace, spawn: false });
+    try {
+      const socket = await client.open(`${mock.url}/v2/iex`, {
+        adapter: 'alpaca',
+        credentials: { key: 'mock-key', secret: 'mock-secret' },
+      });
+      await expect(socket.subscribe(Buffer.from([0xc1, 0xc1]))).rejects.toMatchObject({
+        code: DaemonErrorCode.BAD_PARAMS,
+      });
+      // Nothing went upstream for it, and the strategy sharing the session is undisturbed.
+      await expectOneSubscribedSession();
+      const before = dataCount(strategy);
+      await until(() => dataCount(strategy) > before, 'the strategy still receiving');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('wrong keys reach AlpacaStream.connect as AuthFailedError with Alpaca code 402', async () => {
     const wrong = spawnStrategy({
       mockUrl: mock.url,

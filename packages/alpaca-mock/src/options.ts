@@ -287,7 +287,8 @@ export function resolveOptions(options: AlpacaMockOptions = {}): ResolvedOptions
     throw new InvalidOptionError('accountFrames', "'binary' or 'text'");
   }
   const acks = pick('acks');
-  if (acks !== 'full' && acks !== 'omit-empty') throw new InvalidOptionError('acks', "'full' or 'omit-empty'");
+  if (acks !== 'full' && acks !== 'omit-empty')
+    throw new InvalidOptionError('acks', "'full' or 'omit-empty'");
   const perMessageDeflate = pick('perMessageDeflate');
   if (typeof perMessageDeflate !== 'boolean') throw new InvalidOptionError('perMessageDeflate', 'a boolean');
 

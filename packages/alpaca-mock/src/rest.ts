@@ -3,8 +3,9 @@
  * market as the streams (reading never advances the market, so REST cannot disturb determinism). Keys come in
  * Alpaca's headers; errors have Alpaca's `{ code, message }` shape.
  */
-import { alpacaJson } from './codec.js';
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { alpacaJson } from './codec.js';
 import { CRYPTO_SYMBOL, STOCK_SYMBOL } from './endpoints.js';
 import type { Bar } from './market/bar.js';
 import type { CryptoTape } from './market/crypto.js';

@@ -38,6 +38,7 @@ Options (start):
   --pong-timeout <ms>         upstream declared dead without a pong (default 5000)
   --reconnect-initial <ms>    first reconnect delay ceiling (default 250)
   --reconnect-max <ms>        reconnect delay cap (default 30000)
+  --reconnect-attempts <n>    give an upstream up after this many failed redials in a row (default: never)
   --adapter <module>          load an adapter module (repeatable); it exports an UpstreamAdapterFactory
                               as default, \`adapter\` or \`adapters\`. Not needed for clients that name their
                               adapter's module when they open (AlpacaStream does): the daemon loads it then
@@ -68,6 +69,7 @@ const options = {
   'pong-timeout': { type: 'string' },
   'reconnect-initial': { type: 'string' },
   'reconnect-max': { type: 'string' },
+  'reconnect-attempts': { type: 'string' },
   adapter: { type: 'string', multiple: true },
   listen: { type: 'string' },
   'listen-token': { type: 'string' },
@@ -128,6 +130,7 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
       reconnect: {
         initialDelayMs: integer('reconnect-initial', values['reconnect-initial']),
         maxDelayMs: integer('reconnect-max', values['reconnect-max']),
+        maxAttempts: integer('reconnect-attempts', values['reconnect-attempts']),
       },
     },
     adapterModules: values.adapter ?? [],

@@ -62,7 +62,9 @@ export class NewsMarket implements AssetMarket {
         created_at: t,
         updated_at: t,
         url: `https://news.invalid/mock/${id}`,
-        content: longBody ? `<p>${headline}.</p>`.repeat(Math.ceil(LONG_BODY_BYTES / headline.length)) : `<p>${headline}.</p>`,
+        content: longBody
+          ? `<p>${headline}.</p>`.repeat(Math.ceil(LONG_BODY_BYTES / headline.length))
+          : `<p>${headline}.</p>`,
         symbols: unique,
         source: 'benzinga',
         ...(withImages
