@@ -53,15 +53,13 @@ export class SubscriptionSet {
   }
 
   /** The full set as Alpaca's ack lists it: every channel of the endpoint, derived channels following trades. */
-  /** The ack's channel lists; `omitEmpty`: leave out the empty ones, as real acks may. */
-  toAck(omitEmpty = false): SubscriptionMap {
+  toAck(): SubscriptionMap {
     const ack: SubscriptionMap = {};
     const trades = [...this.symbols('trades')];
     for (const channel of this.endpoint.ackChannels) {
-      const list = (DERIVED_FROM_TRADES as readonly string[]).includes(channel)
+      ack[channel] = (DERIVED_FROM_TRADES as readonly string[]).includes(channel)
         ? [...trades]
         : [...this.symbols(channel)];
-      if (list.length > 0 || !omitEmpty) ack[channel] = list;
     }
     return ack;
   }
