@@ -400,15 +400,18 @@ export class Daemon {
       logger: this.logger,
       protocol,
       activity: () => {
-        if (this.endpoint?.size) clearTimeout(this.lingerTimer);
+        if (this.endpoint?.awaited) clearTimeout(this.lingerTimer);
         else this.scheduleLinger();
       },
     });
   }
 
-  /** Shared-memory clients and endpoint connections alike keep the daemon alive. */
+  /**
+   * Shared-memory clients and endpoint connections alike keep the daemon alive, and so do endpoint connections we
+   * closed ourselves for an upstream redial until they are back: they are not "nobody left".
+   */
   private get clientCount(): number {
-    return this.clients.size + (this.endpoint?.size ?? 0);
+    return this.clients.size + (this.endpoint?.awaited ?? 0);
   }
 
   private scheduleLinger(delayMs = this.lingerMs): void {
