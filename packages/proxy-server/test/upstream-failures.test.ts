@@ -51,6 +51,18 @@ describe('upstream failures reach the clients they affect, typed', { timeout: 30
     });
     const connectionId = opened.type === 'opened' ? opened.connectionId : 0;
     expect(connectionId).toBeGreaterThan(0);
+    // A client that speaks only protocol version 2 shares the upstream: it must get the same errors, decodable by it.
+    const older = await RawClient.connect(daemon.info.socket, 'version-2', { min: 1, max: 2 });
+    clients.push(older);
+    expect(older.welcome.version).toBe(2);
+    const olderOpen = {
+      type: 'open' as const,
+      url: upstreamUrl,
+      adapter: '',
+      headers: [],
+      credentials: null,
+    };
+    expect(await older.request(olderOpen)).toMatchObject({ type: 'opened', connectionId });
 
     // The upstream server goes away for good: every redial is refused at the TCP level.
     for (const ws of upstream.clients) ws.terminate();
@@ -80,9 +92,16 @@ describe('upstream failures reach the clients they affect, typed', { timeout: 30
     expect(final).toMatchObject({ connectionId, vendorCode: 1006 });
     expect((final as { message: string }).message).toMatch(/gave up after 2 reconnect attempts/);
     expect(client.events.at(-1)).toMatchObject({ kind: 'closed', connectionId, code: 1006 });
+    await until(() => older.events.some((e) => e.kind === 'closed'), 'closed, for the older client');
+    const olderFinal = older.events.find(
+      (e) => e.kind === 'error' && e.code === DaemonErrorCode.UPSTREAM_CLOSED,
+    );
+    expect(olderFinal).toBeDefined();
+    expect(olderFinal).not.toHaveProperty('vendorCode');
     // The daemon holds nothing for it any more.
     const status = await fetchStatus(daemon.info.socket);
     expect(status.upstreams).toEqual([]);
     expect(status.clients.find((c) => c.name === 'failures')?.connections).toEqual([]);
+    expect(status.clients.find((c) => c.name === 'version-2')?.connections).toEqual([]);
   });
 });
