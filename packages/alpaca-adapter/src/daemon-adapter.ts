@@ -12,7 +12,7 @@ import type {
 import { AccountSession } from './account-stream.js';
 import type { AlpacaCredentials } from './auth.js';
 import { type AlpacaEndpointOptions, createAlpacaEndpoint } from './endpoint.js';
-import { InvalidArgumentError, UpstreamError } from './errors.js';
+import { BadParamsError, InvalidArgumentError, UpstreamError } from './errors.js';
 import { classifyAlpacaUrl, type Encoding } from './feeds.js';
 import { AlpacaSession, type RequestAnswer, type SessionEvent, type SessionOutput } from './session.js';
 import { RestSnapshotSource } from './snapshot.js';
@@ -133,7 +133,12 @@ function outputFor(context: AdapterContext, gate: ReadyGate): SessionOutput {
 function asMessage(params: Uint8Array, action: string): { bytes: Uint8Array; isBinary: boolean } {
   // `socket.subscribe('{"trades":["AAPL"]}')` without an action means what the method says.
   const json = looksLikeJson(params);
-  const decoded = decodeRaw(params, json ? 'json' : 'msgpack');
+  let decoded: unknown;
+  try {
+    decoded = decodeRaw(params, json ? 'json' : 'msgpack');
+  } catch (error) {
+    throw new BadParamsError(`${action} parameters are neither JSON nor msgpack`, { cause: error });
+  }
   if (typeof decoded === 'object' && decoded !== null && !Array.isArray(decoded) && !('action' in decoded)) {
     return { bytes: Buffer.from(JSON.stringify({ action, ...decoded })), isBinary: false };
   }

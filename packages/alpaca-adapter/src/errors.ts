@@ -1,12 +1,13 @@
 // One error class per failure, each with a stable `code` users can match on (documented in the README).
+import { DaemonErrorCode } from '@wsproxy/protocol';
 
 export type AlpacaAdapterErrorCode =
   | 'WSP_ALPACA_ERR_INVALID_ARGUMENT'
   | 'WSP_ALPACA_ERR_MALFORMED_FRAME'
-  | 'WSP_ALPACA_ERR_UPSTREAM'
   | 'WSP_ALPACA_ERR_SNAPSHOT_FETCH'
-  | 'WSP_ALPACA_ERR_REJECTED'
-  | 'WSP_ALPACA_ERR_CLOSED';
+  | 'WSP_ALPACA_ERR_CLOSED'
+  // What Alpaca refused travels with wsproxy's catalogue code, the same whichever process reports it.
+  | DaemonErrorCode;
 
 export class AlpacaAdapterError extends Error {
   readonly code: AlpacaAdapterErrorCode;
@@ -14,6 +15,32 @@ export class AlpacaAdapterError extends Error {
     super(message, options);
     this.name = 'AlpacaAdapterError';
     this.code = code;
+  }
+}
+
+/**
+ * wsproxy's catalogue code for an Alpaca error code (ALPACA.md): what a strategy matches on; Alpaca's own code
+ * travels beside it as `vendorCode` / `alpacaCode`.
+ */
+export function catalogueCode(alpacaCode: number): DaemonErrorCode {
+  switch (alpacaCode) {
+    case 402: // auth failed
+    case 409: // insufficient subscription (the plan lacks this feed)
+    case 411: // insufficient scope
+      return DaemonErrorCode.AUTH_FAILED;
+    case 406: // connection limit exceeded (also while Alpaca still holds a dropped session)
+      return DaemonErrorCode.UPSTREAM_LIMIT;
+    case 404: // auth timeout
+      return DaemonErrorCode.TIMEOUT;
+    case 405: // symbol limit exceeded
+    case 410: // invalid subscribe action for this feed
+    case 413: // star subscription not allowed for option quotes
+      return DaemonErrorCode.SUBSCRIPTION_REJECTED;
+    case 400: // invalid syntax
+    case 412: // options need msgpack
+      return DaemonErrorCode.BAD_PARAMS;
+    default: // 407 slow client (the server closes us), 500 internal error
+      return DaemonErrorCode.UPSTREAM_CLOSED;
   }
 }
 
@@ -36,14 +63,28 @@ export class MalformedFrameError extends AlpacaAdapterError {
   }
 }
 
-/** Alpaca answered the shared session with an error (auth failed, connection limit, slow client, ...). */
+/**
+ * Alpaca answered the shared session with an error (auth failed, connection limit, slow client, ...). `code` is the
+ * catalogue's (`WSP_ERR_AUTH_FAILED` for 402, `WSP_ERR_UPSTREAM_LIMIT` for 406, ...; see `catalogueCode`).
+ */
 export class UpstreamError extends AlpacaAdapterError {
   /** Alpaca's numeric error code (402, 406, 407, ...). */
   readonly alpacaCode: number;
+  /** The same, under the name the daemon puts on the wire for every vendor. */
+  readonly vendorCode: number;
   constructor(alpacaCode: number, msg: string) {
-    super('WSP_ALPACA_ERR_UPSTREAM', `Alpaca error ${alpacaCode}: ${msg}`);
+    super(catalogueCode(alpacaCode), `Alpaca error ${alpacaCode}: ${msg}`);
     this.name = 'UpstreamError';
     this.alpacaCode = alpacaCode;
+    this.vendorCode = alpacaCode;
+  }
+}
+
+/** Subscription parameters that are not an Alpaca message the adapter can read. */
+export class BadParamsError extends AlpacaAdapterError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(DaemonErrorCode.BAD_PARAMS, message, options);
+    this.name = 'BadParamsError';
   }
 }
 
@@ -57,13 +98,18 @@ export class SnapshotFetchError extends AlpacaAdapterError {
   }
 }
 
-/** Client side: Alpaca (or the adapter on its behalf) rejected one of this client's requests. */
+/**
+ * Client side: Alpaca (or the adapter on its behalf) rejected one of this client's requests. `code` is the
+ * catalogue's: `WSP_ERR_SUBSCRIPTION_REJECTED` for 405/410/413, `WSP_ERR_BAD_PARAMS` for 400/412.
+ */
 export class AlpacaRejectedError extends AlpacaAdapterError {
   readonly alpacaCode: number;
+  readonly vendorCode: number;
   constructor(alpacaCode: number, msg: string) {
-    super('WSP_ALPACA_ERR_REJECTED', `Alpaca rejected the request (${alpacaCode}): ${msg}`);
+    super(catalogueCode(alpacaCode), `Alpaca rejected the request (${alpacaCode}): ${msg}`);
     this.name = 'AlpacaRejectedError';
     this.alpacaCode = alpacaCode;
+    this.vendorCode = alpacaCode;
   }
 }
 

@@ -24,6 +24,8 @@ export {
   AlpacaAdapterError,
   type AlpacaAdapterErrorCode,
   AlpacaRejectedError,
+  BadParamsError,
+  catalogueCode,
   InvalidArgumentError,
   MalformedFrameError,
   SnapshotFetchError,

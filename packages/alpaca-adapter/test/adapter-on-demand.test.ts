@@ -4,7 +4,7 @@
 // requester only. Real processes throughout: the daemon, a strategy process, the mock as Alpaca, a passthrough
 // upstream.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
@@ -107,7 +107,9 @@ describe('a daemon started without --adapter', { timeout: 60_000 }, () => {
     expect(mock.sessionCount({ endpoint: 'v2/iex' })).toBe(1);
     const status = await fetchStatus(plain.paths.socketPath);
     expect(status.daemon.pid).toBe(daemonPid);
-    expect(status.adapters).toContainEqual({ name: 'alpaca', module: adapterEntry });
+    // With the version of the package the module belongs to: one daemon never mixes two builds of an adapter.
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+    expect(status.adapters).toContainEqual({ name: 'alpaca', module: adapterEntry, version });
     expect(status.upstreams.map((u) => u.adapter).sort()).toEqual(['alpaca', 'passthrough']);
     await roundTrip(socket, 'after the alpaca open');
   });

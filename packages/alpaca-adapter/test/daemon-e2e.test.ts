@@ -175,7 +175,7 @@ describe('more feeds through the daemon', { timeout: 60_000 }, () => {
     const greedy = startStrategy({ trades: Array.from({ length: 40 }, (_, k) => `SYM${k}`) });
     await until(() => greedy.lines.some((l) => 'rejected' in l), 'the rejection', 20_000);
     const rejected = greedy.lines.find((l) => 'rejected' in l)!;
-    expect(rejected.rejected).toEqual({ code: 'WSP_ALPACA_ERR_REJECTED', alpacaCode: 405 });
+    expect(rejected.rejected).toEqual({ code: 'WSP_ERR_SUBSCRIPTION_REJECTED', alpacaCode: 405 });
     // Its set is the daemon's acknowledged state: every channel, all empty.
     expect(rejected.subscriptions).toMatchObject({ trades: [], quotes: [], bars: [] });
     expect(Object.values(rejected.subscriptions as Record<string, string[]>).flat()).toEqual([]);

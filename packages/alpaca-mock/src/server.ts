@@ -66,6 +66,8 @@ export class AlpacaMock extends EventEmitter {
   /** A restart in progress; close() waits for it so nothing listens again behind its back. */
   private restarting: Promise<void> | null = null;
   private readonly sessionHost: SessionHost;
+  /** Upgrades still to answer with 429 (`rateLimitUpgrades`): each its Retry-After in seconds, or null for none. */
+  private readonly upgradeFaults: (number | null)[] = [];
 
   constructor(options: ResolvedOptions) {
     super();
@@ -138,6 +140,12 @@ export class AlpacaMock extends EventEmitter {
     const endpoint = endpointForPath(req.url ?? '/');
     if (!endpoint) {
       rejectUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    if (this.upgradeFaults.length > 0) {
+      const retryAfter = this.upgradeFaults.shift() as number | null;
+      rejectUpgrade(socket, 429, 'Too Many Requests', retryAfter);
+      this.emit('change');
       return;
     }
     if (!this.gate.admit()) {
@@ -359,6 +367,21 @@ export class AlpacaMock extends EventEmitter {
     return targets.length;
   }
 
+  /** Answers the next `count` WebSocket upgrades with HTTP 429, with `Retry-After: <retryAfterSeconds>` if given. */
+  rateLimitUpgrades(count = 1, options: { retryAfterSeconds?: number } = {}): void {
+    if (this.isClosed) throw new MockClosedError('rate limit upgrades');
+    const retryAfter =
+      options.retryAfterSeconds === undefined
+        ? null
+        : integerCount('retryAfterSeconds', options.retryAfterSeconds);
+    for (let k = 0; k < integerCount('count', count); k++) this.upgradeFaults.push(retryAfter);
+  }
+
+  /** Refusals still queued by `refuseAuth` and `rateLimitUpgrades`. */
+  get pendingFaults(): { auths: number; upgrades: number } {
+    return { auths: this.authRefusal?.remaining ?? 0, upgrades: this.upgradeFaults.length };
+  }
+
   /** Answers every WebSocket upgrade with HTTP 429 for `durationMs`. */
   refuseUpgrades(durationMs: number): void {
     if (this.isClosed) throw new MockClosedError('refuse upgrades');
@@ -470,11 +493,23 @@ function matches(s: BaseSession, f: SessionFilter): boolean {
   );
 }
 
-function rejectUpgrade(socket: Socket, status: number, text: string): void {
+function rejectUpgrade(
+  socket: Socket,
+  status: number,
+  text: string,
+  retryAfterSeconds: number | null = null,
+): void {
   // Destroy only once the response is flushed: destroying right after end() can discard a write still queued,
   // and the client then sees a reset instead of the 429 it is meant to handle (as ws's own abortHandshake does).
   socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const retryAfter = retryAfterSeconds === null ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${text}\r\n${retryAfter}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function integerCount(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 1_000_000)
+    throw new InvalidOptionError(name, 'an integer from 0 to 1000000');
+  return value;
 }
 
 /** Starts a mock on loopback and resolves once it listens. See the README for every option. */

@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startAlpacaMock } from '../src/index.js';
 import { AlpacaClient, Cleanup, isData, sleep } from './client.js';
 
@@ -48,6 +49,31 @@ describe('fault injection', () => {
     expect(() => mock.refuseAuth(401 as never)).toThrow(invalid('code'));
     expect(() => mock.refuseAuth(406, -1)).toThrow(invalid('count'));
     expect(() => mock.refuseAuth(406, 1.5)).toThrow(invalid('count'));
+    expect(mock.pendingFaults.auths).toBe(0);
+  });
+
+  it('rateLimitUpgrades() answers the next N upgrades with 429 and Retry-After when asked', async () => {
+    const mock = cleanup.add(await startAlpacaMock());
+    mock.rateLimitUpgrades(1, { retryAfterSeconds: 3 });
+    mock.rateLimitUpgrades(1);
+    const headers: (string | undefined)[] = [];
+    for (let k = 0; k < 2; k++) {
+      const ws = new WebSocket(`${mock.url}/v2/iex`);
+      headers.push(
+        await new Promise<string | undefined>((resolve, reject) => {
+          ws.once('unexpected-response', (_req, res) => {
+            expect(res.statusCode).toBe(429);
+            resolve(res.headers['retry-after']);
+            ws.terminate();
+          });
+          ws.once('open', () => reject(new Error('upgraded')));
+          ws.once('error', () => {});
+        }),
+      );
+    }
+    expect(headers).toEqual(['3', undefined]);
+    cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
+    expect(mock.pendingFaults.upgrades).toBe(0);
   });
 
   it('slowClient() sends 407 and closes', async () => {

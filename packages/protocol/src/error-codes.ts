@@ -27,6 +27,11 @@ export const DaemonErrorCode = {
    * specifier, not found, threw while loading, or exports no adapter factory of the requested name.
    */
   ADAPTER_LOAD_FAILED: 'WSP_ERR_ADAPTER_LOAD_FAILED',
+  /**
+   * The adapter named in `open` is already loaded in this daemon from another build (another path and version):
+   * one daemon never mixes two versions of an adapter. The message names both.
+   */
+  ADAPTER_MISMATCH: 'WSP_ERR_ADAPTER_MISMATCH',
   /** The connection's adapter does not support this request (e.g. subscribe on passthrough). */
   NOT_SUPPORTED: 'WSP_ERR_NOT_SUPPORTED',
   /** Adapter parameters that the adapter cannot parse or accept. */

@@ -25,6 +25,11 @@ export interface ErrorEvent {
   readonly connectionId: number;
   readonly code: string;
   readonly message: string;
+  /**
+   * The vendor's own code behind it (Alpaca 402/406, HTTP 429, ...), when there is one. Protocol version 3: sent as
+   * event kind 6; a daemon leaves it out for an older client.
+   */
+  readonly vendorCode?: number;
 }
 
 /** The upstream dropped; the daemon will retry after `delayMs` (attempt counts from 1). */
@@ -63,6 +68,27 @@ export const EventKindCode = {
   gap: 5,
 } as const satisfies Record<ConnectionEventKind, number>;
 
+/**
+ * Wire value of an `error` event that carries a vendor code (protocol version 3): the `error` layout followed by
+ * `u32 vendorCode`. A separate kind rather than a trailing field, because older decoders refuse trailing bytes.
+ */
+export const ERROR_WITH_VENDOR_CODE_KIND = 6;
+
+/** True when an error carries a vendor code to put on the wire (anything but a u32 is refused). */
+export function hasVendorCode(vendorCode: unknown): vendorCode is number {
+  if (vendorCode === undefined) return false;
+  if (
+    typeof vendorCode !== 'number' ||
+    !Number.isInteger(vendorCode) ||
+    vendorCode < 0 ||
+    vendorCode > 0xffff_ffff
+  )
+    throw new InvalidArgumentError(
+      `vendorCode must be an integer from 0 to 4294967295; got ${String(vendorCode)}`,
+    );
+  return true;
+}
+
 /** Writes an event body (kind byte and fields, without the connection id: each carrier places that itself). */
 /** Events come from callers' code: anything but an object is refused with a typed error before a field is read. */
 export function assertEventObject(event: unknown): asserts event is ConnectionEvent {
@@ -77,11 +103,14 @@ export function writeEventBody(w: Writer, event: ConnectionEvent, limits: Protoc
       w.u16(event.code, 'code');
       w.str16(event.reason, max, 'reason');
       return;
-    case 'error':
-      w.u8(EventKindCode.error, 'kind');
+    case 'error': {
+      const withVendor = hasVendorCode(event.vendorCode);
+      w.u8(withVendor ? ERROR_WITH_VENDOR_CODE_KIND : EventKindCode.error, 'kind');
       w.str16(event.code, max, 'code');
       w.str16(event.message, max, 'message');
+      if (withVendor) w.u32(event.vendorCode as number, 'vendorCode');
       return;
+    }
     case 'reconnecting':
       w.u8(EventKindCode.reconnecting, 'kind');
       w.u32(event.attempt, 'attempt');
@@ -112,9 +141,12 @@ export function readEventBody(r: Reader, connectionId: number, limits: ProtocolL
       const code = r.u16('code');
       return { kind: 'closed', connectionId, code, reason: r.str16(max, 'reason') };
     }
-    case EventKindCode.error: {
+    case EventKindCode.error:
+    case ERROR_WITH_VENDOR_CODE_KIND: {
       const code = r.str16(max, 'code');
-      return { kind: 'error', connectionId, code, message: r.str16(max, 'message') };
+      const message = r.str16(max, 'message');
+      if (kind === EventKindCode.error) return { kind: 'error', connectionId, code, message };
+      return { kind: 'error', connectionId, code, message, vendorCode: r.u32('vendorCode') };
     }
     case EventKindCode.reconnecting: {
       const attempt = r.u32('attempt');

@@ -13,6 +13,7 @@ export {
 export {
   DOORBELL,
   DOORBELL_BYTE,
+  ERROR_WITH_VENDOR_CODE_TYPE,
   FRAME_HEADER_BYTES,
   FRAME_MARK,
   HELLO_MAGIC,
@@ -82,7 +83,7 @@ export type {
   ReconnectedEvent,
   ReconnectingEvent,
 } from './events.js';
-export { EventKindCode } from './events.js';
+export { ERROR_WITH_VENDOR_CODE_KIND, EventKindCode } from './events.js';
 export {
   DEFAULT_LIMITS,
   MAX_FRAME_BYTES,
@@ -136,6 +137,7 @@ export type {
   EndpointConnectionStatus,
   EndpointStatus,
   RingStatus,
+  UpstreamFailureStatus,
   UpstreamState,
   UpstreamStatus,
 } from './status.js';
@@ -147,6 +149,7 @@ export {
   PROTOCOL_VERSION,
   SUBSCRIPTION_STATE_VERSION,
   SUPPORTED_VERSIONS,
+  VENDOR_CODE_VERSION,
   versionMismatchFromRefusal,
 } from './version.js';
 export { decodeText } from './wire/utf8.js';

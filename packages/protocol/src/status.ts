@@ -21,6 +21,8 @@ export interface AdapterStatus {
   readonly name: string;
   /** Where it came from: `''` for the built-in passthrough, else the module (`--adapter` or an open's `adapterModule`). */
   readonly module: string;
+  /** The version of the package the module belongs to, when it came from a module and one could be read. */
+  readonly version?: string;
   readonly [extension: string]: unknown;
 }
 
@@ -110,7 +112,21 @@ export interface UpstreamStatus {
    * id, in the adapter's own JSON shape (Alpaca: `{ trades: [...], quotes: [...], ... }`; passthrough: `[topic]`).
    */
   readonly subscriptions?: Readonly<Record<string, unknown>>;
+  /** While `reconnecting`: failed attempts in a row so far (from 1). */
+  readonly attempt?: number;
+  /** While `reconnecting`: when the next dial is due (ms since the epoch). */
+  readonly nextRetryAt?: number;
+  /** The latest failure, kept until the upstream is back: catalogue code, vendor code when known, what happened. */
+  readonly lastError?: UpstreamFailureStatus;
   readonly [extension: string]: unknown;
+}
+
+export interface UpstreamFailureStatus {
+  readonly code: string;
+  readonly vendorCode?: number;
+  readonly message: string;
+  /** When it happened (ms since the epoch). */
+  readonly at: number;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -4,7 +4,8 @@ import { BadVersionError, ProtocolErrorCode, VersionMismatchError, type VersionR
  * The protocol version this build speaks best. Bumped whenever a frame is added or changes layout.
  * 2: `open` may name the adapter's module (`adapterModule`, sent as type 0x17) so the daemon can load it on demand.
  * 3: subscriptions are state: `subscribed`/`unsubscribed` carry the client's acknowledged set (types 0x26/0x27), and
- *    `restore` (0x18) puts a set back after a daemon restart.
+ *    `restore` (0x18) puts a set back after a daemon restart;
+ *    `error` responses and `error` events may carry the vendor's code (`vendorCode`: type 0x28, event kind 6).
  */
 export const PROTOCOL_VERSION = 3;
 /** The oldest protocol version this build still speaks. */
@@ -19,6 +20,8 @@ export const ADAPTER_MODULE_VERSION = 2;
  * subscription state, and a client may send `restore`. With an older daemon a client has no state to restore.
  */
 export const SUBSCRIPTION_STATE_VERSION = 3;
+/** The first version whose `error` responses and events may carry `vendorCode`; a daemon leaves it out below. */
+export const VENDOR_CODE_VERSION = 3;
 /** Everything this build speaks: what a client offers in `hello` and what a daemon accepts. */
 export const SUPPORTED_VERSIONS: VersionRange = Object.freeze({
   min: MIN_PROTOCOL_VERSION,

@@ -13,7 +13,7 @@ import {
 } from '@wsproxy/protocol';
 import { type RuntimePaths, runtimePaths, validateUpstreamUrl } from '@wsproxy/proxy-server';
 import { ControlChannel } from './control-channel.js';
-import { BadUrlError } from './daemon-errors.js';
+import { BadUrlError, daemonError } from './daemon-errors.js';
 import { DeliveryLedger } from './delivery-ledger.js';
 import { connectToDaemon } from './discovery.js';
 import {
@@ -606,7 +606,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         }
         return;
       case 'error':
-        for (const socket of sockets) socket.fail(new WsproxyClientError(event.code, event.message));
+        for (const socket of sockets) socket.fail(daemonError(event.code, event.message, event.vendorCode));
         return;
       case 'closed':
         this.assembler.discard(event.connectionId);

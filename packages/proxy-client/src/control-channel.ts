@@ -132,7 +132,7 @@ export class ControlChannel extends EventEmitter<ControlChannelEvents> {
   /** Sends a request and turns an `error` answer into a typed exception. */
   async call(request: OutgoingRequest): Promise<DaemonResponse> {
     const answer = await this.request(request);
-    if (answer.type === 'error') throw daemonError(answer.code, answer.message);
+    if (answer.type === 'error') throw daemonError(answer.code, answer.message, answer.vendorCode);
     return answer;
   }
 

@@ -73,8 +73,12 @@ export class HandshakeRefusedError extends WsproxyClientError {
  * `WSP_ERR_UPSTREAM_UNREACHABLE`, `WSP_ERR_CREDENTIALS_MISMATCH`, ... see `DaemonErrorCode` in @wsproxy/protocol).
  */
 export class DaemonRequestError extends WsproxyClientError {
-  constructor(code: string, message: string) {
+  /** The vendor's own code behind the failure (Alpaca 402/406, HTTP 429, ...), when the daemon knows one. */
+  readonly vendorCode: number | undefined;
+
+  constructor(code: string, message: string, vendorCode?: number) {
     super(code, message);
     this.name = 'DaemonRequestError';
+    this.vendorCode = vendorCode;
   }
 }

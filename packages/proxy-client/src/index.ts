@@ -13,10 +13,16 @@ export {
 } from './client.js';
 export {
   AdapterLoadError,
+  AdapterMismatchError,
+  AuthFailedError,
   BadUrlError,
   CredentialsMismatchError,
   daemonError,
   ProtocolViolationError,
+  RateLimitedError,
+  SubscriptionRejectedError,
+  UpstreamClosedError,
+  UpstreamLimitError,
   UpstreamUnreachableError,
 } from './daemon-errors.js';
 export {

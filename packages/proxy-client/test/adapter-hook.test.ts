@@ -18,14 +18,20 @@ describe('adapter hook', () => {
     await eventually(() => received.length === 2, 'routed frames');
     expect(received.map((m) => m.data)).toEqual(['UPPER', 'Second']);
 
-    // An adapter that throws on a frame: that frame is lost, members are told, the daemon and later frames go on.
+    // An adapter that throws on a frame: that frame is lost and members hear it as a gap (like every other loss,
+    // counted in status), not as an error event that vanishes when nobody listens; the daemon and later frames go on.
     const errors: Array<{ code: string }> = [];
+    const gaps: Array<{ lostMessages: number; lostBytes: number }> = [];
     socket.on('error', (error) => errors.push(error));
+    socket.on('gap', (gap) => gaps.push(gap));
     world.upstream.broadcast('THROW');
     world.upstream.broadcast('After');
-    await eventually(() => received.length === 3 && errors.length === 1, 'error event and the next frame');
-    expect(errors[0]!.code).toBe('WSP_ERR_INTERNAL');
+    await eventually(() => received.length === 3 && gaps.length === 1, 'a gap and the next frame');
+    expect(gaps).toEqual([{ lostMessages: 1, lostBytes: 'THROW'.length }]);
+    expect(errors).toEqual([]);
     expect(received[2]!.data).toBe('After');
+    const me = (await client.status()).clients.find((c) => c.clientId === client.clientId);
+    expect(me).toMatchObject({ gaps: 1, lostMessages: 1 });
 
     const first = await socket.subscribe('AAPL');
     expect(first.alreadySubscribed).toBe(false);

@@ -10,11 +10,11 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AdapterStatus } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
 import { passthrough, type UpstreamAdapterFactory } from './adapter.js';
-import { AdapterLoadError } from './errors.js';
+import { type AdapterBuild, AdapterLoadError, AdapterMismatchError } from './errors.js';
 
 /**
  * An open waits this long for a module to load; one that never settles (a top-level await that hangs) must not
@@ -125,11 +125,51 @@ export function checkAdapterModule(module: string): string {
   return module;
 }
 
+/** The file a module key stands for (a package specifier resolved from the daemon's installation), or undefined. */
+function moduleFile(key: string): string | undefined {
+  try {
+    const path = isAbsolute(key) ? key : fileURLToPath(import.meta.resolve(key));
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The version of the package a module file belongs to: the nearest package.json above it that has one. */
+function packageVersionOf(file: string): string | undefined {
+  let dir = dirname(file);
+  for (;;) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: unknown };
+      if (typeof manifest.version === 'string') return manifest.version;
+    } catch {
+      // No package.json here (or unreadable): look further up.
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Which build a module key is: its real file and package version (both unknown when it cannot be resolved). */
+function buildOf(key: string): AdapterBuild {
+  const file = moduleFile(key);
+  return { module: file ?? key, version: file ? packageVersionOf(file) : undefined };
+}
+
+/** The same build: the same file, or the same version of the same adapter (two installs of one release). */
+function sameBuild(a: AdapterBuild, b: AdapterBuild): boolean {
+  if (a.module === b.module) return true;
+  return a.version !== undefined && a.version === b.version;
+}
+
 /** The daemon's adapters by name. `factories` is the live map the upstream registry looks names up in. */
 export class AdapterCatalog {
   readonly factories = new Map<string, UpstreamAdapterFactory>([[passthrough.name, passthrough]]);
   /** Module each adapter came from; absent for the built-in and for factories handed over as objects. */
   private readonly modules = new Map<string, string>();
+  /** The build each module-loaded adapter runs: an open naming another build of the same adapter is refused. */
+  private readonly builds = new Map<string, AdapterBuild>();
   /** One load per module key, shared by every open that names it while it runs; kept once it succeeded. */
   private readonly loads = new Map<string, Promise<readonly UpstreamAdapterFactory[]>>();
 
@@ -171,11 +211,12 @@ export class AdapterCatalog {
    * Throws `AdapterLoadError` for this requester only; the catalogue and every other connection stay as they were.
    */
   async ensure(name: string, module: string): Promise<void> {
-    if (this.factories.has(name)) return;
     const key = checkAdapterModule(module);
+    // Loaded already: fine if it is the build this open brings, refused (naming both) if it is another one.
+    if (this.factories.has(name)) return this.checkBuild(name, key);
     const factories = await this.load(key);
     // Another open may have registered the name meanwhile: the first one stays, nothing is ever replaced.
-    if (this.factories.has(name)) return;
+    if (this.factories.has(name)) return this.checkBuild(name, key);
     // Only the adapter asked for: a module loaded for one name must not claim others that later clients ask for.
     const factory = factories.find((f) => f.name === name);
     if (factory) {
@@ -192,7 +233,19 @@ export class AdapterCatalog {
 
   /** What `wsproxy status` lists. */
   list(): AdapterStatus[] {
-    return [...this.factories.keys()].map((name) => ({ name, module: this.modules.get(name) ?? '' }));
+    return [...this.factories.keys()].map((name) => {
+      const version = this.builds.get(name)?.version;
+      return { name, module: this.modules.get(name) ?? '', ...(version ? { version } : {}) };
+    });
+  }
+
+  /** Throws `AdapterMismatchError` when `name` runs another build than the module `key` is. */
+  private checkBuild(name: string, key: string): void {
+    const loaded = this.builds.get(name);
+    // Built in or handed over as an object: nothing to compare a module with.
+    if (!loaded) return;
+    const requested = buildOf(key);
+    if (!sameBuild(loaded, requested)) throw new AdapterMismatchError(name, loaded, requested);
   }
 
   private load(key: string): Promise<readonly UpstreamAdapterFactory[]> {
@@ -233,5 +286,6 @@ export class AdapterCatalog {
   private register(key: string, factory: UpstreamAdapterFactory): void {
     this.factories.set(factory.name, factory);
     this.modules.set(factory.name, key);
+    this.builds.set(factory.name, buildOf(key));
   }
 }

@@ -20,6 +20,7 @@ export const CLI_OPTIONS = {
   'pong-timeout': { type: 'string' },
   'reconnect-initial': { type: 'string' },
   'reconnect-max': { type: 'string' },
+  'reconnect-attempts': { type: 'string' },
   adapter: { type: 'string', multiple: true },
   listen: { type: 'string' },
   'listen-token': { type: 'string' },

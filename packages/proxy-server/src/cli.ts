@@ -52,6 +52,7 @@ Options (start):
   --pong-timeout <ms>         upstream declared dead without a pong (default 5000)
   --reconnect-initial <ms>    first reconnect delay ceiling (default 250)
   --reconnect-max <ms>        reconnect delay cap (default 30000)
+  --reconnect-attempts <n>    give an upstream up after this many failed redials in a row (default: never)
   --adapter <module>          load an adapter module (repeatable); it exports an UpstreamAdapterFactory
                               as default, \`adapter\` or \`adapters\`. Not needed for clients that name their
                               adapter's module when they open (AlpacaStream does): the daemon loads it then
@@ -116,6 +117,12 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
       reconnect: {
         initialDelayMs: durationOption('reconnect-initial', values['reconnect-initial'], 1),
         maxDelayMs: durationOption('reconnect-max', values['reconnect-max'], 1),
+        maxAttempts: integerOption(
+          'reconnect-attempts',
+          values['reconnect-attempts'],
+          1,
+          Number.MAX_SAFE_INTEGER,
+        ),
       },
     },
     adapterModules: values.adapter ?? [],
@@ -144,6 +151,18 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
   return 0;
 }
 
+/** While an upstream is down: why (catalogue and vendor code), how many tries so far, when the next one is. */
+function upstreamTrouble(u: DaemonStatus['upstreams'][number]): string {
+  const parts: string[] = [];
+  if (u.attempt !== undefined) parts.push(`attempt ${u.attempt}`);
+  if (u.nextRetryAt !== undefined) parts.push(`next try in ${Math.max(0, u.nextRetryAt - Date.now())} ms`);
+  if (u.lastError) {
+    const vendor = u.lastError.vendorCode === undefined ? '' : ` (vendor ${u.lastError.vendorCode})`;
+    parts.push(`last error ${u.lastError.code}${vendor}: ${u.lastError.message}`);
+  }
+  return parts.length > 0 ? `; ${parts.join(', ')}` : '';
+}
+
 function formatStatus(status: DaemonStatus): string {
   const lines = [
     `daemon ${status.daemon.pid} v${status.daemon.version}, up ${Math.round(status.daemon.uptimeMs / 1000)} s, log level ${status.daemon.logLevel}`,
@@ -151,7 +170,7 @@ function formatStatus(status: DaemonStatus): string {
     `upstreams (${status.upstreams.length}):`,
     ...status.upstreams.map(
       (u) =>
-        `  #${u.connectionId} ${u.url} [${u.adapter}] ${u.state}, clients ${u.clients.join(',') || '-'}, ${u.messagesIn} msgs / ${u.bytesIn} bytes in, ${u.reconnects} reconnects`,
+        `  #${u.connectionId} ${u.url} [${u.adapter}] ${u.state}, clients ${u.clients.join(',') || '-'}, ${u.messagesIn} msgs / ${u.bytesIn} bytes in, ${u.reconnects} reconnects${upstreamTrouble(u)}`,
     ),
     `clients (${status.clients.length}):`,
     ...status.clients.map(

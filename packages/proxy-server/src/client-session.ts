@@ -10,10 +10,24 @@ import {
   type Hello,
   ProtocolError,
   type StatusRequest,
+  VENDOR_CODE_VERSION,
 } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
 
 const DOORBELL = Buffer.of(DOORBELL_BYTE);
+
+/** What a client older than protocol version 3 can decode: the same error, without the vendor's code. */
+function withoutVendorCode(message: DaemonMessage): DaemonMessage {
+  if (message.type === 'error' && message.vendorCode !== undefined) {
+    const { vendorCode: _, ...rest } = message;
+    return rest;
+  }
+  if (message.type === 'event' && message.event.kind === 'error' && message.event.vendorCode !== undefined) {
+    const { vendorCode: _, ...event } = message.event;
+    return { type: 'event', event };
+  }
+  return message;
+}
 const HELLO_TIMEOUT_MS = 5_000;
 
 export interface ClientSessionHandlers {
@@ -34,6 +48,8 @@ export interface ClientSessionHandlers {
 export interface DeliveryStats {
   deliveredMessages: number;
   deliveredBytes: number;
+  /** Upstream frames this client lost because the adapter could not route them (each told as a `gap`). */
+  droppedMessages: number;
 }
 
 /**
@@ -51,7 +67,7 @@ export class ClientSession {
   readerSlot = -1;
   /** Upstream connection ids this client opened. */
   readonly connections = new Set<number>();
-  readonly stats: DeliveryStats = { deliveredMessages: 0, deliveredBytes: 0 };
+  readonly stats: DeliveryStats = { deliveredMessages: 0, deliveredBytes: 0, droppedMessages: 0 };
   private readonly decoder: ControlStreamDecoder;
   private closedFlag = false;
   private logger: Logger;
@@ -86,7 +102,9 @@ export class ClientSession {
 
   send(message: DaemonMessage): void {
     if (this.closedFlag || this.socket.destroyed) return;
-    this.socket.write(encodeControlFrame(message));
+    this.socket.write(
+      encodeControlFrame(this.version < VENDOR_CODE_VERSION ? withoutVendorCode(message) : message),
+    );
   }
 
   /** One byte: "the ring has data for you". Sent only when the ring writer flipped this reader's sleeping flag. */

@@ -33,6 +33,7 @@ import {
   runtimePaths,
 } from './runtime-dir.js';
 import { statusReport } from './status-report.js';
+import { failureOf } from './upstream/upstream-failure.js';
 import type { UpstreamDefaults } from './upstream/upstream-registry.js';
 import { type SharedUpstream, UpstreamRegistry } from './upstream/upstream-registry.js';
 
@@ -116,15 +117,10 @@ function lingerDelay(value: number): number {
 }
 
 function errorAnswer(requestId: number, error: unknown): DaemonMessage {
-  const message = error instanceof Error ? error.message : String(error);
-  // Our errors, and an adapter's typed ones (they carry a stable `code` too), keep their code; anything else is a bug.
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return {
-    type: 'error',
-    requestId,
-    code: typeof code === 'string' ? code : DaemonErrorCode.INTERNAL,
-    message,
-  };
+  // Our errors, and an adapter's typed ones (a catalogue `code`, the vendor's `vendorCode`), keep both; anything else
+  // is a bug.
+  const { code, message, vendorCode } = failureOf(error);
+  return { type: 'error', requestId, code, message, ...(vendorCode === undefined ? {} : { vendorCode }) };
 }
 
 /**
@@ -191,11 +187,28 @@ export class Daemon {
           this.publisher.publish(upstream.id, to, data, isBinary);
           endpoint?.deliver(to, data, isBinary);
         },
-        reconnecting: (upstream, info) => {
+        reconnecting: (upstream, { attempt, delayMs, reason, failure }) => {
           const outage = this.outages.get(upstream.id);
-          if (outage) outage.attempt = info.attempt;
-          else this.outages.set(upstream.id, { since: Date.now(), attempt: info.attempt });
-          this.tellMembers(upstream, { kind: 'reconnecting', connectionId: upstream.id, ...info });
+          if (outage) outage.attempt = attempt;
+          else this.outages.set(upstream.id, { since: Date.now(), attempt });
+          // A plain drop is said by `reconnecting` alone; a refusal (402, 406, 429, no pong) also as a typed error,
+          // every time, so a strategy waiting through a long outage knows why and that it is still being tried.
+          if (failure.code !== DaemonErrorCode.UPSTREAM_CLOSED) {
+            this.tellMembers(upstream, {
+              kind: 'error',
+              connectionId: upstream.id,
+              code: failure.code,
+              message: `${failure.message}; retrying in ${delayMs} ms (attempt ${attempt})`,
+              ...(failure.vendorCode === undefined ? {} : { vendorCode: failure.vendorCode }),
+            });
+          }
+          this.tellMembers(upstream, {
+            kind: 'reconnecting',
+            connectionId: upstream.id,
+            attempt,
+            delayMs,
+            reason,
+          });
           this.endpoint?.upstreamDropped(upstream);
         },
         reconnected: (upstream) => {
@@ -208,19 +221,33 @@ export class Daemon {
             downtimeMs: Math.min(0xffff_ffff, Date.now() - outage.since),
           });
         },
-        frameDropped: (upstream, error) => {
-          this.tellMembers(upstream, {
-            kind: 'error',
-            connectionId: upstream.id,
-            code: DaemonErrorCode.INTERNAL,
-            message: `an upstream frame was dropped: ${error instanceof Error ? error.message : String(error)}`,
-          });
+        frameDropped: (upstream, bytes) => {
+          // A loss like any other: a gap, counted in status, never an error event that vanishes unheard.
+          for (const id of upstream.members.keys()) {
+            const session = this.clients.get(id);
+            if (!session) continue;
+            session.stats.droppedMessages += 1;
+            session.send({
+              type: 'event',
+              event: { kind: 'gap', connectionId: upstream.id, lostMessages: 1, lostBytes: bytes },
+            });
+          }
         },
         closed: (upstream, info) => {
           this.outages.delete(upstream.id);
           this.publisher.forget(upstream.id);
           this.endpoint?.upstreamClosed(upstream);
           const code = info.code >= 1000 && info.code <= 4999 ? info.code : 1006;
+          // Not closed by us (the last client leaving, shutdown): the daemon gave up on it.
+          if (code !== 1000 && code !== 1001) {
+            this.tellMembers(upstream, {
+              kind: 'error',
+              connectionId: upstream.id,
+              code: DaemonErrorCode.UPSTREAM_CLOSED,
+              message: `the upstream connection closed for good: ${info.reason}`,
+              vendorCode: code,
+            });
+          }
           this.tellMembers(upstream, {
             kind: 'closed',
             connectionId: upstream.id,
@@ -244,7 +271,7 @@ export class Daemon {
     try {
       daemon.server = await bindDaemonSocket(daemon.paths, (socket) => daemon.accept(socket));
     } catch (error) {
-      daemon.log.flush();
+      await daemon.log.settled();
       throw error;
     }
     daemon.socketInode = statSync(daemon.paths.socketPath).ino;
@@ -254,7 +281,7 @@ export class Daemon {
     } catch (error) {
       daemon.server.close();
       daemon.removeSocketFile();
-      daemon.log.flush();
+      await daemon.log.settled();
       throw error;
     }
     if (options.endpoint) {
@@ -318,7 +345,7 @@ export class Daemon {
     for (const session of [...this.clients.all()]) session.close();
     await this.upstreams.closeAll(1001, 'wsproxy daemon shutting down');
     this.ring.close({ unlink: true });
-    this.log.flush();
+    await this.log.settled();
     this.resolveStopped();
   }
 
@@ -407,15 +434,18 @@ export class Daemon {
       logger: this.logger,
       protocol,
       activity: () => {
-        if (this.endpoint?.size) clearTimeout(this.lingerTimer);
+        if (this.endpoint?.awaited) clearTimeout(this.lingerTimer);
         else this.scheduleLinger();
       },
     });
   }
 
-  /** Shared-memory clients and endpoint connections alike keep the daemon alive. */
+  /**
+   * Shared-memory clients and endpoint connections alike keep the daemon alive, and so do endpoint connections we
+   * closed ourselves for an upstream redial until they are back: they are not "nobody left".
+   */
   private get clientCount(): number {
-    return this.clients.size + (this.endpoint?.size ?? 0);
+    return this.clients.size + (this.endpoint?.awaited ?? 0);
   }
 
   private scheduleLinger(delayMs = this.lingerMs): void {

@@ -1,4 +1,5 @@
 import { DaemonErrorCode } from '@wsproxy/protocol';
+import type { UpstreamFailure } from './upstream/upstream-failure.js';
 
 /**
  * Errors raised by the daemon itself (not by the wire codec, whose catalogue lives in `@wsproxy/protocol`).
@@ -6,11 +7,14 @@ import { DaemonErrorCode } from '@wsproxy/protocol';
  */
 export class WsproxyServerError extends Error {
   readonly code: string;
+  /** The vendor's own code behind the failure (Alpaca 402, HTTP 429, ...), when there is one. */
+  readonly vendorCode: number | undefined;
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  constructor(code: string, message: string, options?: ErrorOptions & { vendorCode?: number }) {
     super(message, options);
     this.name = 'WsproxyServerError';
     this.code = code;
+    this.vendorCode = options?.vendorCode;
   }
 }
 
@@ -44,6 +48,34 @@ export class AdapterLoadError extends WsproxyServerError {
     super(DaemonErrorCode.ADAPTER_LOAD_FAILED, `cannot load adapter module ${module}: ${reason}`, options);
     this.name = 'AdapterLoadError';
     this.module = module;
+  }
+}
+
+/** Where an adapter came from: its module file and the version of the package that holds it. */
+export interface AdapterBuild {
+  readonly module: string;
+  readonly version: string | undefined;
+}
+
+/**
+ * An open asked for an adapter the daemon already runs from another build (another file, another version): mixing
+ * them silently would run one project's code for another. Says which build is loaded and which was asked for.
+ */
+export class AdapterMismatchError extends WsproxyServerError {
+  readonly adapter: string;
+  readonly loaded: AdapterBuild;
+  readonly requested: AdapterBuild;
+
+  constructor(adapter: string, loaded: AdapterBuild, requested: AdapterBuild) {
+    const show = (build: AdapterBuild) => `${build.version ?? 'unknown version'} (${build.module})`;
+    super(
+      DaemonErrorCode.ADAPTER_MISMATCH,
+      `adapter ${JSON.stringify(adapter)} is loaded in this daemon as ${show(loaded)}; this open asks for ${show(requested)}. Use the same version in both projects, or give one of them its own daemon (another namespace)`,
+    );
+    this.name = 'AdapterMismatchError';
+    this.adapter = adapter;
+    this.loaded = loaded;
+    this.requested = requested;
   }
 }
 
@@ -98,8 +130,31 @@ export class InvalidUrlError extends WsproxyServerError {
 
 /** The upstream could not be reached or refused the WebSocket handshake on the first attempt. */
 export class UpstreamUnreachableError extends WsproxyServerError {
-  constructor(url: string, reason: string, options?: ErrorOptions) {
+  constructor(url: string, reason: string, options?: ErrorOptions & { vendorCode?: number }) {
     super(DaemonErrorCode.UPSTREAM_UNREACHABLE, `could not connect to ${url}: ${reason}`, options);
     this.name = 'UpstreamUnreachableError';
   }
+}
+
+/** The upstream answered the upgrade with HTTP 429; `retryAfterMs` is its `Retry-After`, when it sent one. */
+export class RateLimitedError extends WsproxyServerError {
+  readonly retryAfterMs: number | undefined;
+
+  constructor(url: string, failure: UpstreamFailure) {
+    super(DaemonErrorCode.RATE_LIMITED, `could not connect to ${url}: ${failure.message}`, {
+      vendorCode: failure.vendorCode ?? 429,
+    });
+    this.name = 'RateLimitedError';
+    this.retryAfterMs = failure.retryAfterMs;
+  }
+}
+
+/** The typed error for a first connect that failed. */
+export function upstreamError(url: string, failure: UpstreamFailure): WsproxyServerError {
+  if (failure.code === DaemonErrorCode.RATE_LIMITED) return new RateLimitedError(url, failure);
+  if (failure.code === DaemonErrorCode.UPSTREAM_UNREACHABLE)
+    return new UpstreamUnreachableError(url, failure.message, { vendorCode: failure.vendorCode });
+  return new WsproxyServerError(failure.code, `could not connect to ${url}: ${failure.message}`, {
+    vendorCode: failure.vendorCode,
+  });
 }

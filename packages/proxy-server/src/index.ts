@@ -23,7 +23,9 @@ export type {
 export { isLoopback, type ListenAddress, parseListenAddress } from './endpoint/listen-address.js';
 export { FIRST_ENDPOINT_CLIENT_ID, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 export {
+  type AdapterBuild,
   AdapterLoadError,
+  AdapterMismatchError,
   CredentialsMismatchError,
   DaemonAlreadyRunningError,
   InsecureRuntimeDirError,

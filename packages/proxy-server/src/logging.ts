@@ -51,6 +51,11 @@ export interface DaemonLogger {
   setLevel(level: LogLevel): void;
   /** Writes out what is buffered; called on clean shutdown. */
   flush(): void;
+  /**
+   * Resolves once the file is open and what is buffered is written. A daemon that fails right at start must wait for
+   * this before the process exits: pino flushes on exit, and a file still opening makes that throw.
+   */
+  settled(): Promise<void>;
 }
 
 export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLogger {
@@ -61,7 +66,7 @@ export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLog
     const setLevel = (next: LogLevel) => {
       logger.level = assertLogLevel(next);
     };
-    return { logger, setLevel, flush: () => {} };
+    return { logger, setLevel, flush: () => {}, settled: () => Promise.resolve() };
   }
   const file = options.file;
   const maxBytes = options.maxBytes ?? DEFAULT_LOG_MAX_BYTES;
@@ -95,6 +100,15 @@ export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLog
     // Lines written between the rename and the reopen land at the end of `<file>.1`: none is lost.
     destination.reopen();
   });
+  let open = false;
+  const opened = new Promise<void>((resolve) => {
+    destination.once('ready', () => {
+      open = true;
+      resolve();
+    });
+    // A file that cannot be opened has nothing to flush; the error itself is reported by whoever logs next.
+    destination.once('error', () => resolve());
+  });
   // pino children copy the level when created; keep them so a runtime level change reaches all of them.
   const children = new Set<WeakRef<Logger>>();
   const logger = pino(
@@ -114,11 +128,16 @@ export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLog
       logger.info({ level: checked }, 'log level changed');
     },
     flush() {
+      if (!open) return;
       try {
         destination.flushSync();
       } catch {
-        // Not yet open (an error this early has nowhere better to go); dropping the tail is acceptable.
+        // A write still in flight; the tail is written by the async path.
       }
+    },
+    async settled() {
+      await opened;
+      this.flush();
     },
   };
 }

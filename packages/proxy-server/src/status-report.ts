@@ -3,6 +3,7 @@ import {
   type DaemonStatus,
   type EndpointStatus,
   PROTOCOL_VERSION,
+  type UpstreamStatus,
 } from '@wsproxy/protocol';
 import type { RingWriter } from '@wsproxy/shm-queue';
 import type { ClientSession } from './client-session.js';
@@ -20,6 +21,15 @@ export interface StatusSources {
   readonly adapters: readonly AdapterStatus[];
   /** Present only when the drop-in endpoint is on. */
   readonly endpoint?: EndpointStatus;
+}
+
+/** Why an upstream is not `open`, and when it is tried next: what a user needs while it is down. */
+function upstreamHealth(upstream: SharedUpstream): Partial<UpstreamStatus> {
+  const { state, lastFailure } = upstream.connection;
+  return {
+    ...(state.kind === 'reconnecting' ? { attempt: state.attempt, nextRetryAt: state.nextRetryAt } : {}),
+    ...(lastFailure ? { lastError: lastFailure } : {}),
+  };
 }
 
 /** What `wsproxy status` prints: built on demand from live state, never kept up to date in the hot path. */
@@ -55,8 +65,9 @@ export function statusReport(sources: StatusSources): DaemonStatus {
         connections: [...session.connections],
         deliveredMessages: session.stats.deliveredMessages,
         deliveredBytes: session.stats.deliveredBytes,
-        gaps: reader?.laps ?? 0,
-        lostMessages: reader?.lostRecords ?? 0,
+        // Every loss this client was told of as a `gap`: laps in the ring, and frames the adapter could not route.
+        gaps: (reader?.laps ?? 0) + session.stats.droppedMessages,
+        lostMessages: (reader?.lostRecords ?? 0) + session.stats.droppedMessages,
       };
     }),
     upstreams: sources.upstreams.map((upstream) => ({
@@ -69,6 +80,7 @@ export function statusReport(sources: StatusSources): DaemonStatus {
       messagesIn: upstream.connection.stats.messagesIn,
       bytesIn: upstream.connection.stats.bytesIn,
       ...subscriptionsOf(upstream),
+      ...upstreamHealth(upstream),
     })),
     adapters: sources.adapters,
     ...(sources.endpoint ? { endpoint: sources.endpoint } : {}),

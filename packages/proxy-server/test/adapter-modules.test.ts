@@ -1,7 +1,7 @@
 // Adapters loaded on demand: a daemon started WITHOUT --adapter (as a plain client or `wsproxy start` would) loads
 // the module an open names (protocol version 2, `adapterModule`), once, for every concurrent opener; a module that
 // cannot be used is a typed error for its requester only. Real daemon process, real Unix socket, real upstream.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -89,9 +89,11 @@ describe('adapter modules named by an open', { timeout: 30_000 }, () => {
     expect(readFileSync(join(dir, 'loads.log'), 'utf8')).toBe('tag-adapter loaded\n');
 
     const status = await fetchStatus(daemon.info.socket);
+    // The version is that of the package holding the module: here this package's own fixtures.
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
     expect(status.adapters).toEqual([
       { name: 'passthrough', module: '' },
-      { name: 'tag', module: tagModule },
+      { name: 'tag', module: tagModule, version },
     ]);
     expect(status.upstreams.map((u) => u.adapter)).toEqual(['tag']);
   });
@@ -167,6 +169,43 @@ describe('adapter modules named by an open', { timeout: 30_000 }, () => {
     // Meanwhile and after, the daemon answers everyone.
     expect((await fetchStatus(daemon.info.socket)).daemon.pid).toBe(daemon.info.pid);
     expect(waiting.isClosed).toBe(false);
+  });
+
+  it('two builds of one adapter never mix: another version is refused naming both; another copy of the same is fine', async () => {
+    // Two projects, each with its own install of the "versioned" adapter package, v1.0.0 and v2.0.0, and a third
+    // project with another copy of v1.0.0.
+    const install = (project: string, version: string) => {
+      const root = join(dir, project, 'node_modules', 'versioned-adapter');
+      mkdirSync(root, { recursive: true });
+      writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'versioned-adapter', version }));
+      writeFileSync(
+        join(root, 'daemon.mjs'),
+        `export default { name: 'versioned', create: (c) => ({ onUpstreamFrame: (f) => c.deliver('all', f.data, f.isBinary) }) };\n`,
+      );
+      return join(root, 'daemon.mjs');
+    };
+    const v1 = install('project-a', '1.0.0');
+    const v2 = install('project-b', '2.0.0');
+    const v1Copy = install('project-c', '1.0.0');
+    const first = await client('project-a');
+    expect((await first.request(openRequest('versioned', v1))).type).toBe('opened');
+
+    const second = await client('project-b');
+    const refused = await second.request(openRequest('versioned', v2));
+    expect(refused).toMatchObject({ type: 'error', code: 'WSP_ERR_ADAPTER_MISMATCH' });
+    const message = refused.type === 'error' ? refused.message : '';
+    expect(message).toContain(`1.0.0 (${realpathSync(v1)})`);
+    expect(message).toContain(`2.0.0 (${realpathSync(v2)})`);
+
+    // The same release from another install is the same code: accepted, and it shares the running adapter.
+    const third = await client('project-c');
+    expect((await third.request(openRequest('versioned', v1Copy))).type).toBe('opened');
+    const status = await fetchStatus(daemon.info.socket);
+    expect(status.adapters?.find((a) => a.name === 'versioned')).toEqual({
+      name: 'versioned',
+      module: v1,
+      version: '1.0.0',
+    });
   });
 
   it('a client that negotiated version 1 cannot send the version-2 open', async () => {

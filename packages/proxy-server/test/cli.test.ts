@@ -29,6 +29,18 @@ describe('wsproxy CLI', () => {
 
   const common = () => ['--namespace', namespace, '--runtime-dir', dir];
 
+  it('start that fails early (--listen without an adapter) prints the error alone and leaves nothing behind', async () => {
+    const result = await cli(['start', ...common(), '--listen', '127.0.0.1:0']);
+    expect(result.code).toBe(1);
+    // Exactly the one line: no `sonic boom is not ready yet` stack from a log file still opening at exit.
+    expect(result.stderr).toBe(
+      'wsproxy: the endpoint needs an adapter that serves one (e.g. --adapter @wsproxy/alpaca-adapter/daemon) [WSP_ERR_INVALID_ARGUMENT]\n',
+    );
+    expect(result.stdout).toBe('');
+    expect(readdirSync(dir).filter((name) => name.endsWith('.sock'))).toEqual([]);
+    expect(readdirSync('/dev/shm').filter((name) => name.includes(namespace))).toEqual([]);
+  });
+
   it('start (foreground), status --json, logs, a second start refused, stop', async () => {
     daemon = spawn(process.execPath, [daemonEntryPath, 'start', ...common(), '--json', '--linger', '60000'], {
       stdio: ['ignore', 'pipe', 'inherit'],

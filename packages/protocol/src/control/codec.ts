@@ -1,5 +1,11 @@
 import { InvalidArgumentError, MalformedFrameError, OverLimitError, UnknownTypeError } from '../errors.js';
-import { assertEventObject, type ConnectionEvent, readEventBody, writeEventBody } from '../events.js';
+import {
+  assertEventObject,
+  type ConnectionEvent,
+  hasVendorCode,
+  readEventBody,
+  writeEventBody,
+} from '../events.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../limits.js';
 import { parseStatus } from '../status.js';
 import { writeU32 } from '../wire/bytes.js';
@@ -7,6 +13,7 @@ import { Reader } from '../wire/reader.js';
 import { readUtf8, utf8Length } from '../wire/utf8.js';
 import { Writer } from '../wire/writer.js';
 import {
+  ERROR_WITH_VENDOR_CODE_TYPE,
   FRAME_HEADER_BYTES,
   FRAME_MARK,
   HELLO_MAGIC,
@@ -162,12 +169,15 @@ function writeBody(w: Writer, m: ControlMessage, limits: ProtocolLimits): void {
       w.u8(MessageTypeCode[m.type], 'type');
       writeRequestId(w, m.requestId);
       return;
-    case 'error':
-      w.u8(MessageTypeCode.error, 'type');
+    case 'error': {
+      const withVendor = hasVendorCode(m.vendorCode);
+      w.u8(withVendor ? ERROR_WITH_VENDOR_CODE_TYPE : MessageTypeCode.error, 'type');
       writeRequestId(w, m.requestId);
       w.str16(m.code, maxStr, 'code');
       w.str16(m.message, maxStr, 'message');
+      if (withVendor) w.u32(m.vendorCode as number, 'vendorCode');
       return;
+    }
     case 'opened':
       w.u8(MessageTypeCode.opened, 'type');
       writeRequestId(w, m.requestId);
@@ -307,7 +317,7 @@ export function controlBodyLength(m: ControlMessage): number {
     case 'ok':
       return 1 + 4;
     case 'error':
-      return 1 + 4 + str(m.code) + str(m.message);
+      return 1 + 4 + str(m.code) + str(m.message) + (hasVendorCode(m.vendorCode) ? 4 : 0);
     case 'opened':
       return 1 + 4 + 4 + 1;
     case 'subscribed':
@@ -328,7 +338,7 @@ export function eventBodyLength(e: ConnectionEvent): number {
     case 'closed':
       return 1 + 2 + str(e.reason);
     case 'error':
-      return 1 + str(e.code) + str(e.message);
+      return 1 + str(e.code) + str(e.message) + (hasVendorCode(e.vendorCode) ? 4 : 0);
     case 'reconnecting':
       return 1 + 4 + 4 + str(e.reason);
     case 'reconnected':
@@ -489,11 +499,16 @@ export function decodeControlBody(body: Uint8Array, limits: ProtocolLimits = DEF
       m = { type: kind, requestId: r.u32('requestId') };
       break;
     }
-    case MessageTypeCode.error: {
+    case MessageTypeCode.error:
+    case ERROR_WITH_VENDOR_CODE_TYPE: {
       r.what = 'error';
       const requestId = r.u32('requestId');
       const code = r.str16(maxStr, 'code');
-      m = { type: 'error', requestId, code, message: r.str16(maxStr, 'message') };
+      const message = r.str16(maxStr, 'message');
+      m =
+        type === MessageTypeCode.error
+          ? { type: 'error', requestId, code, message }
+          : { type: 'error', requestId, code, message, vendorCode: r.u32('vendorCode') };
       break;
     }
     case MessageTypeCode.opened: {

@@ -55,6 +55,12 @@ export const OPEN_WITH_MODULE_TYPE = 0x17;
 export const SUBSCRIBED_WITH_STATE_TYPE = 0x26;
 export const UNSUBSCRIBED_WITH_STATE_TYPE = 0x27;
 
+/**
+ * Wire value of an `error` response that carries the vendor's code (protocol version 3): the `error` layout followed
+ * by `u32 vendorCode`. Decodes to `{ type: 'error' }` with `vendorCode` set.
+ */
+export const ERROR_WITH_VENDOR_CODE_TYPE = 0x28;
+
 /** Wire values of log levels. */
 export const LogLevelCode = {
   fatal: 1,

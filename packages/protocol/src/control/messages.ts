@@ -180,6 +180,11 @@ export interface ErrorResponse {
   /** A stable code, from `DaemonErrorCode` (or a newer daemon's). */
   readonly code: string;
   readonly message: string;
+  /**
+   * The vendor's own code behind the failure (Alpaca 402, HTTP 429, ...), when there is one. Protocol version 3:
+   * sent as type 0x28; a daemon leaves it out for an older client.
+   */
+  readonly vendorCode?: number;
 }
 
 /** The answer to `open`: the connection is ready (for Alpaca: authenticated). */

@@ -48,6 +48,12 @@ export const FIRST_ENDPOINT_CLIENT_ID = 0x4000_0000;
 /** How long a connection marked too slow may take to read its backlog and the close frame before it is cut. */
 const SLOW_CLOSE_GRACE_MS = 5_000;
 
+/**
+ * How long connections we closed ourselves for an upstream redial (1012) still count as here: an SDK reconnects
+ * after its own delay (a few seconds), and the daemon must still be there when it does.
+ */
+export const REDIAL_RETURN_MS = 30_000;
+
 export interface LocalEndpointHost {
   readonly upstreams: UpstreamRegistry;
   readonly logger: Logger;
@@ -85,7 +91,7 @@ function peerOf(request: IncomingMessage, path: string): EndpointPeer {
 
 class EndpointClient implements EndpointConnection {
   upstream: SharedUpstream | undefined;
-  private closing = false;
+  closing = false;
   /** Closed for overrunning its send buffer (Alpaca's 407), as opposed to an ordinary close. */
   private slow = false;
   private readonly connectedAt = Date.now();
@@ -212,6 +218,9 @@ export class LocalEndpoint {
   readonly upstreams: UpstreamRegistry;
   readonly logger: Logger;
   private readonly clients = new Map<ClientId, EndpointClient>();
+  /** Connections closed for an upstream redial and not back yet (see `awaited`). */
+  private returning = 0;
+  private returnTimer: NodeJS.Timeout | undefined;
   private readonly wss: WebSocketServer;
   private readonly token: Buffer | undefined;
   private nextId = FIRST_ENDPOINT_CLIENT_ID;
@@ -296,6 +305,14 @@ export class LocalEndpoint {
     return this.clients.size;
   }
 
+  /**
+   * Open connections, plus those we closed for an upstream redial that have not come back yet (for
+   * `REDIAL_RETURN_MS`): what keeps the daemon from lingering out mid-recovery.
+   */
+  get awaited(): number {
+    return this.clients.size + this.returning;
+  }
+
   /** The endpoint's part of `wsproxy status`: where it listens and every connection, without tokens or keys. */
   status(): EndpointStatus {
     return { url: this.url, connections: [...this.clients.values()].map((client) => client.status()) };
@@ -326,9 +343,24 @@ export class LocalEndpoint {
    * reconnects and resubscribes by itself, knowing it may have missed messages. Nothing is lost silently.
    */
   upstreamDropped(upstream: SharedUpstream): void {
+    let closed = 0;
     for (const client of this.clients.values()) {
-      if (client.upstream === upstream) client.close(1012, 'upstream reconnecting');
+      if (client.upstream !== upstream || client.closing) continue;
+      client.close(1012, 'upstream reconnecting');
+      closed += 1;
     }
+    if (closed > 0) this.expectReturn(closed);
+  }
+
+  /** `count` connections we closed will be back: they are not "nobody left" until REDIAL_RETURN_MS has passed. */
+  private expectReturn(count: number): void {
+    this.returning += count;
+    clearTimeout(this.returnTimer);
+    this.returnTimer = setTimeout(() => {
+      this.returning = 0;
+      this.host.activity();
+    }, REDIAL_RETURN_MS);
+    this.returnTimer.unref();
   }
 
   /** The upstream is gone for good: its endpoint members are closed (the SDKs reconnect and authenticate anew). */
@@ -340,6 +372,8 @@ export class LocalEndpoint {
 
   /** Closes every connection (1001) and the listener; a client that does not answer the close is cut after 1 s. */
   async close(): Promise<void> {
+    clearTimeout(this.returnTimer);
+    this.returning = 0;
     for (const client of this.clients.values()) client.close(1001, 'wsproxy daemon shutting down');
     const closed = new Promise<void>((resolve) => {
       this.wss.close();
@@ -390,6 +424,7 @@ export class LocalEndpoint {
   private connected(ws: WebSocket, handler: EndpointConnectionHandler, peer: EndpointPeer): void {
     const client = new EndpointClient(this.nextId++, ws, handler, this, peer);
     this.clients.set(client.id, client);
+    if (this.returning > 0) this.returning -= 1;
     this.host.activity();
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       client.messagesIn++;

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { MAX_PAYLOAD_BYTES } from '@wsproxy/protocol';
+import { DaemonErrorCode, MAX_PAYLOAD_BYTES } from '@wsproxy/protocol';
 import WebSocket, { type ClientOptions, type RawData } from 'ws';
-import { InvalidUrlError, UpstreamUnreachableError } from '../errors.js';
+import { InvalidUrlError, upstreamError } from '../errors.js';
 import {
   backoffDelay,
   type ReconnectOptions,
   type ResolvedReconnectOptions,
   resolveReconnectOptions,
 } from './backoff.js';
+import { handshakeRefusal, type UpstreamFailure } from './upstream-failure.js';
 
 /** TLS settings handed to `ws` (and so to `tls.connect`) as they are. */
 export interface UpstreamTlsOptions {
@@ -30,25 +31,40 @@ export interface UpstreamConnectionOptions {
   /** Limit for the opening handshake. Default 10 s. */
   readonly handshakeTimeoutMs?: number;
   readonly reconnect?: ReconnectOptions;
+  /** The jitter's source of randomness (0 <= x < 1). Default `Math.random`; tests pass their own. */
+  readonly random?: () => number;
 }
 
 export type UpstreamState =
   | { readonly kind: 'connecting' }
+  /** The socket is open but the session is not usable yet (e.g. Alpaca is checking the credentials). */
+  | { readonly kind: 'authenticating'; readonly since: number }
   | { readonly kind: 'open'; readonly since: number }
   | {
       readonly kind: 'reconnecting';
       readonly attempt: number;
       readonly delayMs: number;
       readonly reason: string;
+      /** When the next dial is due (ms since the epoch). */
+      readonly nextRetryAt: number;
     }
   | { readonly kind: 'closed'; readonly code: number; readonly reason: string };
+
+export interface ReconnectingInfo {
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly reason: string;
+  readonly nextRetryAt: number;
+  /** Why the last dial or session failed, typed. */
+  readonly failure: UpstreamFailure;
+}
 
 export interface UpstreamConnectionEvents {
   /** The socket is open: the first time, and again after each successful reconnect. */
   open: [{ readonly reconnected: boolean }];
   message: [data: Buffer, isBinary: boolean];
-  /** The socket dropped and a retry is scheduled. */
-  reconnecting: [{ readonly attempt: number; readonly delayMs: number; readonly reason: string }];
+  /** The socket dropped (or its session was refused) and a retry is scheduled. */
+  reconnecting: [ReconnectingInfo];
   /** Final: no more retries (closed by us, or retries exhausted). */
   closed: [{ readonly code: number; readonly reason: string }];
 }
@@ -75,7 +91,8 @@ function toBuffer(data: RawData): Buffer {
 }
 
 /**
- * One upstream WebSocket that stays up: keepalive by ping/pong, reconnect with backoff after a drop. The very first
+ * One upstream WebSocket that stays up: keepalive by ping/pong, reconnect with backoff after a drop, and after a
+ * session the vendor refused (`refuse`: e.g. Alpaca's 406 while it still holds our dead session). The very first
  * connect is not retried: whoever opened it wants to hear at once that the host is unreachable.
  */
 export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
@@ -91,6 +108,12 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private pongTimer: NodeJS.Timeout | undefined;
+  /** Set when we end the socket ourselves for a reason the close code cannot say (no pong, session refused). */
+  private endingBecause: UpstreamFailure | undefined;
+  /** The latest failure, kept for `wsproxy status` until the session is usable again. */
+  lastFailure: (UpstreamFailure & { readonly at: number }) | undefined;
+  /** Sockets dialled so far: tells a late verdict on an old socket's session from one on the current socket. */
+  dials = 0;
   /** Counters for `wsproxy status`. */
   readonly stats = { messagesIn: 0, bytesIn: 0, messagesOut: 0, reconnects: 0 };
 
@@ -115,12 +138,37 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
       };
       const onClosed = (event: { code: number; reason: string }) => {
         this.off('open', onOpen);
-        reject(new UpstreamUnreachableError(this.url, event.reason));
+        reject(
+          upstreamError(
+            this.url,
+            this.lastFailure ?? { code: DaemonErrorCode.UPSTREAM_UNREACHABLE, message: event.reason },
+          ),
+        );
       };
       this.once('open', onOpen);
       this.once('closed', onClosed);
       this.dial();
     });
+  }
+
+  /** The adapter says the session is usable (e.g. Alpaca authenticated): `open`, and the backoff may reset later. */
+  markReady(dial = this.dials): void {
+    if (this.currentState.kind !== 'authenticating' || dial !== this.dials) return;
+    this.openedAt = Date.now();
+    this.currentState = { kind: 'open', since: this.openedAt };
+    this.lastFailure = undefined;
+  }
+
+  /**
+   * The vendor refused the session this socket carries (bad keys, connection limit, auth timeout): end it and dial
+   * again with backoff. Alpaca keeps a dropped session for ~90 s and answers 406 meanwhile, so giving up on the first
+   * refusal would leave every client waiting forever.
+   */
+  refuse(failure: UpstreamFailure, dial = this.dials): void {
+    const socket = this.socket;
+    if (this.closing || !socket || dial !== this.dials) return;
+    this.endingBecause = failure;
+    socket.terminate();
   }
 
   send(data: Uint8Array | string, isBinary: boolean): boolean {
@@ -165,10 +213,12 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
     };
     const socket = new WebSocket(this.url, wsOptions);
     this.socket = socket;
-    let failure = 'connection closed';
+    this.dials += 1;
+    this.endingBecause = undefined;
+    // The first cause wins: aborting a refused handshake makes `ws` report a generic error after the real reason.
+    let failure: UpstreamFailure | undefined;
     socket.on('open', () => {
-      this.openedAt = Date.now();
-      this.currentState = { kind: 'open', since: this.openedAt };
+      this.currentState = { kind: 'authenticating', since: Date.now() };
       const reconnected = this.everOpened;
       this.everOpened = true;
       if (reconnected) this.stats.reconnects += 1;
@@ -183,36 +233,56 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
     });
     socket.on('pong', () => clearTimeout(this.pongTimer));
     socket.on('unexpected-response', (_request, response) => {
-      failure = `handshake refused with HTTP ${response.statusCode}`;
+      failure ??= handshakeRefusal(response.statusCode ?? 0, response.headers['retry-after']);
       socket.terminate();
     });
     socket.on('error', (error) => {
-      failure = error.message || failure;
+      failure ??= {
+        code: DaemonErrorCode.UPSTREAM_UNREACHABLE,
+        message: error.message || 'connection failed',
+      };
     });
     socket.on('close', (code, reasonBuffer) => {
       this.stopKeepalive();
       if (this.socket !== socket) return;
       this.socket = undefined;
-      const reason = reasonBuffer.length > 0 ? reasonBuffer.toString() : failure;
-      if (this.closing) return this.finish(code, reason);
-      if (!this.everOpened) return this.finish(code === 1005 || code === 1006 ? 1006 : code, reason);
-      this.scheduleReconnect(`${code} ${reason}`);
+      const closeReason = reasonBuffer.length > 0 ? reasonBuffer.toString() : '';
+      const cause: UpstreamFailure = this.endingBecause ??
+        failure ?? {
+          code: DaemonErrorCode.UPSTREAM_CLOSED,
+          vendorCode: code,
+          message: `the upstream closed the connection (${code}${closeReason ? ` ${closeReason}` : ''})`,
+        };
+      this.endingBecause = undefined;
+      if (this.closing) return this.finish(code, closeReason || cause.message);
+      if (!this.everOpened) {
+        this.lastFailure = { ...cause, at: Date.now() };
+        return this.finish(code === 1005 || code === 1006 ? 1006 : code, cause.message);
+      }
+      this.scheduleReconnect(cause);
     });
   }
 
-  private scheduleReconnect(reason: string): void {
-    // A connection that was healthy for a while starts the backoff from scratch.
+  private scheduleReconnect(failure: UpstreamFailure): void {
+    // A session that was usable for a while starts the backoff from scratch; a refused one never was.
     if (this.openedAt > 0 && Date.now() - this.openedAt >= this.reconnectOptions.resetAfterMs)
       this.attempt = 0;
     this.openedAt = 0;
     this.attempt += 1;
+    this.lastFailure = { ...failure, at: Date.now() };
     if (this.attempt > this.reconnectOptions.maxAttempts) {
-      this.finish(1006, `gave up after ${this.attempt - 1} reconnect attempts: ${reason}`);
+      this.finish(1006, `gave up after ${this.attempt - 1} reconnect attempts: ${failure.message}`);
       return;
     }
-    const delayMs = backoffDelay(this.attempt, this.reconnectOptions);
-    this.currentState = { kind: 'reconnecting', attempt: this.attempt, delayMs, reason };
-    this.emit('reconnecting', { attempt: this.attempt, delayMs, reason });
+    // A 429's Retry-After is a floor under the jittered backoff, never replaced by it.
+    const delayMs = Math.max(
+      backoffDelay(this.attempt, this.reconnectOptions, this.options.random),
+      failure.retryAfterMs ?? 0,
+    );
+    const nextRetryAt = Date.now() + delayMs;
+    const reason = failure.message;
+    this.currentState = { kind: 'reconnecting', attempt: this.attempt, delayMs, reason, nextRetryAt };
+    this.emit('reconnecting', { attempt: this.attempt, delayMs, reason, nextRetryAt, failure });
     this.retryTimer = setTimeout(() => this.dial(), delayMs);
   }
 
@@ -231,7 +301,13 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
       socket.ping();
       clearTimeout(this.pongTimer);
       // A half-open TCP connection never errors by itself; a missing pong is our only sign.
-      this.pongTimer = setTimeout(() => socket.terminate(), timeout);
+      this.pongTimer = setTimeout(() => {
+        this.endingBecause = {
+          code: DaemonErrorCode.TIMEOUT,
+          message: `no pong within ${timeout} ms: the upstream connection is half-dead`,
+        };
+        socket.terminate();
+      }, timeout);
     }, interval);
   }
 

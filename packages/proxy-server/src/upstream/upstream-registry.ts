@@ -4,11 +4,13 @@ import { CredentialsMismatchError, UnknownAdapterError } from '../errors.js';
 import { CredentialHasher, type CredentialIdentity } from './credential-identity.js';
 import { displayUrl } from './display-url.js';
 import {
+  type ReconnectingInfo,
   UpstreamConnection,
   type UpstreamConnectionOptions,
   type UpstreamState,
   validateUpstreamUrl,
 } from './upstream-connection.js';
+import { failureOf } from './upstream-failure.js';
 
 export interface OpenUpstreamRequest {
   readonly url: string;
@@ -29,11 +31,12 @@ export interface UpstreamObserver {
     data: Uint8Array,
     isBinary: boolean,
   ): void;
-  reconnecting(upstream: SharedUpstream, info: { attempt: number; delayMs: number; reason: string }): void;
+  /** The upstream dropped, or its session was refused; `info.failure` says why, typed. A retry is scheduled. */
+  reconnecting(upstream: SharedUpstream, info: ReconnectingInfo): void;
   reconnected(upstream: SharedUpstream): void;
   closed(upstream: SharedUpstream, info: { code: number; reason: string }): void;
-  /** A frame could not be delivered (the adapter threw): every member must hear that something was lost. */
-  frameDropped(upstream: SharedUpstream, error: unknown): void;
+  /** A frame could not be delivered (the adapter threw): every member lost it, and must hear so as a gap. */
+  frameDropped(upstream: SharedUpstream, bytes: number): void;
 }
 
 /**
@@ -207,21 +210,28 @@ export class UpstreamRegistry {
       } catch (error) {
         // One bad frame (or an adapter bug) must not take down a daemon that other connections depend on.
         log.error({ err: error, bytes: data.byteLength, isBinary }, 'dropped an upstream frame');
-        observer.frameDropped(upstream, error);
+        observer.frameDropped(upstream, data.byteLength);
       }
     });
     connection.on('reconnecting', (info) => {
-      log.warn(info, 'upstream dropped; reconnecting');
+      const { failure, attempt, delayMs } = info;
+      log.warn(
+        { attempt, delayMs, code: failure.code, vendorCode: failure.vendorCode },
+        `upstream unusable (${failure.message}); reconnecting`,
+      );
       observer.reconnecting(upstream, info);
     });
     connection.on('open', ({ reconnected }) => {
       if (!reconnected) return;
+      const dial = connection.dials;
       Promise.resolve(upstream.adapter.onUpstreamOpen?.(true)).then(
         () => {
+          connection.markReady(dial);
           log.info('upstream reconnected');
           observer.reconnected(upstream);
         },
-        (error: unknown) => log.error({ err: error }, 'adapter failed after reconnect'),
+        // The vendor refused the new session (Alpaca 402/406, auth timeout): end it and keep dialling with backoff.
+        (error: unknown) => connection.refuse(failureOf(error), dial),
       );
     });
     connection.on('closed', (info) => {
@@ -234,6 +244,7 @@ export class UpstreamRegistry {
     upstream.ready = connection
       .connect()
       .then(() => upstream.adapter.onUpstreamOpen?.(false))
+      .then(() => connection.markReady())
       .catch(async (error: unknown) => {
         await this.destroy(upstream, 1011, 'not ready');
         throw error;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   type ClientRequest,
+  type ConnectionEvent,
   ControlStreamDecoder,
   type DaemonMessage,
   encodeControlFrame,
@@ -95,6 +96,8 @@ type Outgoing = ClientRequest extends infer R
 
 /** One control connection speaking the protocol by hand: hello with a chosen version range, then requests. */
 export class RawClient {
+  /** Every event the daemon sent this client, in order. */
+  readonly events: ConnectionEvent[] = [];
   private readonly pending = new Map<number, (message: DaemonMessage) => void>();
   private nextId = 1;
   private closed = false;
@@ -122,6 +125,8 @@ export class RawClient {
           } else if (message.type === 'refused') {
             clearTimeout(timer);
             reject(new Error(`refused: ${message.code}`));
+          } else if (message.type === 'event') {
+            client?.events.push(message.event);
           } else if ('requestId' in message) {
             client?.pending.get(message.requestId)?.(message as DaemonMessage);
             client?.pending.delete(message.requestId);
