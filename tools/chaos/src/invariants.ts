@@ -168,6 +168,25 @@ export function checkData(
       detail: `${life.name} (pid ${life.pid}) never got ${item.key} (upstream session ${item.session}, sent ${iso(item.at)}) though its view held ${item.channel}:${item.symbol} and it was told of no reconnect or gap then; its events around then: ${around(life, item.at)}`,
     });
   }
+  // A late joiner's replay: right after the strategy (re)joined the symbol (an ack, or its recovery), the latest
+  // item the upstream had sent for it before then. Anything else arriving twice is a duplicate.
+  const joins = [
+    ...life.views.map((v) => v.at),
+    ...life.windows.flatMap((w) => (w.to === undefined ? [] : [w.to])),
+  ];
+  const sentFor = new Map<string, number[]>();
+  for (const s of sent) {
+    const k = `${s.channel}\0${s.symbol}`;
+    const list = sentFor.get(k);
+    if (list) list.push(s.at);
+    else sentFor.set(k, [s.at]);
+  }
+  const isReplay = (item: SentItem, again: number): boolean =>
+    joins.some((joined) => {
+      if (Math.abs(joined - again) > 2 * SLACK_MS) return false;
+      const times = sentFor.get(`${item.channel}\0${item.symbol}`) ?? [];
+      return !times.some((t) => t > item.at && t < joined - SLACK_MS);
+    });
   for (const [key, times] of life.received) {
     const item = sentByKey.get(key);
     const first = times[0] as number;
@@ -187,13 +206,7 @@ export function checkData(
       });
     }
     for (const again of times.slice(1)) {
-      const replay = life.views.some(
-        (v) =>
-          Math.abs(v.at - again) <= 2 * SLACK_MS &&
-          has(v.set, item.channel, item.symbol) &&
-          !has(life.viewAt(v.at - 1), item.channel, item.symbol),
-      );
-      if (replay) continue;
+      if (isReplay(item, again)) continue;
       out.push({
         at: again,
         invariant: 'nothing duplicated',

@@ -82,6 +82,16 @@ describe('data invariant', () => {
     expect(judge(l, sent).sort()).toEqual(['nothing duplicated', 'nothing foreign']);
   });
 
+  it('excuses a late joiner replay (the latest item, again right after a rejoin) but not an older one', () => {
+    const l = life();
+    const sent = [item(1000), item(2000)];
+    l.received.set(sent[0]!.key, [sent[0]!.at + 5, t0 + 6100]);
+    l.received.set(sent[1]!.key, [sent[1]!.at + 5, t0 + 6100]);
+    // Recovered (resubscribed) at 6 s: the latest AAPL trade (2 s) may come again, the one before it may not.
+    l.windows.push({ from: t0 + 5500, to: t0 + 6000, why: 'closed 1012' });
+    expect(judge(l, sent)).toEqual(['nothing duplicated']);
+  });
+
   it('does not judge items sent within the slack of an ack', () => {
     const l = life();
     expect(judge(l, [item(SLACK_MS / 2)])).toEqual([]);
