@@ -126,6 +126,7 @@ export {
   RingRecord,
 } from './record/ring-record.js';
 export type {
+  AdapterStats,
   AdapterStatus,
   ClientStatus,
   DaemonInfo,

@@ -7,6 +7,7 @@ import {
 import type { RingWriter } from '@wsproxy/shm-queue';
 import type { ClientSession } from './client-session.js';
 import { displayUrl } from './upstream/display-url.js';
+import type { UpstreamState } from './upstream/upstream-connection.js';
 import type { SharedUpstream } from './upstream/upstream-registry.js';
 
 export interface StatusSources {
@@ -22,9 +23,14 @@ export interface StatusSources {
   readonly endpoint?: EndpointStatus;
 }
 
+function stateReason(state: UpstreamState & { kind: 'reconnecting' | 'closed' }): string {
+  return state.kind === 'closed' ? `${state.code} ${state.reason}` : state.reason;
+}
+
 /** What `wsproxy status` prints: built on demand from live state, never kept up to date in the hot path. */
 export function statusReport(sources: StatusSources): DaemonStatus {
   const { ring } = sources;
+  const now = Date.now();
   const readers = new Map(ring.readers().map((reader) => [reader.slot, reader]));
   const usedBytes = Math.min(
     ring.capacity,
@@ -35,7 +41,7 @@ export function statusReport(sources: StatusSources): DaemonStatus {
       pid: sources.pid,
       version: sources.version,
       protocolVersion: PROTOCOL_VERSION,
-      uptimeMs: Date.now() - sources.startedAt,
+      uptimeMs: now - sources.startedAt,
       logLevel: sources.logLevel,
     },
     ring: {
@@ -44,6 +50,7 @@ export function statusReport(sources: StatusSources): DaemonStatus {
       usedBytes,
       fill: usedBytes / ring.capacity,
       recordsWritten: ring.sequence,
+      laps: Math.floor(ring.position / ring.capacity),
     },
     clients: sources.clients.map((session) => {
       const reader = readers.get(session.readerSlot);
@@ -57,18 +64,30 @@ export function statusReport(sources: StatusSources): DaemonStatus {
         deliveredBytes: session.stats.deliveredBytes,
         gaps: reader?.laps ?? 0,
         lostMessages: reader?.lostRecords ?? 0,
+        ringLagBytes: reader?.lag ?? 0,
+        sleeping: reader?.sleeping ?? false,
       };
     }),
-    upstreams: sources.upstreams.map((upstream) => ({
-      connectionId: upstream.id,
-      url: displayUrl(upstream.url),
-      adapter: upstream.adapterName,
-      state: upstream.state.kind,
-      clients: [...upstream.members.keys()],
-      reconnects: upstream.connection.stats.reconnects,
-      messagesIn: upstream.connection.stats.messagesIn,
-      bytesIn: upstream.connection.stats.bytesIn,
-    })),
+    upstreams: sources.upstreams.map((upstream) => {
+      const { stats } = upstream.connection;
+      const state = upstream.state;
+      const adapterStats = upstream.adapter.stats?.();
+      return {
+        connectionId: upstream.id,
+        url: displayUrl(upstream.url),
+        adapter: upstream.adapterName,
+        state: state.kind,
+        clients: [...upstream.members.keys()],
+        reconnects: stats.reconnects,
+        messagesIn: stats.messagesIn,
+        bytesIn: stats.bytesIn,
+        lastMessageAgeMs: stats.lastMessageAt > 0 ? Math.max(0, now - stats.lastMessageAt) : null,
+        ...(state.kind === 'reconnecting' || state.kind === 'closed'
+          ? { stateReason: stateReason(state) }
+          : {}),
+        ...(adapterStats ? { adapterStats } : {}),
+      };
+    }),
     adapters: sources.adapters,
     ...(sources.endpoint ? { endpoint: sources.endpoint } : {}),
   };
