@@ -49,6 +49,9 @@ Options (start):
   --listen-auth-timeout <ms>  endpoint clients must authenticate within this (default 10000)
   --tls-cert <file>           serve the endpoint over TLS (wss://) with this PEM certificate (env WSPROXY_TLS_CERT)
   --tls-key <file>            ... and this PEM key (env WSPROXY_TLS_KEY)
+  --metrics <[host:]port>     serve /metrics (Prometheus), /healthz and /readyz over HTTP; host defaults to
+                              127.0.0.1 (env WSPROXY_METRICS). Off unless given. With --listen, the endpoint's
+                              port serves them too (/metrics there needs the access token, if one is set)
 
 Options (logs):
   -f, --follow           keep printing new lines
@@ -75,6 +78,7 @@ const options = {
   'listen-auth-timeout': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  metrics: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
   lines: { type: 'string', short: 'n' },
 } as const;
@@ -112,6 +116,17 @@ function endpointOptions(values: Values): LocalEndpointOptions | undefined {
   };
 }
 
+/** `--metrics [host:]port` (or WSPROXY_METRICS): the observability listener, off unless asked. */
+function metricsOptions(values: Values): { host: string; port: number } | undefined {
+  const address = values.metrics ?? process.env.WSPROXY_METRICS;
+  if (!address) return undefined;
+  const { host, port } = parseListenAddress(address, '--metrics');
+  if (!isLoopback(host)) {
+    console.error(`wsproxy: /metrics on ${host} is reachable from other machines (it carries no secrets)`);
+  }
+  return { host, port };
+}
+
 async function start(values: Values, namespace: string, runtimeDir: string): Promise<number> {
   const daemon = await Daemon.start({
     namespace,
@@ -132,6 +147,7 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
     },
     adapterModules: values.adapter ?? [],
     endpoint: endpointOptions(values),
+    metrics: metricsOptions(values),
   });
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
     process.once(event, (error: unknown) => {
@@ -148,10 +164,12 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
         socket: daemon.paths.socketPath,
         ring: daemon.ringName,
         ...(daemon.endpoint ? { endpoint: daemon.endpoint.url } : {}),
+        ...(daemon.metricsServer ? { metrics: daemon.metricsServer.url } : {}),
       }),
     );
   else console.log(`wsproxy daemon ${process.pid} listening on ${daemon.paths.socketPath}`);
   if (daemon.endpoint && !values.json) console.log(`drop-in endpoint on ${daemon.endpoint.url}`);
+  if (daemon.metricsServer && !values.json) console.log(`metrics on ${daemon.metricsServer.url}/metrics`);
   await daemon.stopped;
   return 0;
 }

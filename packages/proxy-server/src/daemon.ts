@@ -22,6 +22,8 @@ import { bindDaemonSocket } from './daemon-socket.js';
 import { LocalEndpoint, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { AdapterLoadError, InvalidArgumentError, NotSupportedError, WsproxyServerError } from './errors.js';
 import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logging.js';
+import { loadPromClient, type PromClient } from './observability/daemon-metrics.js';
+import { MetricsServer, ObservabilityRoutes } from './observability/observability-server.js';
 import { removeOrphanSegments, ringScope, ringSegmentName } from './ring-segments.js';
 import { RingPublisher } from './routing/ring-publisher.js';
 import {
@@ -64,6 +66,11 @@ export interface DaemonOptions {
   readonly adapterModules?: readonly string[];
   /** Serve the drop-in endpoint (off unless given); its protocol comes from the first adapter offering one. */
   readonly endpoint?: LocalEndpointOptions;
+  /**
+   * Serve `/metrics` (Prometheus), `/healthz` and `/readyz` over HTTP here (off unless given; port 0 picks one).
+   * With the endpoint on, its port serves them too.
+   */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 const DEFAULT_LINGER_MS = 5_000;
@@ -118,6 +125,10 @@ export class Daemon {
   private server: Server | undefined;
   /** The drop-in endpoint, when asked for: its connections are clients too (ids from FIRST_ENDPOINT_CLIENT_ID). */
   endpoint: LocalEndpoint | undefined;
+  /** `/metrics`, `/healthz`, `/readyz`: when metrics or the endpoint are on. */
+  private observability: ObservabilityRoutes | undefined;
+  /** The `--metrics` listener, when asked for. */
+  metricsServer: MetricsServer | undefined;
   /** Every adapter this daemon can open with; grows when an open names a module not loaded yet. */
   private readonly adapters: AdapterCatalog;
   private socketInode = 0;
@@ -206,6 +217,8 @@ export class Daemon {
     const adapters = new AdapterCatalog();
     adapters.add(options.adapters ?? []);
     for (const module of options.adapterModules ?? []) await adapters.preload(module);
+    // Loaded before anything else happens too. Only with metrics asked for: a daemon without never loads it.
+    const prom = options.metrics ? await loadPromClient() : undefined;
     const daemon = new Daemon(options, adapters);
     try {
       daemon.server = await bindDaemonSocket(daemon.paths, (socket) => daemon.accept(socket));
@@ -223,6 +236,14 @@ export class Daemon {
       daemon.log.flush();
       throw error;
     }
+    if (options.metrics || options.endpoint) {
+      try {
+        await daemon.startObservability(options.metrics, prom);
+      } catch (error) {
+        await daemon.shutdown('the metrics listener could not start');
+        throw error;
+      }
+    }
     if (options.endpoint) {
       // A port in use or a bad option: release what we hold (socket, ring) and say why.
       await daemon.startEndpoint(options.endpoint).catch(async (error: unknown) => {
@@ -237,6 +258,7 @@ export class Daemon {
         socket: daemon.paths.socketPath,
         ring: daemon.ring.name,
         adapters: daemon.adapters.list(),
+        ...(daemon.metricsServer ? { metrics: daemon.metricsServer.url } : {}),
       },
       'daemon started',
     );
@@ -281,6 +303,7 @@ export class Daemon {
     clearTimeout(this.lingerTimer);
     this.server?.close();
     await this.endpoint?.close();
+    await this.metricsServer?.close();
     this.removeSocketFile();
     for (const session of [...this.clients.all()]) session.close();
     await this.upstreams.closeAll(1001, 'wsproxy daemon shutting down');
@@ -376,7 +399,18 @@ export class Daemon {
         if (this.endpoint?.size) clearTimeout(this.lingerTimer);
         else this.scheduleLinger();
       },
+      httpRequest: (request, response, authorized) =>
+        this.observability?.handle(request, response, authorized) ?? false,
     });
+  }
+
+  private async startObservability(
+    metrics: DaemonOptions['metrics'],
+    prom: PromClient | undefined,
+  ): Promise<void> {
+    this.observability = ObservabilityRoutes.create(() => this.status(), this.logger, prom);
+    if (metrics)
+      this.metricsServer = await MetricsServer.start(metrics.host, metrics.port, this.observability);
   }
 
   /** Shared-memory clients and endpoint connections alike keep the daemon alive. */
