@@ -10,6 +10,7 @@ import type { LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { DaemonAlreadyRunningError, InvalidArgumentError, WsproxyServerError } from './errors.js';
 import { assertLogLevel } from './logging.js';
 import { DEFAULT_NAMESPACE, runtimeDirFor, runtimePaths } from './runtime-dir.js';
+import { runTop } from './top/top-command.js';
 
 const HELP = `wsproxy — share one upstream WebSocket among many local processes
 
@@ -21,6 +22,8 @@ Commands:
   stop      ask the running daemon to shut down cleanly
   status    clients, upstream connections and their states, delivery counters, gaps, ring fill
   logs      print the daemon's log file (--follow to keep reading)
+  top       live view of upstreams, clients, rates, lag, gaps and subscriptions, refreshed each second
+            (q or Ctrl-C quits; plain lines when stdout is not a terminal)
 
 Options (every command):
   --namespace <name>     which daemon (default "${DEFAULT_NAMESPACE}"; one daemon per user and namespace)
@@ -53,6 +56,10 @@ Options (start):
                               127.0.0.1 (env WSPROXY_METRICS). Off unless given. With --listen, the endpoint's
                               port serves them too (/metrics there needs the access token, if one is set)
 
+Options (top):
+  --interval <ms>        time between refreshes (default 1000)
+  --count <n>            stop after n refreshes (default: until q, Ctrl-C or a signal)
+
 Options (logs):
   -f, --follow           keep printing new lines
   -n, --lines <n>        how many lines from the end (default 100)
@@ -79,6 +86,8 @@ const options = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   metrics: { type: 'string' },
+  interval: { type: 'string' },
+  count: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
   lines: { type: 'string', short: 'n' },
 } as const;
@@ -319,6 +328,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return status(values, paths.socketPath);
     case 'logs':
       return logs(values, paths.logPath);
+    case 'top':
+      return runTop({
+        socketPath: paths.socketPath,
+        intervalMs: integer('interval', values.interval),
+        count: integer('count', values.count),
+      });
     default:
       throw new InvalidArgumentError(`unknown command ${JSON.stringify(command)}; see wsproxy --help`);
   }

@@ -64,8 +64,8 @@ export function statusReport(sources: StatusSources): DaemonStatus {
         deliveredBytes: session.stats.deliveredBytes,
         gaps: reader?.laps ?? 0,
         lostMessages: reader?.lostRecords ?? 0,
-        ringLagBytes: reader?.lag ?? 0,
-        sleeping: reader?.sleeping ?? false,
+        // Absent while the client has not attached its ring reader (nothing to lag behind yet).
+        ...(reader ? { ringLagBytes: reader.lag, sleeping: reader.sleeping } : {}),
       };
     }),
     upstreams: sources.upstreams.map((upstream) => {
