@@ -1,7 +1,7 @@
 // `/metrics`, `/healthz` and `/readyz` over real HTTP from a real daemon process: on the `--metrics` address and on
 // the drop-in endpoint's port (where /metrics needs the access token), and readiness following a passthrough
 // upstream that goes away and comes back.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,25 @@ describe('the observability paths', { timeout: 30_000 }, () => {
     expect(await withToken.text()).toContain('wsproxy_ring_capacity_bytes');
     // Anything else there is still the WebSocket endpoint's answer.
     expect((await fetch(`${endpoint}/v2/iex`)).status).toBe(426);
+  });
+
+  it('the Grafana dashboard and the metrics table of the docs name only metrics the daemon exports, and all of them', async () => {
+    const d = await daemon('obs-docs', ['--metrics', '0']);
+    const text = await (await fetch(`${d.info.metrics!}/metrics`)).text();
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const docs = join(import.meta.dirname, '..', '..', '..', 'docs');
+    const dashboard = readFileSync(join(docs, 'grafana-dashboard.json'), 'utf8');
+    const read = new Set(
+      [...dashboard.matchAll(/\b((?:wsproxy|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!),
+    );
+    expect([...read].filter((name) => !exported.has(name))).toEqual([]);
+    const ours = [...exported].filter((name) => name.startsWith('wsproxy_'));
+    // The docs' table lists every wsproxy metric, and the dashboard shows each of them somewhere.
+    const table = readFileSync(join(docs, 'observability.md'), 'utf8');
+    const documented = new Set([...table.matchAll(/^\| `(wsproxy_[a-z0-9_]+)`/gm)].map((m) => m[1]!));
+    expect(ours.filter((name) => !documented.has(name))).toEqual([]);
+    expect([...documented].filter((name) => !exported.has(name))).toEqual([]);
+    expect(ours.filter((name) => !read.has(name) && name !== 'wsproxy_daemon_info')).toEqual([]);
   });
 
   it('without --metrics: no /metrics anywhere, health still on the endpoint port', async () => {
