@@ -22,7 +22,7 @@ import { bindDaemonSocket } from './daemon-socket.js';
 import { LocalEndpoint, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { AdapterLoadError, InvalidArgumentError, NotSupportedError, WsproxyServerError } from './errors.js';
 import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logging.js';
-import { loadPromClient, type PromClient } from './observability/daemon-metrics.js';
+import { loadPromClient } from './observability/daemon-metrics.js';
 import { MetricsServer, ObservabilityRoutes } from './observability/observability-server.js';
 import { removeOrphanSegments, ringScope, ringSegmentName } from './ring-segments.js';
 import { RingPublisher } from './routing/ring-publisher.js';
@@ -86,6 +86,16 @@ function packageVersion(): string {
   }
 }
 
+/**
+ * The socket file's inode, read with a bigint stat ON PURPOSE: Node's `realpathSync` (used by module resolution)
+ * looks at the shared result array of the last plain `statSync` to stop at sockets and pipes, so a plain stat of our
+ * socket made every later resolution through a cached folder return the unresolved path. In a pnpm install that
+ * broke loading any package with dependencies afterwards (adapters loaded on demand, prom-client for --metrics).
+ */
+function socketInode(path: string): bigint {
+  return statSync(path, { bigint: true }).ino;
+}
+
 function nonNegativeInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 0) {
     throw new InvalidArgumentError(`${name} must be a non-negative integer; got ${String(value)}`);
@@ -131,7 +141,7 @@ export class Daemon {
   metricsServer: MetricsServer | undefined;
   /** Every adapter this daemon can open with; grows when an open names a module not loaded yet. */
   private readonly adapters: AdapterCatalog;
-  private socketInode = 0;
+  private socketInode = 0n;
   private lingerTimer: NodeJS.Timeout | undefined;
   private shuttingDown: Promise<void> | undefined;
   private readonly startedAt = Date.now();
@@ -217,8 +227,6 @@ export class Daemon {
     const adapters = new AdapterCatalog();
     adapters.add(options.adapters ?? []);
     for (const module of options.adapterModules ?? []) await adapters.preload(module);
-    // Loaded before anything else happens too. Only with metrics asked for: a daemon without never loads it.
-    const prom = options.metrics ? await loadPromClient() : undefined;
     const daemon = new Daemon(options, adapters);
     try {
       daemon.server = await bindDaemonSocket(daemon.paths, (socket) => daemon.accept(socket));
@@ -226,7 +234,7 @@ export class Daemon {
       daemon.log.flush();
       throw error;
     }
-    daemon.socketInode = statSync(daemon.paths.socketPath).ino;
+    daemon.socketInode = socketInode(daemon.paths.socketPath);
     // No await between binding and this: connections are served from the next event-loop turn on.
     try {
       daemon.openRing();
@@ -238,7 +246,7 @@ export class Daemon {
     }
     if (options.metrics || options.endpoint) {
       try {
-        await daemon.startObservability(options.metrics, prom);
+        await daemon.startObservability(options.metrics);
       } catch (error) {
         await daemon.shutdown('the metrics listener could not start');
         throw error;
@@ -315,7 +323,7 @@ export class Daemon {
   private removeSocketFile(): void {
     // Only our own socket: after a stale-socket takeover the path may already belong to a newer daemon.
     try {
-      if (statSync(this.paths.socketPath).ino === this.socketInode) unlinkSync(this.paths.socketPath);
+      if (socketInode(this.paths.socketPath) === this.socketInode) unlinkSync(this.paths.socketPath);
     } catch {
       // Already gone.
     }
@@ -404,10 +412,9 @@ export class Daemon {
     });
   }
 
-  private async startObservability(
-    metrics: DaemonOptions['metrics'],
-    prom: PromClient | undefined,
-  ): Promise<void> {
+  private async startObservability(metrics: DaemonOptions['metrics']): Promise<void> {
+    // Only with metrics asked for: a daemon without them never loads prom-client.
+    const prom = metrics ? await loadPromClient() : undefined;
     this.observability = ObservabilityRoutes.create(() => this.status(), this.logger, prom);
     if (metrics)
       this.metricsServer = await MetricsServer.start(metrics.host, metrics.port, this.observability);

@@ -24,15 +24,13 @@ afterAll(async () => {
 });
 
 async function daemon(namespace: string, args: string[]): Promise<DaemonProcess> {
-  const started = await startDaemon([
-    '--runtime-dir',
-    dir,
-    '--namespace',
-    namespace,
-    '--log-level',
-    'warn',
-    ...args,
-  ]);
+  // As a user runs it: pnpm's NODE_PATH (set for test runs) would find prom-client's dependencies however the
+  // daemon resolved prom-client itself, and so hid a daemon that could not load it at all (see socketInode).
+  const asInstalled = { NODE_PATH: '' };
+  const started = await startDaemon(
+    ['--runtime-dir', dir, '--namespace', namespace, '--log-level', 'warn', ...args],
+    asInstalled,
+  );
   daemons.push(started);
   return started;
 }
