@@ -176,12 +176,11 @@ describe('/readyz follows an upstream', { timeout: 30_000 }, () => {
       // The upstream goes away: connections cut, nothing listening.
       for (const ws of upstream.clients) ws.terminate();
       await new Promise((resolve) => upstream.close(resolve));
-      let answer:
-        | { status: number; body: { ready: boolean; upstreams: Record<string, unknown>[] } }
-        | undefined;
+      type Readiness = { ready: boolean; upstreams: Record<string, unknown>[] };
+      let answer: { status: number; body: Readiness } | undefined;
       const read = async () => {
         const response = await fetch(`${url}/readyz`);
-        answer = { status: response.status, body: await response.json() };
+        answer = { status: response.status, body: (await response.json()) as Readiness };
       };
       await read();
       const deadline = Date.now() + 5_000;
