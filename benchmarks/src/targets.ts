@@ -143,6 +143,16 @@ export const targets = [
     value: 1e6,
     unit: 'items/s',
   },
+  {
+    id: 'metrics.scrape.throughput-ratio',
+    suite: 'metrics',
+    description: 'per-client throughput (K=4) with /metrics scraped every second vs not scraped',
+    source: 'issue 20',
+    on: 'ratio',
+    op: '>=',
+    value: 0.95,
+    unit: 'x',
+  },
 ] as const satisfies readonly TargetSpec[];
 
 export type TargetId = (typeof targets)[number]['id'];

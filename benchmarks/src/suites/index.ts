@@ -3,7 +3,15 @@ import type { Suite } from '../harness/suite.js';
 import { adapterSuite } from './adapter.js';
 import { codecSuite } from './codec.js';
 import { floorsSuite } from './floors.js';
+import { metricsSuite } from './metrics-scrape.js';
 import { proxySuite } from './proxy.js';
 import { shmQueueSuite } from './shm-queue.js';
 
-export const suites: readonly Suite[] = [floorsSuite, codecSuite, adapterSuite, shmQueueSuite, proxySuite];
+export const suites: readonly Suite[] = [
+  floorsSuite,
+  codecSuite,
+  adapterSuite,
+  shmQueueSuite,
+  proxySuite,
+  metricsSuite,
+];

@@ -17,14 +17,29 @@ function alive(pid: number): boolean {
   }
 }
 
+export interface ProductSessionOptions {
+  /** Appended to the namespace, so two suites never share a daemon. */
+  readonly namespaceSuffix?: string;
+  /** More `wsproxy start` arguments for the daemon the first client spawns (e.g. `--metrics`). */
+  readonly daemonArgs?: readonly string[];
+}
+
 export class ProductSession {
-  readonly namespace = `bench-${process.pid}`;
+  readonly namespace: string;
   daemonPid: number | undefined;
   private readonly connected = new Set<Agent>();
   private readonly clientPids = new Map<Agent, number>();
   private disposeDaemon: (() => void) | undefined;
 
-  constructor(readonly runtimeDir: string) {}
+  private readonly extraDaemonArgs: readonly string[];
+
+  constructor(
+    readonly runtimeDir: string,
+    options: ProductSessionOptions = {},
+  ) {
+    this.namespace = `bench-${process.pid}${options.namespaceSuffix ?? ''}`;
+    this.extraDaemonArgs = options.daemonArgs ?? [];
+  }
 
   /** Makes exactly `clients` connected to the daemon (the first one spawns it), disconnecting any others. */
   async connectExactly(clients: readonly Agent[]): Promise<void> {
@@ -47,7 +62,7 @@ export class ProductSession {
         namespace: this.namespace,
         runtimeDir: this.runtimeDir,
         // Linger past the hub's turns so the daemon is not respawned between rounds.
-        daemonArgs: ['--linger', '120000', '--log-level', 'warn'],
+        daemonArgs: ['--linger', '120000', '--log-level', 'warn', ...this.extraDaemonArgs],
       },
       60_000,
     );

@@ -1,6 +1,7 @@
 // The shim between the wsproxy daemon's adapter hook (`UpstreamAdapter`, @wsproxy/proxy-server) and the I/O-free
 // sessions of this package. The daemon owns the sockets and the ring; this only translates calls.
 
+import type { AdapterStats } from '@wsproxy/protocol';
 import type {
   AdapterContext,
   ClientId,
@@ -62,19 +63,39 @@ function ownerCredentials(context: AdapterContext): { credentials: AlpacaCredent
   );
 }
 
-/** Waits for the session's authentication, or fails on Alpaca's refusal or a timeout. */
+/**
+ * Waits for the session's authentication, or fails on Alpaca's refusal or a timeout. It also keeps what
+ * `wsproxy status` and `/readyz` say about authentication: refusals and timeouts, and the last error.
+ */
 class ReadyGate {
   private waiting: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  /** Authentication refusals and timeouts since the upstream was created. */
+  authFailures = 0;
+  /** Alpaca's last error (code and message: never credentials); cleared by a successful authentication. */
+  lastError: string | undefined;
 
   wait(timeoutMs: number): Promise<void> {
     this.settle(new UpstreamError(500, 'superseded by a newer connection'));
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => this.settle(new UpstreamError(404, `not authenticated within ${timeoutMs} ms`)),
+        () => this.fail(new UpstreamError(404, `not authenticated within ${timeoutMs} ms`)),
         timeoutMs,
       );
       this.waiting = { resolve, reject, timer };
     });
+  }
+
+  /** Alpaca refused (or did not answer) while we waited for authentication; later errors are only remembered. */
+  fail(error: UpstreamError): void {
+    this.lastError = error.message;
+    if (!this.waiting) return;
+    this.authFailures++;
+    this.settle(error);
+  }
+
+  succeeded(): void {
+    this.lastError = undefined;
+    this.settle();
   }
 
   settle(error?: Error): void {
@@ -97,12 +118,12 @@ function outputFor(context: AdapterContext, gate: ReadyGate): SessionOutput {
     event: (event: SessionEvent) => {
       switch (event.type) {
         case 'upstream-authenticated':
-          gate.settle();
+          gate.succeeded();
           break;
         case 'upstream-error':
           // Secrets never reach logs: the error carries only Alpaca's code and message.
           context.logger.warn({ code: event.error.alpacaCode }, event.error.message);
-          gate.settle(event.error);
+          gate.fail(event.error);
           break;
         case 'slow-client-warning':
           context.logger.warn('Alpaca sent 407 slow client: passed on to every client');
@@ -247,6 +268,19 @@ function marketDataAdapter(
     dispose() {
       gate.settle(new UpstreamError(500, 'upstream closed'));
     },
+    stats(): AdapterStats {
+      const subscriptions: Record<string, number> = {};
+      for (const [channel, symbols] of session.book.union()) subscriptions[channel] = symbols.size;
+      return {
+        authenticated: session.ready,
+        authFailures: gate.authFailures,
+        ...(gate.lastError ? { lastError: gate.lastError } : {}),
+        subscriptions,
+        itemsRouted: session.stats.routedItems,
+        itemsUnrouted: session.stats.unroutedItems,
+        upstreamRequests: session.book.stats.upstreamRequests,
+      };
+    },
   };
 }
 
@@ -286,6 +320,13 @@ function accountAdapter(context: AdapterContext, options: AlpacaAdapterOptions):
     async subscribe(client, params) {
       const reply = await listen(client, params);
       return { alreadySubscribed: false, reply, state: stateOf(client) };
+    },
+    stats(): AdapterStats {
+      return {
+        authenticated: session.ready,
+        authFailures: gate.authFailures,
+        ...(gate.lastError ? { lastError: gate.lastError } : {}),
+      };
     },
     async unsubscribe(client) {
       const reply = await new Promise<Uint8Array>((resolve) =>

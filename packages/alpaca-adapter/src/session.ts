@@ -89,6 +89,8 @@ interface Held {
 export interface SessionStats {
   upstreamFrames: number;
   routedRecords: number;
+  /** Data items (not control messages) delivered to at least one client. */
+  routedItems: number;
   unroutedItems: number;
   malformedUpstreamFrames: number;
   malformedClientMessages: number;
@@ -105,6 +107,7 @@ export class AlpacaSession {
   readonly stats: SessionStats = {
     upstreamFrames: 0,
     routedRecords: 0,
+    routedItems: 0,
     unroutedItems: 0,
     malformedUpstreamFrames: 0,
     malformedClientMessages: 0,
@@ -175,6 +178,7 @@ export class AlpacaSession {
     }
     const { records, items, controls, unrouted } = result;
     this.stats.unroutedItems += unrouted;
+    this.stats.routedItems += items.count - controls.length - unrouted;
     if (this.options.replayLatest !== false && records.length > 0) this.cache.observe(asBuffer(bytes), items);
     this.deliverRecords(records);
     if (controls.length > 0) {

@@ -130,6 +130,7 @@ export {
   RingRecord,
 } from './record/ring-record.js';
 export type {
+  AdapterStats,
   AdapterStatus,
   ClientStatus,
   DaemonInfo,

@@ -30,6 +30,8 @@ export interface EndpointStatus {
   /** `ws://host:port` or `wss://host:port`. */
   readonly url: string;
   readonly connections: readonly EndpointConnectionStatus[];
+  /** Connections closed since the start because they overran their send buffer (absent from older daemons). */
+  readonly slowClientCloses?: number;
   readonly [extension: string]: unknown;
 }
 
@@ -77,6 +79,8 @@ export interface RingStatus {
   /** usedBytes / capacityBytes, 0..1. */
   readonly fill: number;
   readonly recordsWritten: number;
+  /** Times the writer has wrapped round the ring since it was created (absent from older daemons). */
+  readonly laps?: number;
   readonly [extension: string]: unknown;
 }
 
@@ -91,6 +95,13 @@ export interface ClientStatus {
   /** How many times this client was lapped. */
   readonly gaps: number;
   readonly lostMessages: number;
+  /** Bytes written to the ring that this client's reader has not consumed yet (absent from older daemons). */
+  readonly ringLagBytes?: number;
+  /**
+   * True while the reader is parked waiting for a doorbell (`idle: 'block'`, or `backoff` at its last stage); a
+   * `spin` reader never parks. The daemon cannot see the idle strategy itself, only whether the reader sleeps.
+   */
+  readonly sleeping?: boolean;
   readonly [extension: string]: unknown;
 }
 
@@ -118,6 +129,34 @@ export interface UpstreamStatus {
   readonly nextRetryAt?: number;
   /** The latest failure, kept until the upstream is back: catalogue code, vendor code when known, what happened. */
   readonly lastError?: UpstreamFailureStatus;
+  /** Milliseconds since the last frame arrived from upstream; null before the first one (absent from older daemons). */
+  readonly lastMessageAgeMs?: number | null;
+  /** Why it is not open, while it is reconnecting or closed (e.g. `1006 connection closed`). */
+  readonly stateReason?: string;
+  /** What the upstream's adapter reports about itself (absent when the adapter reports nothing). */
+  readonly adapterStats?: AdapterStats;
+  readonly [extension: string]: unknown;
+}
+
+/**
+ * An adapter's own figures for one upstream (see `UpstreamAdapter.stats` in @wsproxy/proxy-server). Every field is
+ * optional: an adapter reports what it knows. Channel names are the vendor's (bounded); symbols are only counted.
+ */
+export interface AdapterStats {
+  /** False while the vendor has not (re-)authenticated the shared session; absent when the protocol has no auth. */
+  readonly authenticated?: boolean;
+  /** Authentication refusals and timeouts since the upstream was created. */
+  readonly authFailures?: number;
+  /** The vendor's last error for this upstream (code and message, never credentials). */
+  readonly lastError?: string;
+  /** Per channel, how many symbols the upstream is subscribed to (the union of every client's set). */
+  readonly subscriptions?: Readonly<Record<string, number>>;
+  /** Items delivered to at least one client. */
+  readonly itemsRouted?: number;
+  /** Items nobody was subscribed to (e.g. late data after an unsubscribe). */
+  readonly itemsUnrouted?: number;
+  /** Subscribe/unsubscribe round trips sent upstream (changes to the union, resubscriptions after a reconnect). */
+  readonly upstreamRequests?: number;
   readonly [extension: string]: unknown;
 }
 

@@ -1,3 +1,4 @@
+import type { AdapterStats } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
 import type { EndpointProtocol } from './endpoint/endpoint-protocol.js';
 import { InvalidArgumentError } from './errors.js';
@@ -80,6 +81,11 @@ export interface UpstreamAdapter {
    */
   subscriptions?(): ReadonlyMap<ClientId, unknown>;
   dispose?(): void;
+  /**
+   * The adapter's own figures (authenticated?, subscriptions per channel, items routed): read when someone asks for
+   * `wsproxy status` or scrapes `/metrics`, never on the data path. Keep it cheap and free of symbols or secrets.
+   */
+  stats?(): AdapterStats;
 }
 
 export interface UpstreamAdapterFactory {

@@ -28,6 +28,9 @@ export const CLI_OPTIONS = {
   'listen-auth-timeout': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  metrics: { type: 'string' },
+  interval: { type: 'string' },
+  count: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
   lines: { type: 'string', short: 'n' },
 } as const;

@@ -18,6 +18,7 @@ import type { LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { DaemonAlreadyRunningError, InvalidArgumentError, WsproxyServerError } from './errors.js';
 import { assertLogLevel, DEFAULT_LOG_MAX_BYTES, MIN_LOG_MAX_BYTES } from './logging.js';
 import { DEFAULT_NAMESPACE, runtimeDirFor, runtimePaths } from './runtime-dir.js';
+import { runTop } from './top/top-command.js';
 
 const HELP = `wsproxy — share one upstream WebSocket among many local processes
 
@@ -29,6 +30,8 @@ Commands:
   stop      ask the running daemon to shut down cleanly
   status    clients, upstream connections and their states, delivery counters, gaps, ring fill
   logs      print the daemon's log file (--follow to keep reading)
+  top       live view of upstreams, clients, rates, lag, gaps and subscriptions, refreshed each second
+            (q or Ctrl-C quits; plain lines when stdout is not a terminal)
 
 Options (every command):
   --namespace <name>     which daemon (default $WSPROXY_NAMESPACE or "${DEFAULT_NAMESPACE}"; one daemon per user
@@ -65,6 +68,13 @@ Options (start):
   --listen-auth-timeout <ms>  endpoint clients must authenticate within this (default 10000)
   --tls-cert <file>           serve the endpoint over TLS (wss://) with this PEM certificate (env WSPROXY_TLS_CERT)
   --tls-key <file>            ... and this PEM key (env WSPROXY_TLS_KEY)
+  --metrics <[host:]port>     serve /metrics (Prometheus), /healthz and /readyz over HTTP; host defaults to
+                              127.0.0.1 (env WSPROXY_METRICS). Off unless given. With --listen, the endpoint's
+                              port serves them too (/metrics there needs the access token, if one is set)
+
+Options (top):
+  --interval <ms>        time between refreshes (default 1000)
+  --count <n>            stop after n refreshes (default: until q, Ctrl-C or a signal)
 
 Options (logs):
   -f, --follow           keep printing new lines
@@ -92,6 +102,17 @@ function endpointOptions(values: Values): LocalEndpointOptions | undefined {
     maxBufferedBytes: integerOption('listen-buffer', values['listen-buffer'], 1, Number.MAX_SAFE_INTEGER),
     joinTimeoutMs: durationOption('listen-auth-timeout', values['listen-auth-timeout'], 1),
   };
+}
+
+/** `--metrics [host:]port` (or WSPROXY_METRICS): the observability listener, off unless asked. */
+function metricsOptions(values: Values): { host: string; port: number } | undefined {
+  const address = values.metrics ?? process.env.WSPROXY_METRICS;
+  if (!address) return undefined;
+  const { host, port } = parseListenAddress(address, '--metrics');
+  if (!isLoopback(host)) {
+    console.error(`wsproxy: /metrics on ${host} is reachable from other machines (it carries no secrets)`);
+  }
+  return { host, port };
 }
 
 async function start(values: Values, namespace: string, runtimeDir: string): Promise<number> {
@@ -127,6 +148,7 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
     },
     adapterModules: values.adapter ?? [],
     endpoint: endpointOptions(values),
+    metrics: metricsOptions(values),
   });
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
     process.once(event, (error: unknown) => {
@@ -143,10 +165,12 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
         socket: daemon.paths.socketPath,
         ring: daemon.ringName,
         ...(daemon.endpoint ? { endpoint: daemon.endpoint.url } : {}),
+        ...(daemon.metricsServer ? { metrics: daemon.metricsServer.url } : {}),
       }),
     );
   else console.log(`wsproxy daemon ${process.pid} listening on ${daemon.paths.socketPath}`);
   if (daemon.endpoint && !values.json) console.log(`drop-in endpoint on ${daemon.endpoint.url}`);
+  if (daemon.metricsServer && !values.json) console.log(`metrics on ${daemon.metricsServer.url}/metrics`);
   await daemon.stopped;
   return 0;
 }
@@ -312,6 +336,12 @@ async function main(argv: readonly string[]): Promise<number> {
       return status(values, paths.socketPath);
     case 'logs':
       return logs(values, paths.logPath);
+    case 'top':
+      return runTop({
+        socketPath: paths.socketPath,
+        intervalMs: durationOption('interval', values.interval, 1),
+        count: integerOption('count', values.count, 1, Number.MAX_SAFE_INTEGER),
+      });
     default:
       throw new InvalidArgumentError(`unknown command ${JSON.stringify(command)}; see wsproxy --help`);
   }

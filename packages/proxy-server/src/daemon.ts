@@ -23,6 +23,8 @@ import { bindDaemonSocket } from './daemon-socket.js';
 import { LocalEndpoint, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { AdapterLoadError, InvalidArgumentError, NotSupportedError, WsproxyServerError } from './errors.js';
 import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logging.js';
+import { loadPromClient } from './observability/daemon-metrics.js';
+import { MetricsServer, ObservabilityRoutes } from './observability/observability-server.js';
 import { removeOrphanSegments, ringScope, ringSegmentName } from './ring-segments.js';
 import { RingPublisher } from './routing/ring-publisher.js';
 import {
@@ -71,6 +73,11 @@ export interface DaemonOptions {
   readonly adapterModules?: readonly string[];
   /** Serve the drop-in endpoint (off unless given); its protocol comes from the first adapter offering one. */
   readonly endpoint?: LocalEndpointOptions;
+  /**
+   * Serve `/metrics` (Prometheus), `/healthz` and `/readyz` over HTTP here (off unless given; port 0 picks one).
+   * With the endpoint on, its port serves them too.
+   */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 const DEFAULT_LINGER_MS = 5_000;
@@ -104,6 +111,16 @@ async function ensureEndpointAdapter(adapters: AdapterCatalog): Promise<void> {
       `the endpoint (--listen) needs an adapter that serves one, and ${DEFAULT_ENDPOINT_ADAPTER} could not be loaded (${(error as Error).message}). Install it beside @wsproxy/proxy-server (npm install @wsproxy/alpaca-adapter), or name one with --adapter <module>`,
     );
   }
+}
+
+/**
+ * The socket file's inode, read with a bigint stat ON PURPOSE: Node's `realpathSync` (used by module resolution)
+ * looks at the shared result array of the last plain `statSync` to stop at sockets and pipes, so a plain stat of our
+ * socket made every later resolution through a cached folder return the unresolved path. In a pnpm install that
+ * broke loading any package with dependencies afterwards (adapters loaded on demand, prom-client for --metrics).
+ */
+function socketInode(path: string): bigint {
+  return statSync(path, { bigint: true }).ino;
 }
 
 function lingerDelay(value: number): number {
@@ -143,9 +160,13 @@ export class Daemon {
   private server: Server | undefined;
   /** The drop-in endpoint, when asked for: its connections are clients too (ids from FIRST_ENDPOINT_CLIENT_ID). */
   endpoint: LocalEndpoint | undefined;
+  /** `/metrics`, `/healthz`, `/readyz`: when metrics or the endpoint are on. */
+  private observability: ObservabilityRoutes | undefined;
+  /** The `--metrics` listener, when asked for. */
+  metricsServer: MetricsServer | undefined;
   /** Every adapter this daemon can open with; grows when an open names a module not loaded yet. */
   private readonly adapters: AdapterCatalog;
-  private socketInode = 0;
+  private socketInode = 0n;
   private lingerTimer: NodeJS.Timeout | undefined;
   private shuttingDown: Promise<void> | undefined;
   private readonly startedAt = Date.now();
@@ -274,7 +295,7 @@ export class Daemon {
       await daemon.log.settled();
       throw error;
     }
-    daemon.socketInode = statSync(daemon.paths.socketPath).ino;
+    daemon.socketInode = socketInode(daemon.paths.socketPath);
     // No await between binding and this: connections are served from the next event-loop turn on.
     try {
       daemon.openRing();
@@ -283,6 +304,14 @@ export class Daemon {
       daemon.removeSocketFile();
       await daemon.log.settled();
       throw error;
+    }
+    if (options.metrics || options.endpoint) {
+      try {
+        await daemon.startObservability(options.metrics);
+      } catch (error) {
+        await daemon.shutdown('the metrics listener could not start');
+        throw error;
+      }
     }
     if (options.endpoint) {
       // A port in use or a bad option: release what we hold (socket, ring) and say why.
@@ -297,6 +326,7 @@ export class Daemon {
         socket: daemon.paths.socketPath,
         ring: daemon.ring.name,
         adapters: daemon.adapters.list(),
+        ...(daemon.metricsServer ? { metrics: daemon.metricsServer.url } : {}),
       },
       'daemon started',
     );
@@ -341,6 +371,7 @@ export class Daemon {
     clearTimeout(this.lingerTimer);
     this.server?.close();
     await this.endpoint?.close();
+    await this.metricsServer?.close();
     this.removeSocketFile();
     for (const session of [...this.clients.all()]) session.close();
     await this.upstreams.closeAll(1001, 'wsproxy daemon shutting down');
@@ -352,7 +383,7 @@ export class Daemon {
   private removeSocketFile(): void {
     // Only our own socket: after a stale-socket takeover the path may already belong to a newer daemon.
     try {
-      if (statSync(this.paths.socketPath).ino === this.socketInode) unlinkSync(this.paths.socketPath);
+      if (socketInode(this.paths.socketPath) === this.socketInode) unlinkSync(this.paths.socketPath);
     } catch {
       // Already gone.
     }
@@ -437,7 +468,17 @@ export class Daemon {
         if (this.endpoint?.awaited) clearTimeout(this.lingerTimer);
         else this.scheduleLinger();
       },
+      httpRequest: (request, response, authorized) =>
+        this.observability?.handle(request, response, authorized) ?? false,
     });
+  }
+
+  private async startObservability(metrics: DaemonOptions['metrics']): Promise<void> {
+    // Only with metrics asked for: a daemon without them never loads prom-client.
+    const prom = metrics ? await loadPromClient() : undefined;
+    this.observability = ObservabilityRoutes.create(() => this.status(), this.logger, prom);
+    if (metrics)
+      this.metricsServer = await MetricsServer.start(metrics.host, metrics.port, this.observability);
   }
 
   /**

@@ -8,6 +8,7 @@ import {
 import type { RingWriter } from '@wsproxy/shm-queue';
 import type { ClientSession } from './client-session.js';
 import { displayUrl } from './upstream/display-url.js';
+import type { UpstreamState } from './upstream/upstream-connection.js';
 import type { SharedUpstream } from './upstream/upstream-registry.js';
 
 export interface StatusSources {
@@ -32,9 +33,14 @@ function upstreamHealth(upstream: SharedUpstream): Partial<UpstreamStatus> {
   };
 }
 
+function stateReason(state: UpstreamState & { kind: 'reconnecting' | 'closed' }): string {
+  return state.kind === 'closed' ? `${state.code} ${state.reason}` : state.reason;
+}
+
 /** What `wsproxy status` prints: built on demand from live state, never kept up to date in the hot path. */
 export function statusReport(sources: StatusSources): DaemonStatus {
   const { ring } = sources;
+  const now = Date.now();
   const readers = new Map(ring.readers().map((reader) => [reader.slot, reader]));
   const usedBytes = Math.min(
     ring.capacity,
@@ -45,7 +51,7 @@ export function statusReport(sources: StatusSources): DaemonStatus {
       pid: sources.pid,
       version: sources.version,
       protocolVersion: PROTOCOL_VERSION,
-      uptimeMs: Date.now() - sources.startedAt,
+      uptimeMs: now - sources.startedAt,
       logLevel: sources.logLevel,
     },
     ring: {
@@ -54,6 +60,7 @@ export function statusReport(sources: StatusSources): DaemonStatus {
       usedBytes,
       fill: usedBytes / ring.capacity,
       recordsWritten: ring.sequence,
+      laps: Math.floor(ring.position / ring.capacity),
     },
     clients: sources.clients.map((session) => {
       const reader = readers.get(session.readerSlot);
@@ -68,20 +75,32 @@ export function statusReport(sources: StatusSources): DaemonStatus {
         // Every loss this client was told of as a `gap`: laps in the ring, and frames the adapter could not route.
         gaps: (reader?.laps ?? 0) + session.stats.droppedMessages,
         lostMessages: (reader?.lostRecords ?? 0) + session.stats.droppedMessages,
+        // Absent while the client has not attached its ring reader (nothing to lag behind yet).
+        ...(reader ? { ringLagBytes: reader.lag, sleeping: reader.sleeping } : {}),
       };
     }),
-    upstreams: sources.upstreams.map((upstream) => ({
-      connectionId: upstream.id,
-      url: displayUrl(upstream.url),
-      adapter: upstream.adapterName,
-      state: upstream.state.kind,
-      clients: [...upstream.members.keys()],
-      reconnects: upstream.connection.stats.reconnects,
-      messagesIn: upstream.connection.stats.messagesIn,
-      bytesIn: upstream.connection.stats.bytesIn,
-      ...subscriptionsOf(upstream),
-      ...upstreamHealth(upstream),
-    })),
+    upstreams: sources.upstreams.map((upstream) => {
+      const { stats } = upstream.connection;
+      const state = upstream.state;
+      const adapterStats = upstream.adapter.stats?.();
+      return {
+        connectionId: upstream.id,
+        url: displayUrl(upstream.url),
+        adapter: upstream.adapterName,
+        state: state.kind,
+        clients: [...upstream.members.keys()],
+        reconnects: stats.reconnects,
+        messagesIn: stats.messagesIn,
+        bytesIn: stats.bytesIn,
+        lastMessageAgeMs: stats.lastMessageAt > 0 ? Math.max(0, now - stats.lastMessageAt) : null,
+        ...(state.kind === 'reconnecting' || state.kind === 'closed'
+          ? { stateReason: stateReason(state) }
+          : {}),
+        ...(adapterStats ? { adapterStats } : {}),
+        ...subscriptionsOf(upstream),
+        ...upstreamHealth(upstream),
+      };
+    }),
     adapters: sources.adapters,
     ...(sources.endpoint ? { endpoint: sources.endpoint } : {}),
   };

@@ -7,12 +7,12 @@ export interface ListenAddress {
 }
 
 /** `PORT`, `HOST:PORT` or `[IPv6]:PORT`; a bare port means 127.0.0.1. */
-export function parseListenAddress(text: string): ListenAddress {
+export function parseListenAddress(text: string, option = '--listen'): ListenAddress {
   const m = /^(?:\[([^\]]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || port > 65_535) {
     throw new InvalidArgumentError(
-      `--listen expects PORT, HOST:PORT or [IPv6]:PORT (port 0-65535); got ${JSON.stringify(text)}`,
+      `${option} expects PORT, HOST:PORT or [IPv6]:PORT (port 0-65535); got ${JSON.stringify(text)}`,
     );
   }
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port };

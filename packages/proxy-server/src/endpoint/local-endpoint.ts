@@ -4,7 +4,12 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -60,6 +65,12 @@ export interface LocalEndpointHost {
   readonly protocol: EndpointProtocol;
   /** A connection opened or closed (the daemon's linger counts endpoint connections as clients). */
   activity(): void;
+  /**
+   * A plain HTTP request (not an upgrade), e.g. `/metrics` or `/readyz` served on the endpoint's port. Returns false
+   * when it does not serve that path. `authorized` says whether the request carried the access token (or none is
+   * set): health probes need none, metrics do.
+   */
+  httpRequest?(request: IncomingMessage, response: ServerResponse, authorized: boolean): boolean;
 }
 
 function tokenMatches(expected: Buffer, given: string | undefined | null): boolean {
@@ -159,6 +170,7 @@ class EndpointClient implements EndpointConnection {
       'endpoint client too slow: closing it',
     );
     this.slow = true;
+    this.endpoint.slowClientCloses++;
     this.close(1008, 'slow client', this.handler.tooSlow());
     // A client that does not read will not read the close frame either.
     this.slowTimer = setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS);
@@ -224,6 +236,8 @@ export class LocalEndpoint {
   private readonly wss: WebSocketServer;
   private readonly token: Buffer | undefined;
   private nextId = FIRST_ENDPOINT_CLIENT_ID;
+  /** Connections closed for overrunning `maxBufferedBytes`, since the endpoint started. */
+  slowClientCloses = 0;
 
   private constructor(
     private readonly server: Server,
@@ -252,7 +266,9 @@ export class LocalEndpoint {
         this.refuse(socket, 400, 'Bad Request');
       }
     });
-    server.on('request', (_request, response) => {
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      const authorized = !this.token || this.bearsToken(request);
+      if (host.httpRequest?.(request, response, authorized)) return;
       response.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket upgrade expected\n');
     });
   }
@@ -315,7 +331,11 @@ export class LocalEndpoint {
 
   /** The endpoint's part of `wsproxy status`: where it listens and every connection, without tokens or keys. */
   status(): EndpointStatus {
-    return { url: this.url, connections: [...this.clients.values()].map((client) => client.status()) };
+    return {
+      url: this.url,
+      connections: [...this.clients.values()].map((client) => client.status()),
+      slowClientCloses: this.slowClientCloses,
+    };
   }
 
   /** Frames an upstream's adapter addressed to clients: the endpoint's own are sent on their sockets. */
@@ -390,6 +410,17 @@ export class LocalEndpoint {
     socket.end(
       `HTTP/1.1 ${status} ${message.replace(/[\r\n]/g, ' ')}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
     );
+  }
+
+  /** The token as a Bearer header or `?token=` (plain HTTP requests have no path segment to spare for it). */
+  private bearsToken(request: IncomingMessage): boolean {
+    if (!this.token) return false;
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    let query: string | null = null;
+    try {
+      query = new URL(request.url ?? '/', 'http://endpoint').searchParams.get('token');
+    } catch {}
+    return tokenMatches(this.token, bearer) || tokenMatches(this.token, query);
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {

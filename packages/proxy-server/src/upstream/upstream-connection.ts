@@ -114,8 +114,8 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
   lastFailure: (UpstreamFailure & { readonly at: number }) | undefined;
   /** Sockets dialled so far: tells a late verdict on an old socket's session from one on the current socket. */
   dials = 0;
-  /** Counters for `wsproxy status`. */
-  readonly stats = { messagesIn: 0, bytesIn: 0, messagesOut: 0, reconnects: 0 };
+  /** Counters for `wsproxy status` and `/metrics`; `lastMessageAt` is 0 before the first frame. */
+  readonly stats = { messagesIn: 0, bytesIn: 0, messagesOut: 0, reconnects: 0, lastMessageAt: 0 };
 
   constructor(options: UpstreamConnectionOptions) {
     super();
@@ -229,6 +229,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
       const payload = toBuffer(data);
       this.stats.messagesIn += 1;
       this.stats.bytesIn += payload.byteLength;
+      this.stats.lastMessageAt = Date.now();
       this.emit('message', payload, isBinary);
     });
     socket.on('pong', () => clearTimeout(this.pongTimer));

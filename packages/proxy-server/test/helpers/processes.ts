@@ -36,8 +36,8 @@ export async function cli(
 
 export interface DaemonProcess {
   readonly child: ChildProcess;
-  /** What `wsproxy start --json` printed: pid, socket, ring, and the endpoint URL when it serves one. */
-  readonly info: { pid: number; socket: string; ring: string; endpoint?: string };
+  /** What `wsproxy start --json` printed: pid, socket, ring, and the endpoint and metrics URLs when it serves them. */
+  readonly info: { pid: number; socket: string; ring: string; endpoint?: string; metrics?: string };
   /** SIGTERM, then SIGKILL after 5 s; removes the ring segment if the daemon could not. */
   stop(): Promise<void>;
 }
