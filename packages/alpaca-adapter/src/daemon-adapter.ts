@@ -13,7 +13,7 @@ import { AccountSession } from './account-stream.js';
 import type { AlpacaCredentials } from './auth.js';
 import { type AlpacaEndpointOptions, createAlpacaEndpoint } from './endpoint.js';
 import { InvalidArgumentError, UpstreamError } from './errors.js';
-import { classifyAlpacaUrl, type Encoding } from './feeds.js';
+import { classifyAlpacaUrl, type Encoding, type FeedKind } from './feeds.js';
 import { AlpacaSession, type SessionEvent, type SessionOutput } from './session.js';
 import { RestSnapshotSource } from './snapshot.js';
 import { decodeRaw, looksLikeJson } from './wire.js';
@@ -116,6 +116,12 @@ function outputFor(context: AdapterContext, gate: ReadyGate): SessionOutput {
         case 'malformed-upstream-frame':
           context.logger.warn({ offset: event.error.offset }, event.error.message);
           break;
+        case 'unknown-item-type':
+          context.logger.warn(
+            { itemType: event.itemType },
+            'Alpaca sent an item type this adapter does not know: forwarded to the subscribers of its symbol',
+          );
+          break;
         case 'snapshot-failed':
           context.logger.warn({ client: event.clientId, err: event.error }, 'snapshot fetch failed');
           break;
@@ -143,7 +149,7 @@ function asMessage(params: Uint8Array, action: string): { bytes: Uint8Array; isB
 function marketDataAdapter(
   context: AdapterContext,
   options: AlpacaAdapterOptions,
-  feed: 'stocks' | 'crypto' | 'options' | 'news',
+  feed: FeedKind,
   feedName: string,
 ): UpstreamAdapter {
   const { credentials, viaHeaders } = ownerCredentials(context);
@@ -199,6 +205,10 @@ function marketDataAdapter(
     },
     onClientLeave(client) {
       session.onClientGone(client);
+    },
+    status() {
+      const { unroutedItems, unknownTypeItems, malformedUpstreamFrames } = session.stats;
+      return { unroutedItems, unknownTypeItems, malformedUpstreamFrames };
     },
     async subscribe(client, params): Promise<SubscribeResult> {
       const answer = await request(client, params, 'subscribe');

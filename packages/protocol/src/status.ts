@@ -105,6 +105,8 @@ export interface UpstreamStatus {
   readonly reconnects: number;
   readonly messagesIn: number;
   readonly bytesIn: number;
+  /** The adapter's own counters for this upstream (alpaca: `unroutedItems`, `unknownTypeItems`, ...), if any. */
+  readonly adapterStats?: Readonly<Record<string, number>>;
   readonly [extension: string]: unknown;
 }
 

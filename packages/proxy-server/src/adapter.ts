@@ -61,6 +61,11 @@ export interface UpstreamAdapter {
   subscribe?(client: ClientId, params: Uint8Array): Promise<SubscribeResult> | SubscribeResult;
   unsubscribe?(client: ClientId, params: Uint8Array): Promise<UnsubscribeResult> | UnsubscribeResult;
   dispose?(): void;
+  /**
+   * Counters for `wsproxy status` (shown as the upstream's `adapterStats`), e.g. items nobody could route. Called
+   * only when a status is asked for, never on the hot path.
+   */
+  status?(): Readonly<Record<string, number>>;
 }
 
 export interface UpstreamAdapterFactory {

@@ -156,6 +156,13 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
   return 0;
 }
 
+/** The adapter's own counters of an upstream (`name value` pairs), when it reports any. */
+function formatAdapterStats(stats: unknown): string {
+  if (typeof stats !== 'object' || stats === null) return '';
+  const pairs = Object.entries(stats as Record<string, unknown>).map(([key, value]) => `${key} ${String(value)}`);
+  return pairs.length > 0 ? `; ${pairs.join(', ')}` : '';
+}
+
 function formatStatus(status: DaemonStatus): string {
   const lines = [
     `daemon ${status.daemon.pid} v${status.daemon.version}, up ${Math.round(status.daemon.uptimeMs / 1000)} s, log level ${status.daemon.logLevel}`,
@@ -163,7 +170,7 @@ function formatStatus(status: DaemonStatus): string {
     `upstreams (${status.upstreams.length}):`,
     ...status.upstreams.map(
       (u) =>
-        `  #${u.connectionId} ${u.url} [${u.adapter}] ${u.state}, clients ${u.clients.join(',') || '-'}, ${u.messagesIn} msgs / ${u.bytesIn} bytes in, ${u.reconnects} reconnects`,
+        `  #${u.connectionId} ${u.url} [${u.adapter}] ${u.state}, clients ${u.clients.join(',') || '-'}, ${u.messagesIn} msgs / ${u.bytesIn} bytes in, ${u.reconnects} reconnects${formatAdapterStats(u.adapterStats)}`,
     ),
     `clients (${status.clients.length}):`,
     ...status.clients.map(

@@ -68,8 +68,19 @@ export function statusReport(sources: StatusSources): DaemonStatus {
       reconnects: upstream.connection.stats.reconnects,
       messagesIn: upstream.connection.stats.messagesIn,
       bytesIn: upstream.connection.stats.bytesIn,
+      ...adapterStatsOf(upstream),
     })),
     adapters: sources.adapters,
     ...(sources.endpoint ? { endpoint: sources.endpoint } : {}),
   };
+}
+
+function adapterStatsOf(upstream: SharedUpstream): { adapterStats?: Readonly<Record<string, number>> } {
+  // An upstream still being created has no adapter yet; an adapter's own bug must not break `wsproxy status`.
+  try {
+    const stats = (upstream.adapter as SharedUpstream['adapter'] | undefined)?.status?.();
+    return stats ? { adapterStats: stats } : {};
+  } catch {
+    return {};
+  }
 }
