@@ -57,7 +57,12 @@ class LosslessParser {
       this.space();
       if (this.text.charCodeAt(this.i++) !== 0x3a) this.fail("expected ':'");
       // defineProperty: a key named __proto__ is data, as with JSON.parse.
-      Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, {
+        value: this.value(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       this.space();
       const c = this.text.charCodeAt(this.i++);
       if (c === 0x7d) return out;

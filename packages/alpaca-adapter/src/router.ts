@@ -151,9 +151,9 @@ export class AlpacaRouter {
           any = true;
           if (symbol === '*') stars.push(client);
           else {
-            let list = bySymbol.get(symbol);
-            if (!list) bySymbol.set(symbol, (list = []));
-            list.push(client);
+            const list = bySymbol.get(symbol);
+            if (list) list.push(client);
+            else bySymbol.set(symbol, [client]);
           }
         }
       }
@@ -248,7 +248,7 @@ export class AlpacaRouter {
         unknownType++;
         if (!this.unknownTypesSeen.has(type)) {
           this.unknownTypesSeen.add(type);
-          (newUnknownTypes ??= []).push(type);
+          newUnknownTypes = [...(newUnknownTypes ?? []), type];
         }
         set = this.recipientsOfUnknown(items.symbol[k]!, items.symbols[k]);
         if (set === undefined) unrouted++;

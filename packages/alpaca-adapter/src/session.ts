@@ -6,11 +6,13 @@
 // funnels (un)subscribe requests through the SubscriptionBook (one upstream change in flight), answers each client
 // with an ack of its own set, and routes every data item only to the clients that want it.
 
+import { encodeAlpacaMsgpack } from './alpaca-msgpack.js';
 import { type AlpacaCredentials, CredentialCheck, credentialsFromAuthMessage } from './auth.js';
 import { ALPACA_ERROR_MESSAGES, type MalformedFrameError, UpstreamError } from './errors.js';
 import { type Encoding, FEED_PROFILES, type FeedKind, type FeedProfile, isCryptoKind } from './feeds.js';
 import { asBuffer } from './frame-items.js';
 import { LatestCache } from './latest-cache.js';
+import { stringifyAlpacaJson } from './lossless-json.js';
 import { writeMsgpackArrayHeader } from './msgpack-items.js';
 import { AlpacaRouter, type ClientId, type RoutedRecord } from './router.js';
 import type { SnapshotSource, SymbolSnapshot } from './snapshot.js';
@@ -23,8 +25,6 @@ import {
 } from './subscription-book.js';
 import { parseSubscriptionRequest } from './subscription-request.js';
 import { decodeRaw, encodeFrame, looksLikeJson } from './wire.js';
-import { encodeAlpacaMsgpack } from './alpaca-msgpack.js';
-import { stringifyAlpacaJson } from './lossless-json.js';
 
 /** Where the session's output goes. The daemon implements it over its sockets and shared-memory ring. */
 export interface SessionOutput {

@@ -32,12 +32,18 @@ interface Sample {
 export const CORPUS: Readonly<Record<string, { kind: FeedKind; path: string; samples: Sample[] }>> = {
   stocks: { kind: 'stocks', path: '/v2/iex', samples: load('stocks') },
   crypto: { kind: 'crypto', path: '/v1beta3/crypto/us', samples: load('crypto') },
-  'crypto-perps': { kind: 'crypto-perps', path: '/v1beta1/crypto-perps/global', samples: load('crypto-perps') },
+  'crypto-perps': {
+    kind: 'crypto-perps',
+    path: '/v1beta1/crypto-perps/global',
+    samples: load('crypto-perps'),
+  },
   news: { kind: 'news', path: '/v1beta1/news', samples: load('news') },
 };
 
 function load(name: string): Sample[] {
-  return parseJsonLossless(readFileSync(join(here, 'fixtures', 'corpus', `${name}.json`), 'utf8')) as Sample[];
+  return parseJsonLossless(
+    readFileSync(join(here, 'fixtures', 'corpus', `${name}.json`), 'utf8'),
+  ) as Sample[];
 }
 
 const BIG_ID = 3447222699101865076n;
@@ -49,7 +55,10 @@ rawExt.register({ type: -1, encode: () => null, decode: (data) => new ExtData(-1
 /** Alpaca's JSON text of some items, numbers exact. */
 function jsonFrame(items: readonly unknown[]): Buffer {
   return Buffer.from(
-    JSON.stringify(items, (_k, v) => (typeof v === 'bigint' ? `@@${v}@@` : v)).replace(/"@@(-?\d+)@@"/g, '$1'),
+    JSON.stringify(items, (_k, v) => (typeof v === 'bigint' ? `@@${v}@@` : v)).replace(
+      /"@@(-?\d+)@@"/g,
+      '$1',
+    ),
   );
 }
 
@@ -91,7 +100,10 @@ describe('transcoding writes what Alpaca writes (found 2)', () => {
     for (const { kind, samples } of Object.values(CORPUS)) {
       for (const { source, item } of samples) {
         const out = transcodeFrame(jsonFrame([item]), 'json', 'msgpack', kind);
-        const [decoded] = decode(out, { extensionCodec: rawExt, useBigInt64: true }) as Record<string, unknown>[];
+        const [decoded] = decode(out, { extensionCodec: rawExt, useBigInt64: true }) as Record<
+          string,
+          unknown
+        >[];
         expect(Object.keys(decoded!)[0], source).toBe('T');
         for (const field of TIMESTAMP_FIELDS) {
           if (typeof item[field] !== 'string') continue;
@@ -100,18 +112,23 @@ describe('transcoding writes what Alpaca writes (found 2)', () => {
           const spec = decodeTimestampToTimeSpec(ext.data as Uint8Array);
           const iso = item[field] as string;
           expect(spec.sec * 1000, `${source}: ${field}`).toBe(Date.parse(`${iso.slice(0, 19)}Z`));
-          expect(spec.nsec, `${source}: ${field}`).toBe(Number((iso.split('.')[1] ?? '0').replace('Z', '').padEnd(9, '0')));
+          expect(spec.nsec, `${source}: ${field}`).toBe(
+            Number((iso.split('.')[1] ?? '0').replace('Z', '').padEnd(9, '0')),
+          );
         }
       }
     }
     // Widths: a whole stock price (100) is still a float64; a stock size a uint32; a bar volume a uint64.
     const goTrade = CORPUS.stocks!.samples[3]!.item;
     const bytes = Buffer.from(transcodeFrame(jsonFrame([goTrade]), 'json', 'msgpack', 'stocks'));
-    const field = (key: string) => bytes[bytes.indexOf(Buffer.from([0xa0 | key.length, ...Buffer.from(key)])) + 1 + key.length];
+    const field = (key: string) =>
+      bytes[bytes.indexOf(Buffer.from([0xa0 | key.length, ...Buffer.from(key)])) + 1 + key.length];
     expect(field('p')).toBe(0xcb);
     expect(field('s')).toBe(0xce);
     expect(field('i')).toBe(0xd3);
-    const bar = Buffer.from(transcodeFrame(jsonFrame([CORPUS.stocks!.samples[7]!.item]), 'json', 'msgpack', 'stocks'));
+    const bar = Buffer.from(
+      transcodeFrame(jsonFrame([CORPUS.stocks!.samples[7]!.item]), 'json', 'msgpack', 'stocks'),
+    );
     expect(bar[bar.indexOf(Buffer.from([0xa1, 0x76])) + 2]).toBe(0xcf);
     // A crypto size is a float64 even when whole.
     const cryptoBar = Buffer.from(
@@ -121,7 +138,11 @@ describe('transcoding writes what Alpaca writes (found 2)', () => {
   });
 
   it("msgpack -> JSON escapes <, > and & as Alpaca's Go encoder does, and keeps the nanoseconds", () => {
-    const news = { ...CORPUS.news!.samples[0]!.item, headline: 'Q2 <b>beat</b> & raise', content: '<p>x</p>' };
+    const news = {
+      ...CORPUS.news!.samples[0]!.item,
+      headline: 'Q2 <b>beat</b> & raise',
+      content: '<p>x</p>',
+    };
     const msgpack = transcodeFrame(jsonFrame([news]), 'json', 'msgpack', 'news');
     const json = Buffer.from(transcodeFrame(msgpack, 'msgpack', 'json', 'news')).toString();
     expect(json).toContain('Q2 \\u003cb\\u003ebeat\\u003c/b\\u003e \\u0026 raise');
@@ -160,7 +181,8 @@ describe('unknown item types (found 3)', () => {
     const result = router.route(frame);
     const got = new Map<ClientId, unknown[]>();
     for (const r of result.records) {
-      for (const id of r.recipients) got.set(id, [...(got.get(id) ?? []), ...(JSON.parse(Buffer.from(r.bytes).toString()) as unknown[])]);
+      for (const id of r.recipients)
+        got.set(id, [...(got.get(id) ?? []), ...(JSON.parse(Buffer.from(r.bytes).toString()) as unknown[])]);
     }
     expect(got.get(1)).toEqual([{ T: 'zz', S: 'AAPL', v: 1 }, other]);
     expect(got.get(2)).toEqual([{ T: 'zz', S: 'MSFT', v: 2 }, other]);
@@ -208,7 +230,17 @@ describe('every feed the official SDKs know (found 4)', () => {
     expect(alpacaPathFor('/otc')).toBe('/v2/otc');
     for (const loc of ['us', 'us-1', 'us-2', 'bs-1', 'eu-1'])
       expect(classifyAlpacaUrl(`wss://x/v1beta3/crypto/${loc}`)?.kind).toBe('crypto');
-    for (const feed of ['iex', 'sip', 'delayed_sip', 'boats', 'overnight', 'test', 'indicative', 'opra', 'news'])
+    for (const feed of [
+      'iex',
+      'sip',
+      'delayed_sip',
+      'boats',
+      'overnight',
+      'test',
+      'indicative',
+      'opra',
+      'news',
+    ])
       expect(alpacaPathFor(feedPath(feed).path)).toBe(feedPath(feed).path);
   });
 });
@@ -226,11 +258,60 @@ describe('transcoder properties', () => {
       return nsec === 0 ? `${base}Z` : `${base}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}Z`;
     });
   const item = fc.oneof(
-    fc.record({ T: fc.constant('t'), S: symbol, i: int64, x: text, p: finite, s: uint32, c: fc.array(text), z: text, t: time, r: time }),
-    fc.record({ T: fc.constant('q'), S: symbol, bx: text, bp: finite, bs: uint32, ax: text, ap: finite, as: uint32, t: time }),
-    fc.record({ T: fc.constantFrom('b', 'd', 'u'), S: symbol, o: finite, h: finite, l: finite, c: finite, v: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), n: uint32, vw: finite, t: time }),
-    fc.record({ T: fc.constant('c'), S: symbol, oi: int64, op: finite, os: uint32, ci: int64, cp: finite, cs: uint32, t: time }),
-    fc.record({ T: fc.constant('n'), id: int64, headline: text, created_at: time, updated_at: time, symbols: fc.array(symbol, { maxLength: 4 }) }),
+    fc.record({
+      T: fc.constant('t'),
+      S: symbol,
+      i: int64,
+      x: text,
+      p: finite,
+      s: uint32,
+      c: fc.array(text),
+      z: text,
+      t: time,
+      r: time,
+    }),
+    fc.record({
+      T: fc.constant('q'),
+      S: symbol,
+      bx: text,
+      bp: finite,
+      bs: uint32,
+      ax: text,
+      ap: finite,
+      as: uint32,
+      t: time,
+    }),
+    fc.record({
+      T: fc.constantFrom('b', 'd', 'u'),
+      S: symbol,
+      o: finite,
+      h: finite,
+      l: finite,
+      c: finite,
+      v: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      n: uint32,
+      vw: finite,
+      t: time,
+    }),
+    fc.record({
+      T: fc.constant('c'),
+      S: symbol,
+      oi: int64,
+      op: finite,
+      os: uint32,
+      ci: int64,
+      cp: finite,
+      cs: uint32,
+      t: time,
+    }),
+    fc.record({
+      T: fc.constant('n'),
+      id: int64,
+      headline: text,
+      created_at: time,
+      updated_at: time,
+      symbols: fc.array(symbol, { maxLength: 4 }),
+    }),
     fc.record({ T: fc.constant('zz'), S: symbol, extra: fc.oneof(text, fc.boolean(), int64) }),
   );
 
@@ -266,7 +347,10 @@ describe('transcoder properties', () => {
 });
 
 /** An AlpacaStream over a transport of our own, fed frames as the daemon would deliver them. */
-function streamOver(kind: FeedKind): { stream: AlpacaStream; push: (data: Uint8Array, binary: boolean) => void } {
+function streamOver(kind: FeedKind): {
+  stream: AlpacaStream;
+  push: (data: Uint8Array, binary: boolean) => void;
+} {
   let listener: ((m: { binary: boolean; data: Uint8Array }) => void) | undefined;
   const transport: AlpacaTransport = {
     subscribe: async () => ({ alreadySubscribed: false, reply: new Uint8Array() }),

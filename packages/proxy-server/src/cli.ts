@@ -159,7 +159,9 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
 /** The adapter's own counters of an upstream (`name value` pairs), when it reports any. */
 function formatAdapterStats(stats: unknown): string {
   if (typeof stats !== 'object' || stats === null) return '';
-  const pairs = Object.entries(stats as Record<string, unknown>).map(([key, value]) => `${key} ${String(value)}`);
+  const pairs = Object.entries(stats as Record<string, unknown>).map(
+    ([key, value]) => `${key} ${String(value)}`,
+  );
   return pairs.length > 0 ? `; ${pairs.join(', ')}` : '';
 }
 
