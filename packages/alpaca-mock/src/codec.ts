@@ -31,10 +31,32 @@ extensionCodec.register({
   },
 });
 
+const GO_HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/**
+ * JSON as Alpaca's Go encoder writes it: 64-bit ids (bigint) as their exact digits, and `<`, `>`, `&` (which only
+ * ever appear inside strings) escaped as `\u003c`, `\u003e`, `\u0026`.
+ */
+export function alpacaJson(payload: unknown): string {
+  const text = JSON.stringify(payload, (_key, value: unknown) =>
+    typeof value === 'bigint' ? `\u0000bigint:${value}` : value,
+  );
+  return text
+    .replace(/"\\u0000bigint:(-?\d+)"/g, '$1')
+    .replace(/[<>&\u2028\u2029]/g, (c) => GO_HTML_ESCAPES[c] as string);
+}
+
 /** Encodes one frame: an array of messages (market data) or a single object (account stream). */
 export function encodeFrame(payload: unknown, encoding: Encoding): string | Buffer {
-  if (encoding === 'json') return JSON.stringify(payload);
-  const bytes = msgpackEncode(payload, { extensionCodec, ignoreUndefined: true });
+  if (encoding === 'json') return alpacaJson(payload);
+  // bigint ids go out as 64-bit integers, as Alpaca's are.
+  const bytes = msgpackEncode(payload, { extensionCodec, ignoreUndefined: true, useBigInt64: true });
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

@@ -221,7 +221,7 @@ export class MarketDataSession extends BaseSession {
       this.startTail(parsed.channels);
     }
     this.commit(next);
-    this.sendControl({ T: 'subscription', ...this.subs.toAck() });
+    this.sendControl({ T: 'subscription', ...this.subs.toAck(this.host.options.acks === 'omit-empty') });
     // The first orderbook message after subscribing is a full r:true snapshot; deltas follow from the feed.
     if (newBooks.length > 0) this.sendData(this.snapshots([...new Set(newBooks)]));
     this.host.demandChanged(this);
