@@ -2,9 +2,6 @@
 // exact on every path (64-bit ids, prices, nanosecond timestamps), transcoding that writes what Alpaca writes,
 // unknown item types forwarded, every feed the official SDKs know. The same corpus is replayed through a real daemon
 // in corpus-replay.test.ts.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decode, decodeTimestampToTimeSpec, ExtData, ExtensionCodec } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -21,30 +18,7 @@ import {
   transcodeFrame,
 } from '../src/index.js';
 import { parseJsonLossless } from '../src/lossless-json.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-interface Sample {
-  readonly source: string;
-  readonly item: Record<string, unknown>;
-}
-
-export const CORPUS: Readonly<Record<string, { kind: FeedKind; path: string; samples: Sample[] }>> = {
-  stocks: { kind: 'stocks', path: '/v2/iex', samples: load('stocks') },
-  crypto: { kind: 'crypto', path: '/v1beta3/crypto/us', samples: load('crypto') },
-  'crypto-perps': {
-    kind: 'crypto-perps',
-    path: '/v1beta1/crypto-perps/global',
-    samples: load('crypto-perps'),
-  },
-  news: { kind: 'news', path: '/v1beta1/news', samples: load('news') },
-};
-
-function load(name: string): Sample[] {
-  return parseJsonLossless(
-    readFileSync(join(here, 'fixtures', 'corpus', `${name}.json`), 'utf8'),
-  ) as Sample[];
-}
+import { CORPUS } from './corpus.js';
 
 const BIG_ID = 3447222699101865076n;
 const TIMESTAMP_FIELDS = ['t', 'r', 'created_at', 'updated_at', 'ft'];
