@@ -299,6 +299,8 @@ describe('the corpus of real messages, through a real daemon', { timeout: 90_000
       expect(msgpack.got.map(narrow)).toEqual(expected[2]!.map(narrow));
       // Unknown types are counted where the daemon reports: `wsproxy status`, the upstream's adapterStats.
       const unknown = items.filter((i) => !KNOWN_TYPES.includes(i.T as string)).length;
+      // Items none of the three sets selects are counted as unrouted: nobody wanted them.
+      const unrouted = items.filter((i) => !sets.some((set) => selected(set, i))).length;
       const status = JSON.parse(
         execFileSync(
           process.execPath,

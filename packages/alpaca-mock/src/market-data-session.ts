@@ -293,7 +293,8 @@ export class MarketDataSession extends BaseSession {
   /** Records only what really went out: a stalled session's withheld messages are counted in stats instead. */
   private sendData(messages: unknown[]): void {
     if (messages.length === 0) return;
-    if (!this.writeFrame(encodeFrame(messages, this.encoding), messages.length, this.encoding === 'msgpack'))
+    const frame = encodeFrame(messages, this.encoding, this.endpointInfo.assetClass);
+    if (!this.writeFrame(frame, messages.length, this.encoding === 'msgpack'))
       return;
     for (const message of messages) {
       this.sentRecord.add(message);

@@ -81,6 +81,34 @@ describe('like Alpaca', () => {
     expect(articles.some((a) => (a.content as string).length > 30_000)).toBe(true);
   });
 
+  it('writes msgpack numbers in the fixed widths of Go types: int64 ids, uint32 sizes, float64 prices', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ rate: 100, connectionLimit: 2 }));
+    const stocks = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`, { encoding: 'msgpack' }));
+    const frames = rawFrames(stocks);
+    await stocks.request({ action: 'subscribe', trades: ['AAPL'] });
+    await stocks.collect((m) => m.T === 't', 3);
+    const after = (frame: Buffer, key: string): number[] => {
+      const marker = Buffer.from([0xa0 | key.length, ...Buffer.from(key)]);
+      const out: number[] = [];
+      for (let at = frame.indexOf(marker); at >= 0; at = frame.indexOf(marker, at + 1))
+        out.push(frame[at + marker.length]!);
+      return out;
+    };
+    const trades = frames.filter((f) => (decode(f) as Message[]).every((m) => m.T === 't'));
+    expect(trades.length).toBeGreaterThan(0);
+    for (const f of trades) {
+      expect(new Set(after(f, 'i'))).toEqual(new Set([0xd3]));
+      expect(new Set(after(f, 'p'))).toEqual(new Set([0xcb]));
+      expect(new Set(after(f, 's'))).toEqual(new Set([0xce]));
+    }
+    const crypto = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v1beta3/crypto/us`, { encoding: 'msgpack' }));
+    const cryptoFrames = rawFrames(crypto);
+    await crypto.request({ action: 'subscribe', trades: ['BTC/USD'] });
+    await crypto.collect((m) => m.T === 't', 2);
+    const cryptoTrades = cryptoFrames.filter((f) => (decode(f, { useBigInt64: true }) as Message[]).every((m) => m.T === 't'));
+    for (const f of cryptoTrades) expect(new Set(after(f, 's'))).toEqual(new Set([0xcb]));
+  });
+
   it("acks may leave out empty channels (acks: 'omit-empty'), and list them all by default", async () => {
     const mock = cleanup.add(await startAlpacaMock({ acks: 'omit-empty' }));
     const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));
