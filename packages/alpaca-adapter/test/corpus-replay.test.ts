@@ -313,7 +313,7 @@ describe('the corpus of real messages, through a real daemon', { timeout: 90_000
       const mine = status.upstreams.find((u) => u.url.endsWith(feed.path))!;
       expect(mine.adapterStats).toMatchObject({
         unknownTypeItems: unknown,
-        unroutedItems: 0,
+        unroutedItems: unrouted,
         malformedUpstreamFrames: 0,
       });
       for (const c of [json, msgpack]) c.ws.close();

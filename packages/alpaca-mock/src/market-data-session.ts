@@ -294,8 +294,7 @@ export class MarketDataSession extends BaseSession {
   private sendData(messages: unknown[]): void {
     if (messages.length === 0) return;
     const frame = encodeFrame(messages, this.encoding, this.endpointInfo.assetClass);
-    if (!this.writeFrame(frame, messages.length, this.encoding === 'msgpack'))
-      return;
+    if (!this.writeFrame(frame, messages.length, this.encoding === 'msgpack')) return;
     for (const message of messages) {
       this.sentRecord.add(message);
       if (this.dataMessages.length < this.host.options.recordLimit) this.dataMessages.push(message);

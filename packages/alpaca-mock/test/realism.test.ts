@@ -83,7 +83,9 @@ describe('like Alpaca', () => {
 
   it('writes msgpack numbers in the fixed widths of Go types: int64 ids, uint32 sizes, float64 prices', async () => {
     const mock = cleanup.add(await startAlpacaMock({ rate: 100, connectionLimit: 2 }));
-    const stocks = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`, { encoding: 'msgpack' }));
+    const stocks = cleanup.add(
+      await AlpacaClient.authenticated(`${mock.url}/v2/iex`, { encoding: 'msgpack' }),
+    );
     const frames = rawFrames(stocks);
     await stocks.request({ action: 'subscribe', trades: ['AAPL'] });
     await stocks.collect((m) => m.T === 't', 3);
@@ -101,11 +103,15 @@ describe('like Alpaca', () => {
       expect(new Set(after(f, 'p'))).toEqual(new Set([0xcb]));
       expect(new Set(after(f, 's'))).toEqual(new Set([0xce]));
     }
-    const crypto = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v1beta3/crypto/us`, { encoding: 'msgpack' }));
+    const crypto = cleanup.add(
+      await AlpacaClient.authenticated(`${mock.url}/v1beta3/crypto/us`, { encoding: 'msgpack' }),
+    );
     const cryptoFrames = rawFrames(crypto);
     await crypto.request({ action: 'subscribe', trades: ['BTC/USD'] });
     await crypto.collect((m) => m.T === 't', 2);
-    const cryptoTrades = cryptoFrames.filter((f) => (decode(f, { useBigInt64: true }) as Message[]).every((m) => m.T === 't'));
+    const cryptoTrades = cryptoFrames.filter((f) =>
+      (decode(f, { useBigInt64: true }) as Message[]).every((m) => m.T === 't'),
+    );
     for (const f of cryptoTrades) expect(new Set(after(f, 's'))).toEqual(new Set([0xcb]));
   });
 
