@@ -14,7 +14,7 @@ import { AccountSession } from './account-stream.js';
 import type { AlpacaCredentials } from './auth.js';
 import { type AlpacaEndpointOptions, createAlpacaEndpoint } from './endpoint.js';
 import { BadParamsError, InvalidArgumentError, UpstreamError } from './errors.js';
-import { classifyAlpacaUrl, type Encoding } from './feeds.js';
+import { classifyAlpacaUrl, type Encoding, type FeedKind } from './feeds.js';
 import { AlpacaSession, type RequestAnswer, type SessionEvent, type SessionOutput } from './session.js';
 import { RestSnapshotSource } from './snapshot.js';
 import { decodeRaw, looksLikeJson } from './wire.js';
@@ -137,6 +137,12 @@ function outputFor(context: AdapterContext, gate: ReadyGate): SessionOutput {
         case 'malformed-upstream-frame':
           context.logger.warn({ offset: event.error.offset }, event.error.message);
           break;
+        case 'unknown-item-type':
+          context.logger.warn(
+            { itemType: event.itemType },
+            'Alpaca sent an item type this adapter does not know: forwarded to the subscribers of its symbol',
+          );
+          break;
         case 'snapshot-failed':
           context.logger.warn({ client: event.clientId, err: event.error }, 'snapshot fetch failed');
           break;
@@ -182,7 +188,7 @@ function parseState(state: Uint8Array, expected: string): Record<string, unknown
 function marketDataAdapter(
   context: AdapterContext,
   options: AlpacaAdapterOptions,
-  feed: 'stocks' | 'crypto' | 'options' | 'news',
+  feed: FeedKind,
   feedName: string,
 ): UpstreamAdapter {
   const { credentials, viaHeaders } = ownerCredentials(context);
@@ -278,6 +284,8 @@ function marketDataAdapter(
         subscriptions,
         itemsRouted: session.stats.routedItems,
         itemsUnrouted: session.stats.unroutedItems,
+        unknownTypeItems: session.stats.unknownTypeItems,
+        malformedUpstreamFrames: session.stats.malformedUpstreamFrames,
         upstreamRequests: session.book.stats.upstreamRequests,
       };
     },

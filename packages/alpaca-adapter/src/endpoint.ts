@@ -13,7 +13,7 @@ import type {
 import { type AlpacaCredentials, CredentialCheck, credentialsFromAuthMessage } from './auth.js';
 import { transcodeFrame } from './endpoint-transcode.js';
 import { ALPACA_ERROR_MESSAGES } from './errors.js';
-import { classifyAlpacaUrl, type Encoding } from './feeds.js';
+import { classifyAlpacaUrl, type Encoding, type FeedKind, feedByName } from './feeds.js';
 import { decodeRaw, encodeFrame, looksLikeJson } from './wire.js';
 
 export interface AlpacaEndpointOptions {
@@ -32,26 +32,15 @@ export interface AlpacaEndpointOptions {
 const DEFAULT_DATA_URL = 'wss://stream.data.alpaca.markets';
 const DEFAULT_TRADING_URL = 'wss://paper-api.alpaca.markets';
 
-/** Feed names the Go SDK appends to `DATA_PROXY_WS` (no version prefix), and their versioned paths. */
-const GO_FEED_PATHS: Readonly<Record<string, string>> = {
-  iex: '/v2/iex',
-  sip: '/v2/sip',
-  delayed_sip: '/v2/delayed_sip',
-  test: '/v2/test',
-  boats: '/v1beta1/boats',
-  overnight: '/v1beta1/overnight',
-  indicative: '/v1beta1/indicative',
-  opra: '/v1beta1/opra',
-  news: '/v1beta1/news',
-};
-
-/** Alpaca's path for an endpoint path (versioned, or the Go SDK's `/{feed}` and `/crypto/{loc}` forms). */
+/**
+ * Alpaca's path for an endpoint path: versioned, or the Go SDK's `DATA_PROXY_WS` forms (`/{feed}`, no version, and
+ * `/crypto/{loc}`, `/crypto-perps/{loc}`), which ALPACA_FEEDS resolves.
+ */
 export function alpacaPathFor(path: string): string | undefined {
   const trimmed = path.replace(/\/+$/, '') || '/';
-  const go = /^\/([\w-]+)$/.exec(trimmed);
-  if (go && GO_FEED_PATHS[go[1]!]) return GO_FEED_PATHS[go[1]!];
-  const crypto = /^\/crypto\/([\w-]+)$/.exec(trimmed);
-  if (crypto) return `/v1beta3/crypto/${crypto[1]}`;
+  const short = /^\/((?:crypto|crypto-perps)\/[\w-]+|[\w-]+)$/.exec(trimmed);
+  const known = short ? feedByName(short[1]!) : undefined;
+  if (known) return known.path;
   return classifyAlpacaUrl(`ws://endpoint${trimmed}`) ? trimmed : undefined;
 }
 
@@ -196,6 +185,7 @@ class MarketDataConnection implements EndpointConnectionHandler {
 
   constructor(
     private readonly upstreamUrl: string,
+    private readonly kind: FeedKind,
     private readonly encoding: Encoding,
     private readonly fromHeaders: AlpacaCredentials | undefined,
     private readonly keys:
@@ -249,7 +239,10 @@ class MarketDataConnection implements EndpointConnectionHandler {
   outgoing(frame: EndpointFrame): EndpointFrame {
     const from: Encoding = frame.isBinary && !looksLikeJson(frame.data) ? 'msgpack' : 'json';
     if (from === this.encoding) return frame;
-    return { data: transcodeFrame(frame.data, from, this.encoding), isBinary: this.encoding === 'msgpack' };
+    return {
+      data: transcodeFrame(frame.data, from, this.encoding, this.kind),
+      isBinary: this.encoding === 'msgpack',
+    };
   }
 
   joinTimedOut(): EndpointFrame {
@@ -320,6 +313,7 @@ export function createAlpacaEndpoint(options: AlpacaEndpointOptions = {}): Endpo
       return {
         handler: new MarketDataConnection(
           `${dataUrl}${path}`,
+          classifyAlpacaUrl(`ws://endpoint${path}`)?.kind as FeedKind,
           encodingOf(upgrade.headers),
           headerCredentials(upgrade.headers),
           keys,

@@ -1,8 +1,8 @@
 // What each Alpaca market-data feed accepts and how it answers. Everything feed-specific lives here so the book,
 // the router and the session stay generic.
 
-/** The four market-data stream families. The account stream (trade_updates) is a different protocol. */
-export type FeedKind = 'stocks' | 'crypto' | 'options' | 'news';
+/** The market-data stream families. The account stream (trade_updates) is a different protocol. */
+export type FeedKind = 'stocks' | 'crypto' | 'crypto-perps' | 'options' | 'news';
 
 /** Wire encoding of an Alpaca stream: chosen by the upgrade's Content-Type. */
 export type Encoding = 'json' | 'msgpack';
@@ -24,6 +24,9 @@ export interface FeedProfile {
 }
 
 const BAR_TYPES = { b: 'bars', d: 'dailyBars', u: 'updatedBars' } as const;
+
+const CRYPTO_CHANNELS = ['trades', 'quotes', 'bars', 'dailyBars', 'updatedBars', 'orderbooks'] as const;
+const CRYPTO_TYPES = { t: 'trades', q: 'quotes', ...BAR_TYPES, o: 'orderbooks' } as const;
 
 export const FEED_PROFILES: Readonly<Record<FeedKind, FeedProfile>> = {
   stocks: {
@@ -58,10 +61,21 @@ export const FEED_PROFILES: Readonly<Record<FeedKind, FeedProfile>> = {
   },
   crypto: {
     kind: 'crypto',
-    channels: ['trades', 'quotes', 'bars', 'dailyBars', 'updatedBars', 'orderbooks'],
+    channels: CRYPTO_CHANNELS,
     ackKeys: ['trades', 'quotes', 'orderbooks', 'bars', 'updatedBars', 'dailyBars'],
     derived: {},
-    channelOfType: { t: 'trades', q: 'quotes', ...BAR_TYPES, o: 'orderbooks' },
+    channelOfType: CRYPTO_TYPES,
+    noStar: [],
+    msgpackOnly: false,
+  },
+  // Perpetual futures (the Go SDK's CryptoClient on `global`): crypto's channels plus `pricing` (index and mark
+  // price, funding rate, open interest), whose items are `T:"p"`.
+  'crypto-perps': {
+    kind: 'crypto-perps',
+    channels: [...CRYPTO_CHANNELS, 'pricing'],
+    ackKeys: ['trades', 'quotes', 'orderbooks', 'bars', 'updatedBars', 'dailyBars', 'pricing'],
+    derived: {},
+    channelOfType: { ...CRYPTO_TYPES, p: 'pricing' },
     noStar: [],
     msgpackOnly: false,
   },
@@ -85,6 +99,44 @@ export const FEED_PROFILES: Readonly<Record<FeedKind, FeedProfile>> = {
   },
 };
 
+/** True for the feeds whose items are crypto (order books, fractional sizes). */
+export function isCryptoKind(kind: FeedKind): boolean {
+  return kind === 'crypto' || kind === 'crypto-perps';
+}
+
+/**
+ * Every market-data stream the official SDKs (JS v4, Go v3, alpaca-py) know, by the feed name a user gives: its
+ * path on Alpaca's host and its kind. The one table behind AlpacaStream's `feed` option, the endpoint's Go-SDK
+ * `/{feed}` paths and classifyAlpacaUrl. Crypto locations are open-ended (`crypto/{loc}`, see CRYPTO_PATH).
+ */
+export const ALPACA_FEEDS: Readonly<Record<string, { readonly path: string; readonly kind: FeedKind }>> = {
+  iex: { path: '/v2/iex', kind: 'stocks' },
+  sip: { path: '/v2/sip', kind: 'stocks' },
+  delayed_sip: { path: '/v2/delayed_sip', kind: 'stocks' },
+  otc: { path: '/v2/otc', kind: 'stocks' },
+  test: { path: '/v2/test', kind: 'stocks' },
+  boats: { path: '/v1beta1/boats', kind: 'stocks' },
+  overnight: { path: '/v1beta1/overnight', kind: 'stocks' },
+  crypto: { path: '/v1beta3/crypto/us', kind: 'crypto' },
+  'crypto-perps': { path: '/v1beta1/crypto-perps/global', kind: 'crypto-perps' },
+  indicative: { path: '/v1beta1/indicative', kind: 'options' },
+  opra: { path: '/v1beta1/opra', kind: 'options' },
+  news: { path: '/v1beta1/news', kind: 'news' },
+};
+
+/** `crypto/{loc}` and `crypto-perps/{loc}` feed names (us, us-1, us-2, bs-1, eu-1; global for perps). */
+const CRYPTO_FEED = /^(crypto|crypto-perps)\/([\w-]+)$/;
+
+/** The path and kind of a feed name (`iex`, `crypto`, `crypto/us-1`, `crypto-perps`, ...); undefined if unknown. */
+export function feedByName(feed: string): { readonly path: string; readonly kind: FeedKind } | undefined {
+  if (Object.hasOwn(ALPACA_FEEDS, feed)) return ALPACA_FEEDS[feed];
+  const m = CRYPTO_FEED.exec(feed);
+  if (!m) return undefined;
+  return m[1] === 'crypto'
+    ? { path: `/v1beta3/crypto/${m[2]}`, kind: 'crypto' }
+    : { path: `/v1beta1/crypto-perps/${m[2]}`, kind: 'crypto-perps' };
+}
+
 /** Where a URL points, for the daemon to pick the right session class. */
 export type AlpacaStreamTarget =
   | { readonly kind: FeedKind; readonly encoding: Encoding; readonly feed: string }
@@ -92,8 +144,7 @@ export type AlpacaStreamTarget =
 
 /**
  * Recognises Alpaca stream URLs (and the mock's, which uses the same paths) by their path:
- * `/v2/{feed}`, `/v1beta1/{boats|overnight}`, `/v1beta3/crypto/{loc}`, `/v1beta1/{indicative|opra}`,
- * `/v1beta1/news`, `/stream`. Returns undefined for anything else (the daemon then stays a passthrough).
+ * the paths of ALPACA_FEEDS, `/v1beta{N}/crypto/{loc}`, `/v1beta{N}/crypto-perps/{loc}` and `/stream`. Returns undefined for anything else (the daemon then stays a passthrough).
  */
 export function classifyAlpacaUrl(url: string | URL): AlpacaStreamTarget | undefined {
   let path: string;
@@ -103,12 +154,14 @@ export function classifyAlpacaUrl(url: string | URL): AlpacaStreamTarget | undef
     return undefined;
   }
   if (path === '/stream') return { kind: 'account', encoding: 'json', feed: 'trade_updates' };
-  let m = /^\/v1beta\d+\/crypto\/([\w-]+)$/.exec(path);
-  if (m) return { kind: 'crypto', encoding: 'msgpack', feed: m[1]! };
-  m = /^\/v1beta\d+\/(indicative|opra)$/.exec(path);
-  if (m) return { kind: 'options', encoding: 'msgpack', feed: m[1]! };
-  if (/^\/v1beta\d+\/news$/.test(path)) return { kind: 'news', encoding: 'msgpack', feed: 'news' };
-  m = /^\/v2\/(iex|sip|delayed_sip|test)$/.exec(path) ?? /^\/v1beta\d+\/(boats|overnight)$/.exec(path);
-  if (m) return { kind: 'stocks', encoding: 'msgpack', feed: m[1]! };
-  return undefined;
+  const m = /^\/v1beta\d+\/(crypto|crypto-perps)\/([\w-]+)$/.exec(path);
+  if (m) return { kind: m[1] === 'crypto' ? 'crypto' : 'crypto-perps', encoding: 'msgpack', feed: m[2]! };
+  // Any beta version of a v1beta feed (Alpaca bumps them): `/v1beta2/news` is still news.
+  const named = /^\/(v2|v1beta\d+)\/([\w-]+)$/.exec(path);
+  if (!named) return undefined;
+  const feed = named[2]!;
+  const known = Object.hasOwn(ALPACA_FEEDS, feed) ? ALPACA_FEEDS[feed] : undefined;
+  if (!known || known.path.split('/')[2] !== feed) return undefined;
+  const sameFamily = named[1] === 'v2' ? known.path.startsWith('/v2/') : known.path.startsWith('/v1beta');
+  return sameFamily ? { kind: known.kind, encoding: 'msgpack', feed } : undefined;
 }

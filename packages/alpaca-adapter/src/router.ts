@@ -37,6 +37,10 @@ export interface RouteResult {
   readonly controls: number[];
   /** Data items that no client wanted (e.g. data still arriving after an unsubscribe). */
   readonly unrouted: number;
+  /** Items of a type this feed's profile does not know, forwarded by symbol (see route()). */
+  readonly unknownType: number;
+  /** Unknown types seen for the first time in this frame (to log once); usually empty. */
+  readonly newUnknownTypes: readonly string[];
 }
 
 export interface RouterOptions {
@@ -46,6 +50,7 @@ export interface RouterOptions {
   readonly encoding: Encoding;
 }
 
+const NONE: readonly string[] = [];
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
 
@@ -113,6 +118,7 @@ export class AlpacaRouter {
       this.bySymbol.set(channel, out);
     }
     // The hot path looks up by message type directly: one Map lookup fewer per item.
+    this.indexAnyChannel(table);
     this.bySymbolOfType = new Map();
     this.byStarOfType = new Map();
     for (const [type, channel] of this.typeToChannel) {
@@ -125,6 +131,56 @@ export class AlpacaRouter {
 
   private bySymbolOfType = new Map<string, Map<string, RecipientSet>>();
   private byStarOfType = new Map<string, RecipientSet>();
+  /** Any channel: symbol -> clients that named it (plus `*` subscribers), for items of unknown types. */
+  private anyBySymbol = new Map<string, RecipientSet>();
+  /** Any channel: clients with `*` somewhere. */
+  private anyStar: RecipientSet | undefined;
+  /** Every client that subscribed to anything. */
+  private anyone: RecipientSet | undefined;
+  /** Unknown item types already reported. */
+  private readonly unknownTypesSeen = new Set<string>();
+
+  private indexAnyChannel(table: RoutingTable): void {
+    const bySymbol = new Map<string, ClientId[]>();
+    const stars: ClientId[] = [];
+    const all: ClientId[] = [];
+    for (const [client, channels] of table) {
+      let any = false;
+      for (const symbols of channels.values()) {
+        for (const symbol of symbols) {
+          any = true;
+          if (symbol === '*') stars.push(client);
+          else {
+            const list = bySymbol.get(symbol);
+            if (list) list.push(client);
+            else bySymbol.set(symbol, [client]);
+          }
+        }
+      }
+      if (any) all.push(client);
+    }
+    this.anyStar = stars.length > 0 ? this.intern(stars) : undefined;
+    this.anyone = all.length > 0 ? this.intern(all) : undefined;
+    this.anyBySymbol = new Map();
+    for (const [symbol, list] of bySymbol) this.anyBySymbol.set(symbol, this.intern([...list, ...stars]));
+  }
+
+  /**
+   * An item of a type the feed profile cannot map to a channel (a type Alpaca added after this code was written):
+   * nobody can have subscribed to it by name, so it goes to whoever subscribed to anything on its symbol (or on
+   * any of a news-like item's `symbols`, or to `*` anywhere); an item with no symbol at all goes to every client
+   * with a subscription. Better a message a client does not know than one that silently vanishes.
+   */
+  private recipientsOfUnknown(symbol: string, symbols: string[] | undefined): RecipientSet | undefined {
+    if (symbol !== '') return this.anyBySymbol.get(symbol) ?? this.anyStar;
+    if (symbols === undefined) return this.anyone;
+    let ids: ClientId[] = this.anyStar ? [...this.anyStar.ids] : [];
+    for (const s of symbols) {
+      const set = this.anyBySymbol.get(s);
+      if (set) ids = ids.concat(set.ids);
+    }
+    return ids.length === 0 ? undefined : this.intern(ids);
+  }
 
   /** The current routing table (as last set). */
   get routingTable(): RoutingTable {
@@ -181,11 +237,21 @@ export class AlpacaRouter {
     let current: RecipientSet | undefined;
     const controls: number[] = [];
     let unrouted = 0;
+    let unknownType = 0;
+    let newUnknownTypes: string[] | undefined;
     for (let k = 0; k < items.count; k++) {
       const type = items.type[k]!;
       let set: RecipientSet | undefined;
       if (type.length > 1 && isControlType(type)) {
         controls.push(k);
+      } else if (type !== '' && !this.typeToChannel.has(type)) {
+        unknownType++;
+        if (!this.unknownTypesSeen.has(type)) {
+          this.unknownTypesSeen.add(type);
+          newUnknownTypes = [...(newUnknownTypes ?? []), type];
+        }
+        set = this.recipientsOfUnknown(items.symbol[k]!, items.symbols[k]);
+        if (set === undefined) unrouted++;
       } else {
         set = this.recipientsOfItem(type, items.symbol[k]!, items.symbols[k]);
         if (set !== undefined && set.ids.length === 0) set = undefined;
@@ -213,7 +279,7 @@ export class AlpacaRouter {
       // Everybody concerned wants the whole frame: hand the upstream bytes over as they are.
       records.push({ recipients: runSet[0]!.ids, bytes: frame });
       runSet[0] = undefined;
-      return { records, items, controls, unrouted };
+      return { records, items, controls, unrouted, unknownType, newUnknownTypes: newUnknownTypes ?? NONE };
     }
     const json = this.encoding === 'json';
     const { start, end } = items;
@@ -237,7 +303,7 @@ export class AlpacaRouter {
       });
       runSet[r] = undefined; // do not keep sets alive past a table rebuild
     }
-    return { records, items, controls, unrouted };
+    return { records, items, controls, unrouted, unknownType, newUnknownTypes: newUnknownTypes ?? NONE };
   }
 
   private readonly runSet: (RecipientSet | undefined)[] = [];

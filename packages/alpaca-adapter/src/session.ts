@@ -6,11 +6,13 @@
 // funnels (un)subscribe requests through the SubscriptionBook (one upstream change in flight), answers each client
 // with an ack of its own set, and routes every data item only to the clients that want it.
 
+import { encodeAlpacaMsgpack } from './alpaca-msgpack.js';
 import { type AlpacaCredentials, CredentialCheck, credentialsFromAuthMessage } from './auth.js';
 import { ALPACA_ERROR_MESSAGES, type MalformedFrameError, UpstreamError } from './errors.js';
-import { type Encoding, FEED_PROFILES, type FeedKind, type FeedProfile } from './feeds.js';
+import { type Encoding, FEED_PROFILES, type FeedKind, type FeedProfile, isCryptoKind } from './feeds.js';
 import { asBuffer } from './frame-items.js';
 import { LatestCache } from './latest-cache.js';
+import { stringifyAlpacaJson } from './lossless-json.js';
 import { writeMsgpackArrayHeader } from './msgpack-items.js';
 import { AlpacaRouter, type ClientId, type RoutedRecord } from './router.js';
 import type { SnapshotSource, SymbolSnapshot } from './snapshot.js';
@@ -22,7 +24,7 @@ import {
   type SubscriptionRequest,
 } from './subscription-book.js';
 import { parseSubscriptionRequest } from './subscription-request.js';
-import { decodeRaw, encodeFrame, isoToTimestampExt, looksLikeJson } from './wire.js';
+import { decodeRaw, encodeFrame, looksLikeJson } from './wire.js';
 
 /** Where the session's output goes. The daemon implements it over its sockets and shared-memory ring. */
 export interface SessionOutput {
@@ -42,6 +44,8 @@ export type SessionEvent =
   | { readonly type: 'slow-client-warning' }
   | { readonly type: 'resubscribed'; readonly union: ReadonlyMap<string, readonly string[]> }
   | { readonly type: 'malformed-upstream-frame'; readonly error: MalformedFrameError }
+  /** Alpaca sent an item type this feed's profile does not know (reported once per type); it was forwarded. */
+  | { readonly type: 'unknown-item-type'; readonly itemType: string }
   | { readonly type: 'snapshot-failed'; readonly clientId: ClientId; readonly error: unknown }
   /** Live data held while a client's snapshot was being fetched overflowed; the oldest frames were dropped. */
   | { readonly type: 'held-data-dropped'; readonly clientId: ClientId; readonly dropped: number };
@@ -92,6 +96,8 @@ export interface SessionStats {
   /** Data items (not control messages) delivered to at least one client. */
   routedItems: number;
   unroutedItems: number;
+  /** Items of a type the feed profile does not know, forwarded to the clients of their symbol. */
+  unknownTypeItems: number;
   malformedUpstreamFrames: number;
   malformedClientMessages: number;
   replayedItems: number;
@@ -109,6 +115,7 @@ export class AlpacaSession {
     routedRecords: 0,
     routedItems: 0,
     unroutedItems: 0,
+    unknownTypeItems: 0,
     malformedUpstreamFrames: 0,
     malformedClientMessages: 0,
     replayedItems: 0,
@@ -137,7 +144,7 @@ export class AlpacaSession {
     this.ackKeys = this.profile.ackKeys;
     this.check = new CredentialCheck(options.credentials);
     this.router = new AlpacaRouter({ feed: this.feed, encoding: this.encoding });
-    this.cache = new LatestCache({ encoding: this.encoding, trackOrderBooks: this.feed === 'crypto' });
+    this.cache = new LatestCache({ encoding: this.encoding, trackOrderBooks: isCryptoKind(this.feed) });
     this.book = new SubscriptionBook(this.profile, {
       sendUpstream: (action, channels) => this.sendSubscription(action, channels),
       requestCompleted: (change) => this.completed(change),
@@ -176,9 +183,11 @@ export class AlpacaSession {
       this.output.event?.({ type: 'malformed-upstream-frame', error: error as MalformedFrameError });
       return;
     }
-    const { records, items, controls, unrouted } = result;
+    const { records, items, controls, unrouted, unknownType, newUnknownTypes } = result;
     this.stats.unroutedItems += unrouted;
     this.stats.routedItems += items.count - controls.length - unrouted;
+    this.stats.unknownTypeItems += unknownType;
+    for (const itemType of newUnknownTypes) this.output.event?.({ type: 'unknown-item-type', itemType });
     if (this.options.replayLatest !== false && records.length > 0) this.cache.observe(asBuffer(bytes), items);
     this.deliverRecords(records);
     if (controls.length > 0) {
@@ -265,7 +274,11 @@ export class AlpacaSession {
   /** Alpaca expects single objects (not arrays) from clients. */
   private sendUpstreamMessage(message: Record<string, unknown>): void {
     if (this.encoding === 'json') this.output.sendUpstream(Buffer.from(JSON.stringify(message)), false);
-    else this.output.sendUpstream(encodeSingle(message), true);
+    else {
+      // encodeFrame wraps in an array; for a single message, strip the one-byte fixarray header.
+      const framed = encodeFrame([message], 'msgpack');
+      this.output.sendUpstream(framed.subarray(1), true);
+    }
   }
 
   // ---- client side ----
@@ -589,11 +602,11 @@ export class AlpacaSession {
   }
 
   private encodeItem(message: Record<string, unknown>): Buffer {
-    if (this.encoding === 'json') return Buffer.from(JSON.stringify(message));
-    // REST answers carry RFC-3339 strings; the msgpack stream carries timestamp extensions.
-    const t = message.t;
-    const withTime = typeof t === 'string' ? { ...message, t: isoToTimestampExt(t) ?? t } : message;
-    return encodeSingle(withTime);
+    if (this.encoding === 'json') return Buffer.from(stringifyAlpacaJson(message));
+    // REST answers carry RFC-3339 strings; the msgpack stream carries timestamp extensions and fixed-width numbers.
+    const framed = encodeAlpacaMsgpack([message], this.feed);
+    // A frame of one: strip the one-byte fixarray header.
+    return Buffer.from(framed.buffer, framed.byteOffset + 1, framed.byteLength - 1);
   }
 
   private deliverRecords(records: RoutedRecord[]): void {
@@ -676,12 +689,6 @@ function errorMessage(code: number, msg?: string): Record<string, unknown> {
 
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
-
-function encodeSingle(message: unknown): Buffer {
-  // encodeFrame wraps in an array; for a single message, strip the one-byte fixarray header.
-  const framed = encodeFrame([message], 'msgpack');
-  return Buffer.from(framed.buffer, framed.byteOffset + 1, framed.byteLength - 1);
-}
 
 function pickSnapshotItem(snap: SymbolSnapshot, channel: string): Record<string, unknown> | undefined {
   if (channel === 'trades') return snap.trade;

@@ -6,6 +6,7 @@ import { type Dispatcher, request } from 'undici';
 import type { AlpacaCredentials } from './auth.js';
 import { SnapshotFetchError } from './errors.js';
 import type { FeedKind } from './feeds.js';
+import { parseJsonLossless } from './lossless-json.js';
 
 /** Stream-shaped items (`T` first, then `S`) built from one symbol's REST snapshot. */
 export interface SymbolSnapshot {
@@ -106,6 +107,8 @@ export class RestSnapshotSource implements SnapshotSource {
   private path(): string {
     const { feed, feedName } = this.options;
     if (feed === 'crypto') return `/v1beta3/crypto/${feedName ?? 'us'}/snapshots`;
+    // The Go SDK's REST client: perpetual futures live under v1beta1/crypto-perps/{loc}, like the stream.
+    if (feed === 'crypto-perps') return `/v1beta1/crypto-perps/${feedName ?? 'global'}/snapshots`;
     if (feed === 'options') return '/v1beta1/options/snapshots';
     return '/v2/stocks/snapshots';
   }
@@ -144,7 +147,8 @@ export class RestSnapshotSource implements SnapshotSource {
     }
     let body: unknown;
     try {
-      body = await res.body.json();
+      // Crypto trade ids exceed 2^53: parsed exactly, as the stream's own items are.
+      body = parseJsonLossless(await res.body.text());
     } catch (cause) {
       throw new SnapshotFetchError('snapshot answer is not JSON', res.statusCode, cause);
     }

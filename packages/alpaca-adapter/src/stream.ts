@@ -9,7 +9,7 @@ import { encode } from '@msgpack/msgpack';
 import type { ConnectOptions, WsproxyClient } from '@wsproxy/client';
 import { type AlpacaCredentials, credentialsFromEnv } from './auth.js';
 import { AlpacaRejectedError, InvalidArgumentError, StreamClosedError } from './errors.js';
-import type { Encoding, FeedKind } from './feeds.js';
+import { type Encoding, type FeedKind, feedByName } from './feeds.js';
 import {
   type AccountMessage,
   type Bar,
@@ -26,6 +26,7 @@ import {
   type OptionQuote,
   type OptionTrade,
   type Orderbook,
+  type PerpPricing,
   type StockQuote,
   type StockTrade,
   type SubscriptionMessage,
@@ -72,6 +73,10 @@ export interface AlpacaStreamEvents {
   imbalance: [message: Imbalance];
   orderbook: [message: Orderbook];
   news: [message: News];
+  /** crypto-perps: index/mark price, funding rate, open interest. */
+  pricing: [message: PerpPricing];
+  /** A data item of a type this version does not know yet (kept whole, every field as Alpaca sent it). */
+  unknown: [message: Readonly<Record<string, unknown>>];
   /** Every data message, whatever its kind. */
   message: [message: MarketDataMessage];
   /** An Alpaca error not tied to a request (e.g. 407 slow client). */
@@ -86,8 +91,9 @@ export interface AlpacaStreamEvents {
 
 export interface AlpacaStreamOptions {
   /**
-   * Which stream: stocks `iex` (default), `sip`, `delayed_sip`, `test`, `boats`, `overnight`; crypto `crypto`
-   * (= `crypto/us`), `crypto/us-1`, `crypto/eu-1`; options `indicative`, `opra`; `news`.
+   * Which stream: stocks `iex` (default), `sip`, `delayed_sip`, `otc`, `test`, `boats`, `overnight`; crypto
+   * `crypto` (= `crypto/us`), `crypto/us-1`, `crypto/us-2`, `crypto/bs-1`, `crypto/eu-1`; crypto perpetual futures
+   * `crypto-perps` (= `crypto-perps/global`); options `indicative`, `opra`; `news`.
    */
   readonly feed?: string;
   /** Full stream URL (overrides `feed` and `baseUrl`), e.g. the mock's `ws://127.0.0.1:PORT/v2/iex`. */
@@ -106,16 +112,12 @@ export interface AlpacaStreamOptions {
   readonly iteratorBuffer?: number;
 }
 
-/** Where a feed name points: the URL path and the kind of stream. */
+/** Where a feed name points: the URL path and the kind of stream (see ALPACA_FEEDS). */
 export function feedPath(feed: string): { path: string; kind: FeedKind } {
-  if (['iex', 'sip', 'delayed_sip', 'test'].includes(feed)) return { path: `/v2/${feed}`, kind: 'stocks' };
-  if (feed === 'boats' || feed === 'overnight') return { path: `/v1beta1/${feed}`, kind: 'stocks' };
-  if (feed === 'crypto') return { path: '/v1beta3/crypto/us', kind: 'crypto' };
-  if (/^crypto\/[\w-]+$/.test(feed)) return { path: `/v1beta3/${feed}`, kind: 'crypto' };
-  if (feed === 'indicative' || feed === 'opra') return { path: `/v1beta1/${feed}`, kind: 'options' };
-  if (feed === 'news') return { path: '/v1beta1/news', kind: 'news' };
+  const known = feedByName(feed);
+  if (known) return { ...known };
   throw new InvalidArgumentError(
-    `feed must be a known Alpaca feed (iex, sip, crypto, opra, news, ...), got ${feed}`,
+    `feed must be a known Alpaca feed (iex, sip, otc, crypto, crypto/us-1, crypto-perps, opra, news, ...), got ${feed}`,
   );
 }
 
@@ -387,8 +389,14 @@ export class AlpacaStream
         this.emit('alpacaError', m as unknown as ErrorMessage);
         continue;
       }
-      const event = EVENT_OF_TYPE[type as keyof typeof EVENT_OF_TYPE];
-      if (!event) continue; // success greetings and anything unknown
+      const event = Object.hasOwn(EVENT_OF_TYPE, type)
+        ? EVENT_OF_TYPE[type as keyof typeof EVENT_OF_TYPE]
+        : undefined;
+      if (!event) {
+        // A type Alpaca added after this version: handed over as it is, never silently dropped.
+        if (type !== 'success' && typeof type === 'string') this.emit('unknown', m);
+        continue;
+      }
       const message = m as unknown as MarketDataMessage;
       (this.emit as (e: string, m: MarketDataMessage) => boolean)(event, message);
       this.emit('message', message);

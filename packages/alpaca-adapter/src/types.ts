@@ -1,5 +1,8 @@
 // Every message of Alpaca's streams (ALPACA.md), as a strategy receives them through AlpacaStream. Timestamps are
 // RFC-3339 strings with up to nanosecond precision whatever the wire encoding (msgpack timestamps are converted).
+// Ids are 64-bit on Alpaca's side and exceed 2^53 (crypto trades), so every id field is a `bigint`, exact, in both
+// encodings; any other integer a double cannot hold exactly also arrives as a `bigint` rather than rounded.
+// Items keep every field Alpaca sent, including ones not declared here (e.g. the receive time `r`).
 
 /** RFC-3339 timestamp, e.g. `2021-02-22T15:51:44.208123456Z`. */
 export type Timestamp = string;
@@ -23,13 +26,16 @@ export interface SubscriptionMessage {
 export interface StockTrade {
   readonly T: 't';
   readonly S: string;
-  readonly i: number;
+  /** Trade id (64-bit). */
+  readonly i: bigint;
   readonly x: string;
   readonly p: number;
   readonly s: number;
   readonly c: readonly string[];
   readonly z: string;
   readonly t: Timestamp;
+  /** When Alpaca received it (sent by some feeds; a timestamp extension in msgpack). */
+  readonly r?: Timestamp;
 }
 export interface StockQuote {
   readonly T: 'q';
@@ -43,6 +49,7 @@ export interface StockQuote {
   readonly c: readonly string[];
   readonly z: string;
   readonly t: Timestamp;
+  readonly r?: Timestamp;
 }
 export interface Bar {
   /** `b` minute bar, `d` daily bar, `u` updated bar. */
@@ -80,11 +87,13 @@ export interface Correction {
   readonly T: 'c';
   readonly S: string;
   readonly x: string;
-  readonly oi: number;
+  /** Original trade id (64-bit). */
+  readonly oi: bigint;
   readonly op: number;
   readonly os: number;
   readonly oc: readonly string[];
-  readonly ci: number;
+  /** Corrected trade id (64-bit). */
+  readonly ci: bigint;
   readonly cp: number;
   readonly cs: number;
   readonly cc: readonly string[];
@@ -94,7 +103,7 @@ export interface Correction {
 export interface CancelError {
   readonly T: 'x';
   readonly S: string;
-  readonly i: number;
+  readonly i: bigint;
   readonly x: string;
   readonly p: number;
   readonly s: number;
@@ -117,7 +126,8 @@ export interface CryptoTrade {
   readonly S: string;
   readonly p: number;
   readonly s: number;
-  readonly i: number;
+  /** Trade id: 64-bit, beyond 2^53 on real crypto feeds (e.g. 3447222699101865076n). */
+  readonly i: bigint;
   /** Taker side: `B` buy, `S` sell. */
   readonly tks: 'B' | 'S' | (string & {});
   readonly t: Timestamp;
@@ -172,7 +182,7 @@ export interface OptionQuote {
 // ---- news ----
 export interface News {
   readonly T: 'n';
-  readonly id: number;
+  readonly id: bigint;
   readonly headline: string;
   readonly summary: string;
   readonly author: string;
@@ -180,8 +190,29 @@ export interface News {
   readonly updated_at: Timestamp;
   readonly url: string;
   readonly content: string;
+  /** Zero, one or many symbols. */
   readonly symbols: readonly string[];
   readonly source: string;
+  /** Present on some articles: `{ size, url }` entries. */
+  readonly images?: readonly { readonly size: string; readonly url: string }[];
+}
+
+// ---- crypto perpetual futures (v1beta1/crypto-perps) ----
+export interface PerpPricing {
+  readonly T: 'p';
+  readonly S: string;
+  readonly t: Timestamp;
+  readonly x?: string;
+  /** Index price. */
+  readonly ip: number;
+  /** Mark price. */
+  readonly mp: number;
+  /** Funding rate. */
+  readonly fr: number;
+  /** Open interest. */
+  readonly oi: number;
+  /** Next funding time. */
+  readonly ft: Timestamp;
 }
 
 // ---- account (trade_updates) ----
@@ -242,7 +273,8 @@ export type MarketDataMessage =
   | Orderbook
   | OptionTrade
   | OptionQuote
-  | News;
+  | News
+  | PerpPricing;
 
 export type ControlMessage = SuccessMessage | ErrorMessage | SubscriptionMessage;
 
@@ -260,6 +292,7 @@ export const EVENT_OF_TYPE = {
   i: 'imbalance',
   o: 'orderbook',
   n: 'news',
+  p: 'pricing',
 } as const;
 
 /** The channels of a subscribe request. `*` means every symbol (not for option quotes). */
@@ -274,4 +307,6 @@ export interface SubscriptionSet {
   readonly imbalances?: readonly string[];
   readonly orderbooks?: readonly string[];
   readonly news?: readonly string[];
+  /** crypto-perps only. */
+  readonly pricing?: readonly string[];
 }

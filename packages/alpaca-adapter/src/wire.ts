@@ -3,6 +3,8 @@
 
 import { decode, ExtData, ExtensionCodec, encode } from '@msgpack/msgpack';
 import type { Encoding } from './feeds.js';
+import { ID_FIELDS } from './item-schema.js';
+import { parseJsonLossless } from './lossless-json.js';
 
 /**
  * Keeps msgpack timestamps (extension -1) as raw ExtData, so a decoded-then-re-encoded message carries exactly the
@@ -45,7 +47,8 @@ export function timestampToIso(data: Uint8Array): string {
     return '';
   }
   const base = new Date(sec * 1000).toISOString().slice(0, 19);
-  return nsec === 0 ? `${base}Z` : `${base}.${String(nsec).padStart(9, '0')}Z`;
+  // Go's RFC3339Nano, as Alpaca writes its JSON: trailing zeros of the fraction dropped ("…44.208Z").
+  return nsec === 0 ? `${base}Z` : `${base}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}Z`;
 }
 
 /** Encodes one frame (an array of messages) in the given encoding. */
@@ -61,13 +64,53 @@ export function decodeRaw(bytes: Uint8Array, encoding: Encoding): unknown {
   return decode(bytes, { extensionCodec: rawTimestampCodec });
 }
 
-/** Decodes a frame for application code: msgpack timestamps become RFC-3339 strings. */
-export function decodeForClient(bytes: Uint8Array | string, isBinary: boolean): unknown {
-  if (typeof bytes === 'string') return JSON.parse(bytes);
+/**
+ * Decodes a frame with every number exact: msgpack timestamps become RFC-3339 strings (as Alpaca writes them in
+ * JSON), and integers a double cannot hold exactly (64-bit ids) become `bigint` in both encodings. Other integers
+ * stay plain numbers, so the same item decodes to the same values whichever encoding carried it.
+ */
+export function decodeLossless(bytes: Uint8Array | string, isBinary: boolean): unknown {
+  if (typeof bytes === 'string') return parseJsonLossless(bytes);
   if (!isBinary || looksLikeJson(bytes)) {
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
+    return parseJsonLossless(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
   }
-  return decode(bytes, { extensionCodec: isoTimestampCodec });
+  return narrowSafeIntegers(decode(bytes, { extensionCodec: isoTimestampCodec, useBigInt64: true }));
+}
+
+/** msgpack's int64/uint64 all decode as bigint: those a double holds exactly go back to numbers. */
+function narrowSafeIntegers(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value;
+  }
+  if (Array.isArray(value)) {
+    for (let k = 0; k < value.length; k++) value[k] = narrowSafeIntegers(value[k]);
+  } else if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = narrowSafeIntegers(record[key]);
+  }
+  return value;
+}
+
+/**
+ * Decodes a frame for application code (AlpacaStream): exact like decodeLossless, and every id field (`i` of
+ * trades and cancel/errors, `oi`/`ci` of corrections, `id` of news) a `bigint` whatever its size, so its type does
+ * not depend on the value.
+ */
+export function decodeForClient(bytes: Uint8Array | string, isBinary: boolean): unknown {
+  const decoded = decodeLossless(bytes, isBinary);
+  for (const item of Array.isArray(decoded) ? decoded : [decoded]) {
+    if (typeof item !== 'object' || item === null) continue;
+    const record = item as Record<string, unknown>;
+    const ids = typeof record.T === 'string' ? ID_FIELDS[record.T] : undefined;
+    if (!ids) continue;
+    for (const key of ids) {
+      const v = record[key];
+      if (typeof v === 'number' && Number.isInteger(v)) record[key] = BigInt(v);
+    }
+  }
+  return decoded;
 }
 
 /**
@@ -84,7 +127,11 @@ export function looksLikeJson(bytes: Uint8Array): boolean {
   return bytes[i] === 0x5b || bytes[i] === 0x7b;
 }
 
-/** RFC-3339 (nanoseconds allowed) -> msgpack timestamp extension (type -1), as Alpaca sends `t` in msgpack. */
+/**
+ * RFC-3339 (nanoseconds allowed) -> msgpack timestamp extension (type -1), as Alpaca sends timestamps in msgpack:
+ * the smallest of the spec's three forms that holds the value (32-bit seconds; 30-bit nanoseconds + 34-bit
+ * seconds; 32-bit nanoseconds + 64-bit seconds), which is what Go's vmihailenco/msgpack writes.
+ */
 export function isoToTimestampExt(iso: string): ExtData | undefined {
   const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(iso);
   if (!m) return undefined;
@@ -92,6 +139,18 @@ export function isoToTimestampExt(iso: string): ExtData | undefined {
   if (Number.isNaN(ms)) return undefined;
   const sec = ms / 1000;
   const nsec = Number((m[2] ?? '').padEnd(9, '0') || '0');
+  if (sec >= 0 && sec < 2 ** 34) {
+    if (nsec === 0 && sec < 2 ** 32) {
+      const data = new Uint8Array(4);
+      new DataView(data.buffer).setUint32(0, sec);
+      return new ExtData(-1, data);
+    }
+    const data = new Uint8Array(8);
+    const view = new DataView(data.buffer);
+    view.setUint32(0, nsec * 4 + Math.floor(sec / 2 ** 32));
+    view.setUint32(4, sec % 2 ** 32);
+    return new ExtData(-1, data);
+  }
   const data = new Uint8Array(12);
   const view = new DataView(data.buffer);
   view.setUint32(0, nsec);

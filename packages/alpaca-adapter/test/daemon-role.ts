@@ -127,5 +127,6 @@ export async function until(predicate: () => boolean, what: string, timeoutMs = 
 
 /** Normalises messages for comparison (timestamps as RFC-3339 strings). */
 export function plain(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value));
+  // 64-bit ids (bigint) as their digits, as the strategy fixtures print them.
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
 }

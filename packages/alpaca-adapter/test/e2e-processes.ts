@@ -97,16 +97,36 @@ function wants(set: Record<string, string[]>, m: Line): boolean {
   return !!list && (list.includes('*') || list.includes(m.S as string));
 }
 
+/** Id fields by item type: AlpacaStream hands them over as bigint (printed as digits), raw clients as numbers. */
+const ID_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  t: ['i'],
+  x: ['i'],
+  c: ['oi', 'ci'],
+  n: ['id'],
+};
+
+/** An item with its ids as strings of digits, so ids compare by value whatever their JS type. */
+function idsAsDigits(m: Line): Line {
+  const ids = ID_FIELDS[m.T as string];
+  if (!ids) return m;
+  const out = { ...m };
+  for (const key of ids)
+    if (typeof out[key] === 'number' || typeof out[key] === 'bigint') out[key] = String(out[key]);
+  return out;
+}
+
 /**
  * `got` must be: a few late-joiner replays (each an earlier message of the record; with `oneReplayPerSymbol`, at
  * most one per type and symbol) and then a gap-free run of the record filtered by the strategy's set.
  */
 export function expectExactlyItsOwn(
-  got: Line[],
-  record: Line[],
+  gotAsPrinted: Line[],
+  recordAsSent: Line[],
   set: Record<string, string[]>,
   { oneReplayPerSymbol = false }: { oneReplayPerSymbol?: boolean } = {},
 ): void {
+  const got = gotAsPrinted.map(idsAsDigits);
+  const record = recordAsSent.map(idsAsDigits);
   const mine = record.filter((m) => wants(set, m));
   const key = (m: Line) => JSON.stringify(m);
   const positions = new Map(mine.map((m, k) => [key(m), k]));

@@ -1,5 +1,5 @@
 // The Alpaca-specific parts of the drop-in endpoint that need no process: path mapping and transcoding.
-import { decode, ExtData, ExtensionCodec, encode } from '@msgpack/msgpack';
+import { decode, decodeTimestampToTimeSpec, ExtData, ExtensionCodec, encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { alpacaPathFor, transcodeFrame } from '../src/index.js';
 
@@ -44,15 +44,18 @@ describe('transcodeFrame', () => {
         { T: 'success', msg: 'x' },
       ]),
     );
-    const out = transcodeFrame(json, 'json', 'msgpack');
+    const out = transcodeFrame(json, 'json', 'msgpack', 'stocks');
     const frame = decode(out, { extensionCodec: rawTimestamps }) as Record<string, unknown>[];
     expect(Object.keys(frame[0]!)).toEqual(['T', 'S', 'p', 't']);
     const ext = frame[0]!.t as ExtData;
     expect(ext).toBeInstanceOf(ExtData);
     expect(ext.type).toBe(-1);
-    const view = new DataView((ext.data as Uint8Array).buffer, (ext.data as Uint8Array).byteOffset, 12);
-    expect(view.getUint32(0)).toBe(123_456_789);
-    expect(Number(view.getBigInt64(4))).toBe(Date.parse('2024-01-02T14:30:00Z') / 1000);
+    // The 64-bit form (30-bit nanoseconds, 34-bit seconds), as Go's msgpack encoder writes a 2024 time.
+    expect((ext.data as Uint8Array).byteLength).toBe(8);
+    expect(decodeTimestampToTimeSpec(ext.data as Uint8Array)).toEqual({
+      sec: Date.parse('2024-01-02T14:30:00Z') / 1000,
+      nsec: 123_456_789,
+    });
     expect(frame[1]).toEqual({ T: 'success', msg: 'x' });
   });
 
@@ -62,12 +65,12 @@ describe('transcodeFrame', () => {
     view.setUint32(0, 5);
     view.setBigInt64(4, BigInt(Date.parse('2024-01-02T14:30:00Z') / 1000));
     const msgpack = encode([{ T: 'q', S: 'MSFT', bp: 1, t: new ExtData(-1, data) }]);
-    const out = JSON.parse(Buffer.from(transcodeFrame(msgpack, 'msgpack', 'json')).toString());
+    const out = JSON.parse(Buffer.from(transcodeFrame(msgpack, 'msgpack', 'json', 'stocks')).toString());
     expect(out).toEqual([{ T: 'q', S: 'MSFT', bp: 1, t: '2024-01-02T14:30:00.000000005Z' }]);
   });
 
   it('leaves a frame alone when the encodings agree', () => {
     const json = Buffer.from('[{"T":"t"}]');
-    expect(transcodeFrame(json, 'json', 'json')).toBe(json);
+    expect(transcodeFrame(json, 'json', 'json', 'stocks')).toBe(json);
   });
 });

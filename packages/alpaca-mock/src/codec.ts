@@ -12,7 +12,9 @@ import {
   decode as msgpackDecode,
   encode as msgpackEncode,
 } from '@msgpack/msgpack';
+import type { AssetClass } from './endpoints.js';
 import { FrameDecodeError } from './errors.js';
+import { encodeGoMsgpack } from './go-msgpack.js';
 import { NanoTime } from './time.js';
 
 export type Encoding = 'json' | 'msgpack';
@@ -31,10 +33,36 @@ extensionCodec.register({
   },
 });
 
-/** Encodes one frame: an array of messages (market data) or a single object (account stream). */
-export function encodeFrame(payload: unknown, encoding: Encoding): string | Buffer {
-  if (encoding === 'json') return JSON.stringify(payload);
-  const bytes = msgpackEncode(payload, { extensionCodec, ignoreUndefined: true });
+const GO_HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/**
+ * JSON as Alpaca's Go encoder writes it: 64-bit ids (bigint) as their exact digits, and `<`, `>`, `&` (which only
+ * ever appear inside strings) escaped as `\u003c`, `\u003e`, `\u0026`.
+ */
+export function alpacaJson(payload: unknown): string {
+  const text = JSON.stringify(payload, (_key, value: unknown) =>
+    typeof value === 'bigint' ? `\u0000bigint:${value}` : value,
+  );
+  return text
+    .replace(/"\\u0000bigint:(-?\d+)"/g, '$1')
+    .replace(/[<>&\u2028\u2029]/g, (c) => GO_HTML_ESCAPES[c] as string);
+}
+
+/**
+ * Encodes one frame: an array of messages (market data) or a single object (account stream). With `assetClass`,
+ * msgpack numbers get the fixed widths of Alpaca's Go types (go-msgpack.ts), as the real feeds have them.
+ */
+export function encodeFrame(payload: unknown, encoding: Encoding, assetClass?: AssetClass): string | Buffer {
+  if (encoding === 'json') return alpacaJson(payload);
+  if (assetClass && Array.isArray(payload)) return encodeGoMsgpack(payload, assetClass, encodeMsgpack);
+  // bigint ids go out as 64-bit integers, as Alpaca's are.
+  const bytes = msgpackEncode(payload, { extensionCodec, ignoreUndefined: true, useBigInt64: true });
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -63,5 +91,5 @@ function toBytes(data: string | Uint8Array | ArrayBuffer | Buffer[]): string | U
 
 /** Encodes a client message in msgpack, as the official SDKs do (exported for tests and tools). */
 export function encodeMsgpack(value: unknown): Uint8Array {
-  return msgpackEncode(value, { extensionCodec, ignoreUndefined: true });
+  return msgpackEncode(value, { extensionCodec, ignoreUndefined: true, useBigInt64: true });
 }

@@ -44,6 +44,7 @@ export const KNOWN_CHANNELS: ReadonlySet<string> = new Set([
   'cancelErrors',
   'orderbooks',
   'news',
+  'pricing',
 ]);
 
 /** `corrections` and `cancelErrors` follow `trades` on stock feeds: they appear in the ack, never asked for. */
@@ -63,11 +64,15 @@ const STOCK_ACK = [
 ];
 const STOCK_SUBSCRIBABLE = new Set(STOCK_ACK.filter((c) => c !== 'corrections' && c !== 'cancelErrors'));
 const CRYPTO_ACK = ['trades', 'quotes', 'orderbooks', 'bars', 'updatedBars', 'dailyBars'];
+/** Perpetual futures (`v1beta1/crypto-perps/global`): crypto's channels plus `pricing`. */
+const PERPS_ACK = [...CRYPTO_ACK, 'pricing'];
 const OPTION_ACK = ['trades', 'quotes'];
 const NEWS_ACK = ['news'];
 
 export const STOCK_SYMBOL = /^[A-Z0-9][A-Z0-9.\-/]{0,20}$/;
 export const CRYPTO_SYMBOL = /^[A-Z0-9]{1,15}\/[A-Z0-9]{1,15}$/;
+/** Crypto pairs, or perpetual futures like `BTC-PERP`. */
+const PERPS_SYMBOL = /^([A-Z0-9]{1,15}\/[A-Z0-9]{1,15}|[A-Z0-9]{1,15}-PERP)$/;
 /** OCC option symbol: root, yymmdd, C/P, strike * 1000 in 8 digits. */
 export const OPTION_SYMBOL = /^[A-Z]{1,6}\d{6}[CP]\d{8}$/;
 const NEWS_SYMBOL = /^[A-Z0-9][A-Z0-9.\-/]{0,20}$/;
@@ -97,12 +102,25 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>(
     marketData('v2/iex', 'stocks', 'stocks', STOCK_ACK, STOCK_SUBSCRIBABLE, STOCK_SYMBOL),
     marketData('v2/sip', 'stocks', 'stocks', STOCK_ACK, STOCK_SUBSCRIBABLE, STOCK_SYMBOL),
     marketData('v2/delayed_sip', 'stocks', 'stocks', STOCK_ACK, STOCK_SUBSCRIBABLE, STOCK_SYMBOL),
+    marketData('v2/otc', 'stocks', 'stocks', STOCK_ACK, STOCK_SUBSCRIBABLE, STOCK_SYMBOL),
     marketData('v1beta1/boats', 'stocks', 'stocks', STOCK_ACK, STOCK_SUBSCRIBABLE, STOCK_SYMBOL),
     marketData('v1beta1/overnight', 'stocks', 'stocks', STOCK_ACK, STOCK_SUBSCRIBABLE, STOCK_SYMBOL),
     marketData('v2/test', 'stocks', 'stocks-test', STOCK_ACK, STOCK_SUBSCRIBABLE, STOCK_SYMBOL),
     marketData('v1beta3/crypto/us', 'crypto', 'crypto', CRYPTO_ACK, new Set(CRYPTO_ACK), CRYPTO_SYMBOL),
     marketData('v1beta3/crypto/us-1', 'crypto', 'crypto', CRYPTO_ACK, new Set(CRYPTO_ACK), CRYPTO_SYMBOL),
+    marketData('v1beta3/crypto/us-2', 'crypto', 'crypto', CRYPTO_ACK, new Set(CRYPTO_ACK), CRYPTO_SYMBOL),
+    marketData('v1beta3/crypto/bs-1', 'crypto', 'crypto', CRYPTO_ACK, new Set(CRYPTO_ACK), CRYPTO_SYMBOL),
     marketData('v1beta3/crypto/eu-1', 'crypto', 'crypto', CRYPTO_ACK, new Set(CRYPTO_ACK), CRYPTO_SYMBOL),
+    // The perps feed: served on the crypto market (trades, quotes, bars, books); `pricing` is accepted and acked,
+    // but the mock generates no pricing items yet.
+    marketData(
+      'v1beta1/crypto-perps/global',
+      'crypto',
+      'crypto',
+      PERPS_ACK,
+      new Set(PERPS_ACK),
+      PERPS_SYMBOL,
+    ),
     marketData('v1beta1/indicative', 'options', 'options', OPTION_ACK, new Set(OPTION_ACK), OPTION_SYMBOL),
     marketData('v1beta1/opra', 'options', 'options', OPTION_ACK, new Set(OPTION_ACK), OPTION_SYMBOL),
     marketData('v1beta1/news', 'news', 'news', NEWS_ACK, new Set(NEWS_ACK), NEWS_SYMBOL),

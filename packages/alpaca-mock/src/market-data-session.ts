@@ -221,7 +221,7 @@ export class MarketDataSession extends BaseSession {
       this.startTail(parsed.channels);
     }
     this.commit(next);
-    this.sendControl({ T: 'subscription', ...this.subs.toAck() });
+    this.sendControl({ T: 'subscription', ...this.subs.toAck(this.host.options.acks === 'omit-empty') });
     // The first orderbook message after subscribing is a full r:true snapshot; deltas follow from the feed.
     if (newBooks.length > 0) this.sendData(this.snapshots([...new Set(newBooks)]));
     this.host.demandChanged(this);
@@ -293,8 +293,8 @@ export class MarketDataSession extends BaseSession {
   /** Records only what really went out: a stalled session's withheld messages are counted in stats instead. */
   private sendData(messages: unknown[]): void {
     if (messages.length === 0) return;
-    if (!this.writeFrame(encodeFrame(messages, this.encoding), messages.length, this.encoding === 'msgpack'))
-      return;
+    const frame = encodeFrame(messages, this.encoding, this.endpointInfo.assetClass);
+    if (!this.writeFrame(frame, messages.length, this.encoding === 'msgpack')) return;
     for (const message of messages) {
       this.sentRecord.add(message);
       if (this.dataMessages.length < this.host.options.recordLimit) this.dataMessages.push(message);

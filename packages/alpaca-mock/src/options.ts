@@ -81,6 +81,11 @@ export interface AlpacaMockOptions {
   perMessageDeflate?: boolean;
   /** The account stream sends JSON inside binary frames like paper (`'binary'`, default) or text frames. */
   accountFrames?: 'binary' | 'text';
+  /**
+   * Subscription acks list every channel of the feed (`'full'`, default) or leave out the channels whose list is
+   * empty (`'omit-empty'`), as real acks may: a client must read a missing key as an empty list.
+   */
+  acks?: 'full' | 'omit-empty';
 }
 
 export interface ResolvedOptions {
@@ -106,6 +111,7 @@ export interface ResolvedOptions {
   recordLimit: number;
   perMessageDeflate: boolean;
   accountFrames: 'binary' | 'text';
+  acks: 'full' | 'omit-empty';
 }
 
 export const DEFAULT_KEY = 'mock-key';
@@ -140,6 +146,7 @@ export const DEFAULT_OPTIONS = {
   recordLimit: 100_000,
   perMessageDeflate: false,
   accountFrames: 'binary',
+  acks: 'full',
 } as const;
 
 function integer(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -279,6 +286,9 @@ export function resolveOptions(options: AlpacaMockOptions = {}): ResolvedOptions
   if (accountFrames !== 'binary' && accountFrames !== 'text') {
     throw new InvalidOptionError('accountFrames', "'binary' or 'text'");
   }
+  const acks = pick('acks');
+  if (acks !== 'full' && acks !== 'omit-empty')
+    throw new InvalidOptionError('acks', "'full' or 'omit-empty'");
   const perMessageDeflate = pick('perMessageDeflate');
   if (typeof perMessageDeflate !== 'boolean') throw new InvalidOptionError('perMessageDeflate', 'a boolean');
 
@@ -313,5 +323,6 @@ export function resolveOptions(options: AlpacaMockOptions = {}): ResolvedOptions
     recordLimit: integer('recordLimit', pick('recordLimit'), 0),
     perMessageDeflate,
     accountFrames,
+    acks,
   };
 }

@@ -3,7 +3,9 @@
  * market as the streams (reading never advances the market, so REST cannot disturb determinism). Keys come in
  * Alpaca's headers; errors have Alpaca's `{ code, message }` shape.
  */
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { alpacaJson } from './codec.js';
 import { CRYPTO_SYMBOL, STOCK_SYMBOL } from './endpoints.js';
 import type { Bar } from './market/bar.js';
 import type { CryptoTape } from './market/crypto.js';
@@ -45,7 +47,8 @@ export function handleRest(
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  // Alpaca's JSON: exact 64-bit ids (crypto trade ids exceed 2^53), `<>&` escaped.
+  const text = alpacaJson(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),

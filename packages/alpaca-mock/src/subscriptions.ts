@@ -53,13 +53,15 @@ export class SubscriptionSet {
   }
 
   /** The full set as Alpaca's ack lists it: every channel of the endpoint, derived channels following trades. */
-  toAck(): SubscriptionMap {
+  /** The ack's channel lists; `omitEmpty`: leave out the empty ones, as real acks may. */
+  toAck(omitEmpty = false): SubscriptionMap {
     const ack: SubscriptionMap = {};
     const trades = [...this.symbols('trades')];
     for (const channel of this.endpoint.ackChannels) {
-      ack[channel] = (DERIVED_FROM_TRADES as readonly string[]).includes(channel)
+      const list = (DERIVED_FROM_TRADES as readonly string[]).includes(channel)
         ? [...trades]
         : [...this.symbols(channel)];
+      if (list.length > 0 || !omitEmpty) ack[channel] = list;
     }
     return ack;
   }

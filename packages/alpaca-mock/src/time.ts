@@ -47,11 +47,14 @@ export class NanoTime {
     return (this.sec - other.sec) * 1e9 + (this.nsec - other.nsec);
   }
 
-  /** RFC-3339 in UTC; nanoseconds when there are any, like Alpaca ("2021-02-22T15:51:44.208123456Z"). */
+  /**
+   * RFC-3339 in UTC as Alpaca writes it (Go's RFC3339Nano): the fraction only when there is one, without trailing
+   * zeros ("2021-02-22T15:51:44.208Z", "2024-03-12T10:38:50.79613221Z").
+   */
   toString(): string {
     const base = new Date(this.sec * 1000).toISOString().slice(0, 19);
     if (this.nsec === 0) return `${base}Z`;
-    return `${base}.${String(this.nsec).padStart(9, '0')}Z`;
+    return `${base}.${String(this.nsec).padStart(9, '0').replace(/0+$/, '')}Z`;
   }
 
   toJSON(): string {

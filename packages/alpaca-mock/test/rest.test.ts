@@ -51,7 +51,8 @@ describe('REST market data', () => {
     await mock.waitFor(() => !mock.feedRunning);
     const last = client.messages.filter((m) => m.T === 't').at(-1) as Message;
     const { body } = await get(mock, '/v2/stocks/NVDA/trades/latest');
-    const { T: _T, S: _S, ...fields } = last;
+    // REST trades carry no receive time `r`: that is the stream's.
+    const { T: _T, S: _S, r: _r, ...fields } = last;
     expect(body.trade).toEqual(fields);
   });
 

@@ -155,6 +155,10 @@ export interface AdapterStats {
   readonly itemsRouted?: number;
   /** Items nobody was subscribed to (e.g. late data after an unsubscribe). */
   readonly itemsUnrouted?: number;
+  /** Items of a type the adapter does not know (forwarded by symbol, never dropped). */
+  readonly unknownTypeItems?: number;
+  /** Upstream frames the adapter could not parse (each reported to its clients as a gap). */
+  readonly malformedUpstreamFrames?: number;
   /** Subscribe/unsubscribe round trips sent upstream (changes to the union, resubscriptions after a reconnect). */
   readonly upstreamRequests?: number;
   readonly [extension: string]: unknown;

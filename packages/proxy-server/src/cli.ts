@@ -187,6 +187,15 @@ function upstreamTrouble(u: DaemonStatus['upstreams'][number]): string {
   return parts.length > 0 ? `; ${parts.join(', ')}` : '';
 }
 
+/** The adapter's own plain figures of an upstream (`name value` pairs), when it reports any. */
+function formatAdapterStats(stats: unknown): string {
+  if (typeof stats !== 'object' || stats === null) return '';
+  const pairs = Object.entries(stats as Record<string, unknown>)
+    .filter(([, value]) => ['number', 'boolean', 'string'].includes(typeof value))
+    .map(([key, value]) => `${key} ${String(value)}`);
+  return pairs.length > 0 ? `; ${pairs.join(', ')}` : '';
+}
+
 function formatStatus(status: DaemonStatus): string {
   const lines = [
     `daemon ${status.daemon.pid} v${status.daemon.version}, up ${Math.round(status.daemon.uptimeMs / 1000)} s, log level ${status.daemon.logLevel}`,
@@ -194,7 +203,7 @@ function formatStatus(status: DaemonStatus): string {
     `upstreams (${status.upstreams.length}):`,
     ...status.upstreams.map(
       (u) =>
-        `  #${u.connectionId} ${u.url} [${u.adapter}] ${u.state}, clients ${u.clients.join(',') || '-'}, ${u.messagesIn} msgs / ${u.bytesIn} bytes in, ${u.reconnects} reconnects${upstreamTrouble(u)}`,
+        `  #${u.connectionId} ${u.url} [${u.adapter}] ${u.state}, clients ${u.clients.join(',') || '-'}, ${u.messagesIn} msgs / ${u.bytesIn} bytes in, ${u.reconnects} reconnects${upstreamTrouble(u)}${formatAdapterStats(u.adapterStats)}`,
     ),
     `clients (${status.clients.length}):`,
     ...status.clients.map(

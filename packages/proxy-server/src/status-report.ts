@@ -1,4 +1,5 @@
 import {
+  type AdapterStats,
   type AdapterStatus,
   type DaemonStatus,
   type EndpointStatus,
@@ -82,7 +83,6 @@ export function statusReport(sources: StatusSources): DaemonStatus {
     upstreams: sources.upstreams.map((upstream) => {
       const { stats } = upstream.connection;
       const state = upstream.state;
-      const adapterStats = upstream.adapter.stats?.();
       return {
         connectionId: upstream.id,
         url: displayUrl(upstream.url),
@@ -96,7 +96,7 @@ export function statusReport(sources: StatusSources): DaemonStatus {
         ...(state.kind === 'reconnecting' || state.kind === 'closed'
           ? { stateReason: stateReason(state) }
           : {}),
-        ...(adapterStats ? { adapterStats } : {}),
+        ...adapterStatsOf(upstream),
         ...subscriptionsOf(upstream),
         ...upstreamHealth(upstream),
       };
@@ -113,4 +113,14 @@ function subscriptionsOf(upstream: SharedUpstream): { subscriptions?: Record<str
   const subscriptions: Record<string, unknown> = {};
   for (const [client, set] of sets) subscriptions[String(client)] = set;
   return { subscriptions };
+}
+
+function adapterStatsOf(upstream: SharedUpstream): { adapterStats?: AdapterStats } {
+  // An upstream still being created has no adapter yet; an adapter's own bug must not break `wsproxy status`.
+  try {
+    const stats = (upstream.adapter as SharedUpstream['adapter'] | undefined)?.stats?.();
+    return stats ? { adapterStats: stats } : {};
+  } catch {
+    return {};
+  }
 }

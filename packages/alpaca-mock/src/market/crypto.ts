@@ -12,6 +12,12 @@ import type { AssetMarket, MarketEvent } from './types.js';
 
 const LEVELS = 10;
 
+/**
+ * Real crypto trade ids are 64-bit and far beyond 2^53 (Alpaca's docs show 3447222699101865076): the mock's count
+ * up from the one in the docs, so a client that rounds them through a double loses them at once.
+ */
+export const FIRST_CRYPTO_TRADE_ID = 3447222699101865076n;
+
 export interface BookLevel {
   p: number;
   s: number;
@@ -21,7 +27,8 @@ export interface CryptoTrade {
   p: number;
   s: number;
   t: NanoTime;
-  i: number;
+  /** 64-bit, like Alpaca's: beyond 2^53, so a plain JS number would round it. */
+  i: bigint;
   tks: 'B' | 'S';
 }
 export interface CryptoQuote {
@@ -67,7 +74,7 @@ export class CryptoTape {
   private readonly rng: Random;
   private price: number;
   private readonly step_: number;
-  private nextTradeId = 1;
+  private nextTradeId = FIRST_CRYPTO_TRADE_ID;
   private minute: BarBuilder | null = null;
   private minuteIdx = -1;
   private day: BarBuilder | null = null;
@@ -100,7 +107,7 @@ export class CryptoTape {
     this.book = new OrderBook(before);
     this.rebuildLadder([], []);
     this.lastQuote = this.quoteFromBook(before);
-    this.lastTrade = { p: this.price, s: 0.01, t: before, i: 0, tks: 'B' };
+    this.lastTrade = { p: this.price, s: 0.01, t: before, i: 0n, tks: 'B' };
   }
 
   private size(): number {

@@ -118,7 +118,7 @@ export class StockTape {
 
     const quote = this.makeQuote(quoteTime);
     this.lastQuote = quote;
-    out.push({ channel: 'quotes', symbol: S, message: { T: 'q', S, ...quote } });
+    out.push({ channel: 'quotes', symbol: S, message: { T: 'q', S, ...quote, r: receivedAt(quote.t) } });
 
     const trade: StockTrade = {
       i: this.nextTradeId++,
@@ -133,7 +133,7 @@ export class StockTape {
     this.lastTrade = trade;
     this.minute?.add(trade.p, trade.s);
     this.day?.add(trade.p, trade.s);
-    out.push({ channel: 'trades', symbol: S, message: { T: 't', S, ...trade } });
+    out.push({ channel: 'trades', symbol: S, message: { T: 't', S, ...trade, r: receivedAt(trade.t) } });
 
     const fate = this.rng.next();
     if (previous.i > 0 && fate < 0.01) {
@@ -252,4 +252,11 @@ export class StockMarket implements AssetMarket {
     const time = this.clock.timeOf(tick);
     for (const symbol of [...active].sort()) this.tape(symbol).step(time, this.clock.tickNs, out);
   }
+}
+
+/** Alpaca's receive time `r` on stream trades and quotes (not in REST answers): a fixed latency after `t`. */
+const RECEIVE_LATENCY_NS = 183_417;
+
+function receivedAt(t: NanoTime): NanoTime {
+  return t.plusNanos(RECEIVE_LATENCY_NS);
 }
