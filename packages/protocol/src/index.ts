@@ -132,6 +132,8 @@ export type {
   DaemonStatus,
   EndpointConnectionStatus,
   EndpointStatus,
+  StatusTruncation,
+  TruncatedList,
   RingStatus,
   UpstreamState,
   UpstreamStatus,
