@@ -34,6 +34,9 @@ Options (start):
   --log-level <level>         fatal|error|warn|info|debug|trace|silent (default info)
   --ring-size <bytes>         shared ring capacity, a power of two (default 33554432)
   --max-clients <n>           most clients at once (default 64)
+  --idle-client <ms>          when every slot is taken, a client with nothing open for this long gives its
+                              slot to a newcomer (default 30000)
+  --max-status-bytes <n>      largest status report; a bigger one is cut and says so (default 1048576)
   --ping-interval <ms>        upstream keepalive ping (default 10000; 0 disables)
   --pong-timeout <ms>         upstream declared dead without a pong (default 5000)
   --reconnect-initial <ms>    first reconnect delay ceiling (default 250)
@@ -44,8 +47,12 @@ Options (start):
   --listen <[host:]port>      serve the drop-in endpoint (e.g. Alpaca's protocol for official SDKs) on a local
                               WebSocket port; host defaults to 127.0.0.1 (env WSPROXY_LISTEN). Off unless given
   --listen-token <token>      required from endpoint clients (Bearer header, ?token= or first path segment);
-                              mandatory when binding a non-loopback host (env WSPROXY_LISTEN_TOKEN)
-  --listen-buffer <bytes>     unsent bytes per endpoint client before it is closed as too slow (default 8388608)
+                              mandatory when binding a non-loopback host (env WSPROXY_LISTEN_TOKEN). A flag
+                              shows in \`ps\` to every user: prefer --listen-token-file or the env variable
+  --listen-token-file <file>  read the token from this file (first line; env WSPROXY_LISTEN_TOKEN_FILE)
+  --listen-buffer <bytes>     unsent bytes per endpoint client before it is closed as too slow (default 1048576)
+  --listen-max-connections <n>  endpoint TCP connections at once (default 1024, or half the open-file limit)
+  --listen-max-per-remote <n>   ... from one remote address (default: --listen-max-connections)
   --listen-auth-timeout <ms>  endpoint clients must authenticate within this (default 10000)
   --tls-cert <file>           serve the endpoint over TLS (wss://) with this PEM certificate (env WSPROXY_TLS_CERT)
   --tls-key <file>            ... and this PEM key (env WSPROXY_TLS_KEY)
@@ -64,6 +71,8 @@ const options = {
   'log-level': { type: 'string' },
   'ring-size': { type: 'string' },
   'max-clients': { type: 'string' },
+  'idle-client': { type: 'string' },
+  'max-status-bytes': { type: 'string' },
   'ping-interval': { type: 'string' },
   'pong-timeout': { type: 'string' },
   'reconnect-initial': { type: 'string' },
@@ -71,6 +80,9 @@ const options = {
   adapter: { type: 'string', multiple: true },
   listen: { type: 'string' },
   'listen-token': { type: 'string' },
+  'listen-token-file': { type: 'string' },
+  'listen-max-connections': { type: 'string' },
+  'listen-max-per-remote': { type: 'string' },
   'listen-buffer': { type: 'string' },
   'listen-auth-timeout': { type: 'string' },
   'tls-cert': { type: 'string' },
@@ -89,6 +101,26 @@ function integer(name: string, value: string | undefined): number | undefined {
   return parsed;
 }
 
+/**
+ * The endpoint's access token: `--listen-token` (visible in `ps` to every local user), else the first line of
+ * `--listen-token-file` / `WSPROXY_LISTEN_TOKEN_FILE`, else `WSPROXY_LISTEN_TOKEN`.
+ */
+function listenToken(values: Values): string | undefined {
+  if (values['listen-token']) return values['listen-token'];
+  const file = values['listen-token-file'] ?? process.env.WSPROXY_LISTEN_TOKEN_FILE;
+  if (file) {
+    let token: string;
+    try {
+      token = readFileSync(file, 'utf8').split(/\r?\n/)[0]!.trim();
+    } catch (error) {
+      throw new InvalidArgumentError(`--listen-token-file ${file} cannot be read: ${(error as Error).message}`);
+    }
+    if (!token) throw new InvalidArgumentError(`--listen-token-file ${file} holds no token on its first line`);
+    return token;
+  }
+  return process.env.WSPROXY_LISTEN_TOKEN || undefined;
+}
+
 /** `--listen` and friends (or their WSPROXY_* environment equivalents): the drop-in endpoint, off unless asked. */
 function endpointOptions(values: Values): LocalEndpointOptions | undefined {
   const listen = values.listen ?? process.env.WSPROXY_LISTEN;
@@ -96,7 +128,7 @@ function endpointOptions(values: Values): LocalEndpointOptions | undefined {
   const { host, port } = parseListenAddress(listen);
   const certFile = values['tls-cert'] ?? process.env.WSPROXY_TLS_CERT;
   const keyFile = values['tls-key'] ?? process.env.WSPROXY_TLS_KEY;
-  const accessToken = values['listen-token'] ?? process.env.WSPROXY_LISTEN_TOKEN;
+  const accessToken = listenToken(values);
   if (!isLoopback(host) && accessToken) {
     console.error(
       `wsproxy: the endpoint on ${host} is reachable from other machines; clients need the access token`,
@@ -108,6 +140,8 @@ function endpointOptions(values: Values): LocalEndpointOptions | undefined {
     ...(accessToken ? { accessToken } : {}),
     ...(certFile || keyFile ? { tls: { certFile: certFile ?? '', keyFile: keyFile ?? '' } } : {}),
     maxBufferedBytes: integer('listen-buffer', values['listen-buffer']),
+    maxConnections: integer('listen-max-connections', values['listen-max-connections']),
+    maxConnectionsPerRemote: integer('listen-max-per-remote', values['listen-max-per-remote']),
     joinTimeoutMs: integer('listen-auth-timeout', values['listen-auth-timeout']),
   };
 }
@@ -132,6 +166,10 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
     },
     adapterModules: values.adapter ?? [],
     endpoint: endpointOptions(values),
+    limits: {
+      idleClientMs: integer('idle-client', values['idle-client']),
+      maxStatusBytes: integer('max-status-bytes', values['max-status-bytes']),
+    },
   });
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
     process.once(event, (error: unknown) => {
@@ -185,6 +223,10 @@ function formatStatus(status: DaemonStatus): string {
     lines.push(
       `adapters: ${status.adapters.map((a) => (a.module ? `${a.name} (${a.module})` : a.name)).join(', ')}`,
     );
+  }
+  if (status.truncated) {
+    const cut = status.truncated.lists.map((l) => `${l.list} shows ${l.shown} of ${l.total}`).join(', ');
+    lines.push(`report cut to ${status.truncated.maxBytes} bytes: ${cut}`);
   }
   return lines.join('\n');
 }

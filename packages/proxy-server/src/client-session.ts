@@ -6,14 +6,14 @@ import {
   DaemonErrorCode,
   type DaemonMessage,
   DOORBELL_BYTE,
-  encodeControlFrame,
   type Hello,
   ProtocolError,
 } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
+import { encodeForPeer } from './guarded-encode.js';
+import { DEFAULT_CONTROL_LIMITS, type ResolvedControlLimits } from './limits.js';
 
 const DOORBELL = Buffer.of(DOORBELL_BYTE);
-const HELLO_TIMEOUT_MS = 5_000;
 
 export interface ClientSessionHandlers {
   /** The client said hello; answer with `welcome` or `refused` (the session closes after a refusal). */
@@ -51,11 +51,18 @@ export class ClientSession {
   private logger: Logger;
   /** A peer that connects and never says hello would hold a socket forever. */
   private readonly helloTimer: NodeJS.Timeout;
+  /** Bytes received before the hello completed (bounded: a stranger may not make us buffer a 64 MiB frame). */
+  private preHelloBytes = 0;
+  /** Reading is paused because too many answer bytes wait unread (back-pressure on a client that does not read). */
+  private paused = false;
+  /** When this client last sent a request (or connected): with no open connection, how long it has been idle. */
+  lastRequestAt = Date.now();
 
   constructor(
     private readonly socket: Socket,
     private readonly handlers: ClientSessionHandlers,
     logger: Logger,
+    private readonly limits: ResolvedControlLimits = DEFAULT_CONTROL_LIMITS,
   ) {
     this.logger = logger;
     this.decoder = new ControlStreamDecoder({ onMessage: (message) => this.onMessage(message) });
@@ -67,20 +74,60 @@ export class ClientSession {
       if (this.id === 0) {
         this.close({
           code: DaemonErrorCode.HANDSHAKE_REQUIRED,
-          message: `no hello within ${HELLO_TIMEOUT_MS} ms`,
+          message: `no hello within ${limits.helloTimeoutMs} ms`,
         });
       }
-    }, HELLO_TIMEOUT_MS);
+    }, limits.helloTimeoutMs);
     this.helloTimer.unref();
+  }
+
+  /** Said hello and was welcomed. */
+  get admitted(): boolean {
+    return this.id !== 0;
   }
 
   get closed(): boolean {
     return this.closedFlag;
   }
 
+  /**
+   * Queues one message. Never throws: a message the codec refuses reaches the peer as a typed `WSP_ERR_OVER_LIMIT`
+   * error in its place, and a peer that lets too much pile up unread is paused, then cut off.
+   */
   send(message: DaemonMessage): void {
     if (this.closedFlag || this.socket.destroyed) return;
-    this.socket.write(encodeControlFrame(message));
+    const { frame, substituted } = encodeForPeer(message);
+    if (substituted !== undefined) {
+      this.logger.warn({ err: substituted, type: message.type }, 'a message could not be encoded for this client');
+    }
+    if (!frame) return;
+    this.socket.write(frame);
+    this.applyBackPressure();
+  }
+
+  private applyBackPressure(): void {
+    const queued = this.socket.writableLength;
+    if (queued > this.limits.maxQueuedBytes) {
+      this.logger.warn({ queued }, 'client does not read its answers: disconnecting it');
+      this.socket.pause();
+      // The error goes behind what is queued: the peer sees it only if it starts reading again.
+      this.close({
+        code: DaemonErrorCode.SLOW_CONSUMER,
+        message: `more than ${this.limits.maxQueuedBytes} bytes of answers queued unread`,
+      });
+      this.closedFlag = true;
+      this.handlers.closed(this);
+      return;
+    }
+    if (!this.paused && queued > this.limits.pauseReadingBytes) {
+      // Stop taking requests until the client reads what it asked for: its requests stay in its own buffers.
+      this.paused = true;
+      this.socket.pause();
+      this.socket.once('drain', () => {
+        this.paused = false;
+        if (!this.closedFlag) this.socket.resume();
+      });
+    }
   }
 
   /** One byte: "the ring has data for you". Sent only when the ring writer flipped this reader's sleeping flag. */
@@ -91,7 +138,10 @@ export class ClientSession {
 
   /** Sends a final error (if any) and closes the connection. */
   close(error?: { code: string; message: string }): void {
-    if (error) this.send({ type: 'error', requestId: 0, code: error.code, message: error.message });
+    if (error && !this.socket.destroyed) {
+      const { frame } = encodeForPeer({ type: 'error', requestId: 0, code: error.code, message: error.message });
+      if (frame) this.socket.write(frame);
+    }
     this.socket.end();
     // A peer that never reads must not keep the socket (and our buffers) alive.
     setTimeout(() => this.socket.destroy(), 1_000).unref();
@@ -99,6 +149,19 @@ export class ClientSession {
 
   private onData(chunk: Buffer): void {
     if (this.closedFlag) return;
+    if (this.id === 0) {
+      this.preHelloBytes += chunk.length;
+      if (this.preHelloBytes > this.limits.maxPreHelloBytes) {
+        this.logger.warn({ bytes: this.preHelloBytes }, 'too many bytes before hello; disconnecting client');
+        this.close({
+          code: DaemonErrorCode.OVER_LIMIT,
+          message: `more than ${this.limits.maxPreHelloBytes} bytes before hello (maxPreHelloBytes)`,
+        });
+        this.closedFlag = true;
+        this.handlers.closed(this);
+        return;
+      }
+    }
     try {
       this.decoder.push(chunk);
     } catch (error) {
@@ -139,6 +202,7 @@ export class ClientSession {
       this.close({ code: DaemonErrorCode.PROTOCOL, message: `a client may not send ${typed.type}` });
       return;
     }
+    this.lastRequestAt = Date.now();
     this.handlers.request(this, typed);
   }
 

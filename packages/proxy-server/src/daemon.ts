@@ -21,7 +21,9 @@ import { ClientSession } from './client-session.js';
 import { bindDaemonSocket } from './daemon-socket.js';
 import { LocalEndpoint, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { AdapterLoadError, InvalidArgumentError, NotSupportedError, WsproxyServerError } from './errors.js';
+import { type ControlLimits, type DialLimits, type ResolvedControlLimits, resolveControlLimits } from './limits.js';
 import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logging.js';
+import { fitMessage } from './peer-text.js';
 import { removeOrphanSegments, ringScope, ringSegmentName } from './ring-segments.js';
 import { RingPublisher } from './routing/ring-publisher.js';
 import {
@@ -31,7 +33,7 @@ import {
   runtimeDirFor,
   runtimePaths,
 } from './runtime-dir.js';
-import { statusReport } from './status-report.js';
+import { capStatus, statusReport } from './status-report.js';
 import type { UpstreamDefaults } from './upstream/upstream-registry.js';
 import { type SharedUpstream, UpstreamRegistry } from './upstream/upstream-registry.js';
 
@@ -64,6 +66,10 @@ export interface DaemonOptions {
   readonly adapterModules?: readonly string[];
   /** Serve the drop-in endpoint (off unless given); its protocol comes from the first adapter offering one. */
   readonly endpoint?: LocalEndpointOptions;
+  /** Bounds on control connections (pre-hello, queued bytes, status size, idle slots): docs/limits.md. */
+  readonly limits?: ControlLimits;
+  /** Bounds on upstream dials (per account and in all, per minute) and how long refused credentials stay refused. */
+  readonly dials?: DialLimits;
 }
 
 const DEFAULT_LINGER_MS = 5_000;
@@ -94,7 +100,8 @@ function errorAnswer(requestId: number, error: unknown): DaemonMessage {
     type: 'error',
     requestId,
     code: typeof code === 'string' ? code : DaemonErrorCode.INTERNAL,
-    message,
+    // The message may quote what the peer sent: it must still fit the wire's string limit.
+    message: fitMessage(message),
   };
 }
 
@@ -126,6 +133,9 @@ export class Daemon {
   private readonly startedAt = Date.now();
   /** Per upstream that is down: since when, and the latest retry attempt (for the `reconnected` event). */
   private readonly outages = new Map<number, { since: number; attempt: number }>();
+  private readonly limits: ResolvedControlLimits;
+  /** Control connections that have not said hello yet (bounded by `limits.maxPreHelloConnections`). */
+  private readonly preHello = new Set<ClientSession>();
   private resolveStopped!: () => void;
   /** Resolves once the daemon has shut down and released everything. */
   readonly stopped = new Promise<void>((resolve) => {
@@ -136,6 +146,7 @@ export class Daemon {
     this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.paths = runtimePaths(this.namespace, options.runtimeDir ?? runtimeDirFor());
     this.lingerMs = nonNegativeInteger('lingerMs', options.lingerMs ?? DEFAULT_LINGER_MS);
+    this.limits = resolveControlLimits(options.limits);
     ensureRuntimeDir(this.paths.dir);
     this.log = createDaemonLogger({ file: this.paths.logPath, level: options.logLevel ?? 'info' });
     this.logger = this.log.logger.child({ namespace: this.namespace });
@@ -149,6 +160,7 @@ export class Daemon {
       adapters: this.adapters.factories,
       logger: this.logger,
       defaults: options.upstream,
+      dials: options.dials,
       observer: {
         deliver: (upstream, recipients, data, isBinary) => {
           const endpoint = this.endpoint?.size ? this.endpoint : undefined;
@@ -303,15 +315,31 @@ export class Daemon {
       socket.destroy();
       return;
     }
-    new ClientSession(
+    const session = new ClientSession(
       socket,
       {
-        hello: (session, hello) => this.onHello(session, hello),
+        hello: (session, hello) => {
+          this.preHello.delete(session);
+          return this.onHello(session, hello);
+        },
         request: (session, request) => this.onRequest(session, request),
-        closed: (session) => this.onClientGone(session),
+        closed: (session) => {
+          this.preHello.delete(session);
+          this.onClientGone(session);
+        },
       },
       this.logger,
+      this.limits,
     );
+    if (this.preHello.size >= this.limits.maxPreHelloConnections) {
+      this.logger.warn({ waiting: this.preHello.size }, 'too many connections without hello; refusing one');
+      session.close({
+        code: DaemonErrorCode.TOO_MANY_CONNECTIONS,
+        message: `${this.preHello.size} connections are already waiting to say hello (maxPreHelloConnections)`,
+      });
+      return;
+    }
+    this.preHello.add(session);
   }
 
   private onHello(session: ClientSession, hello: Hello): DaemonMessage {
@@ -330,7 +358,7 @@ export class Daemon {
       return refuse(code, (error as Error).message);
     }
     if (this.shuttingDown) return refuse(DaemonErrorCode.SHUTTING_DOWN, 'the daemon is shutting down');
-    if (!this.clients.admit(session)) {
+    if (!this.clients.admit(session) && !(this.evictIdleClient() && this.clients.admit(session))) {
       return refuse(DaemonErrorCode.TOO_MANY_CLIENTS, `all ${this.ring.maxReaders} client slots are taken`);
     }
     session.name = hello.clientName;
@@ -347,6 +375,27 @@ export class Daemon {
       ringName: this.ring.name,
       readerSlot: session.readerSlot,
     };
+  }
+
+  /**
+   * Every reader slot is taken: the client idle longest (no open connection, no request for `idleClientMs`) gives
+   * its slot up, and hears why. Checked only here, on a full house, so an idle daemon runs no timer for it.
+   */
+  private evictIdleClient(): boolean {
+    const now = Date.now();
+    let idlest: ClientSession | undefined;
+    for (const client of this.clients.all()) {
+      if (client.connections.size > 0 || now - client.lastRequestAt < this.limits.idleClientMs) continue;
+      if (!idlest || client.lastRequestAt < idlest.lastRequestAt) idlest = client;
+    }
+    if (!idlest) return false;
+    this.logger.warn({ client: idlest.id, clientPid: idlest.pid }, 'every slot taken: closing an idle client');
+    idlest.close({
+      code: DaemonErrorCode.IDLE_TIMEOUT,
+      message: `every reader slot was taken and this client had opened nothing for ${this.limits.idleClientMs} ms`,
+    });
+    this.onClientGone(idlest);
+    return true;
   }
 
   private onClientGone(session: ClientSession): void {
@@ -408,14 +457,17 @@ export class Daemon {
   }
 
   private onRequest(session: ClientSession, request: ClientRequest): void {
-    this.handle(session, request).then(
-      (answer) => session.send(answer),
-      (error: unknown) => {
-        if (!(error instanceof WsproxyServerError))
-          this.logger.error({ err: error, request: request.type }, 'request failed');
-        session.send(errorAnswer(request.requestId, error));
-      },
-    );
+    this.handle(session, request)
+      .then(
+        (answer) => session.send(answer),
+        (error: unknown) => {
+          if (!(error instanceof WsproxyServerError))
+            this.logger.error({ err: error, request: request.type }, 'request failed');
+          session.send(errorAnswer(request.requestId, error));
+        },
+      )
+      // `send` never throws; should a bug prove otherwise, it costs this request, not every client's daemon.
+      .catch((error: unknown) => this.logger.error({ err: error, request: request.type }, 'answering failed'));
   }
 
   private async handle(session: ClientSession, request: ClientRequest): Promise<DaemonMessage> {
@@ -496,7 +548,7 @@ export class Daemon {
         this.log.setLevel(request.level);
         return { type: 'ok', requestId };
       case 'status':
-        return { type: 'statusReport', requestId, status: this.status() };
+        return { type: 'statusReport', requestId, status: capStatus(this.status(), this.limits.maxStatusBytes) };
     }
   }
 

@@ -57,10 +57,22 @@ export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLog
   closeSync(openSync(options.file, 'a', 0o600));
   chmodSync(options.file, 0o600);
   const destination = pino.destination({ dest: options.file, sync: false, append: true, mode: 0o600 });
-  // pino children copy the level when created; keep them so a runtime level change reaches all of them.
+  // pino children copy the level when created; keep them so a runtime level change reaches all of them. Every
+  // control connection makes a child, so a collected child's reference is dropped as soon as the collector runs:
+  // pruning only on a level change let thousands of dead references pile up.
   const children = new Set<WeakRef<Logger>>();
+  const collected = new FinalizationRegistry<WeakRef<Logger>>((ref) => children.delete(ref));
   const logger = pino(
-    { level, redact, base: { pid: process.pid }, onChild: (child) => void children.add(new WeakRef(child)) },
+    {
+      level,
+      redact,
+      base: { pid: process.pid },
+      onChild: (child) => {
+        const ref = new WeakRef(child);
+        children.add(ref);
+        collected.register(child, ref);
+      },
+    },
     destination,
   );
   return {
