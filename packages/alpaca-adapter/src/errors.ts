@@ -40,10 +40,13 @@ export class MalformedFrameError extends AlpacaAdapterError {
 export class UpstreamError extends AlpacaAdapterError {
   /** Alpaca's numeric error code (402, 406, 407, ...). */
   readonly alpacaCode: number;
+  /** Alpaca refused the keys themselves (402): the daemon refuses them locally for a while instead of redialling. */
+  readonly credentialsRefused: boolean;
   constructor(alpacaCode: number, msg: string) {
     super('WSP_ALPACA_ERR_UPSTREAM', `Alpaca error ${alpacaCode}: ${msg}`);
     this.name = 'UpstreamError';
     this.alpacaCode = alpacaCode;
+    this.credentialsRefused = alpacaCode === 402;
   }
 }
 

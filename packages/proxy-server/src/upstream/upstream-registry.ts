@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { ClientId, UpstreamAdapter, UpstreamAdapterFactory } from '../adapter.js';
 import { CredentialsMismatchError, UnknownAdapterError } from '../errors.js';
+import { type DialLimits, resolveDialLimits } from '../limits.js';
 import { CredentialHasher, type CredentialIdentity } from './credential-identity.js';
+import { DialGuard, isCredentialRefusal } from './dial-guard.js';
 import { displayUrl } from './display-url.js';
 import {
   UpstreamConnection,
@@ -90,6 +92,8 @@ export interface UpstreamRegistryOptions {
   readonly logger: Logger;
   readonly defaults?: UpstreamDefaults;
   readonly hasher?: CredentialHasher;
+  /** Bounds on new dials with credentials, and how long refused credentials stay refused locally. */
+  readonly dials?: DialLimits;
 }
 
 export class UpstreamRegistry {
@@ -97,9 +101,11 @@ export class UpstreamRegistry {
   private readonly byId = new Map<number, SharedUpstream>();
   private nextId = 1;
   private readonly hasher: CredentialHasher;
+  private readonly dials: DialGuard;
 
   constructor(private readonly options: UpstreamRegistryOptions) {
     this.hasher = options.hasher ?? new CredentialHasher();
+    this.dials = new DialGuard(resolveDialLimits(options.dials));
   }
 
   get(id: number): SharedUpstream | undefined {
@@ -128,7 +134,7 @@ export class UpstreamRegistry {
     if (!factory) {
       throw new UnknownAdapterError(adapterName, [...this.options.adapters.keys()]);
     }
-    const identity = this.hasher.identify(request);
+    const identity = this.hasher.identify(request, factory.credentialHeaders);
     const key = `${adapterName}\u0000${request.url}\u0000${identity.principal}`;
     let upstream = this.byKey.get(key);
     let isNew = false;
@@ -137,8 +143,18 @@ export class UpstreamRegistry {
         throw new CredentialsMismatchError(request.url);
       }
     } else {
+      // Only dials that spend an account's budget at the vendor are bounded (and remembered when refused).
+      if (identity.authenticated) this.dials.admit(key, identity.principal, identity.proof);
       upstream = this.create(key, request, identity, factory);
       isNew = true;
+      if (identity.authenticated) {
+        upstream.ready.then(
+          () => this.dials.accepted(key),
+          (error: unknown) => {
+            if (isCredentialRefusal(error)) this.dials.refused(key, identity.proof, error);
+          },
+        );
+      }
     }
     upstream.joining.set(client, (upstream.joining.get(client) ?? 0) + 1);
     try {
