@@ -108,26 +108,34 @@ export class ClientSession {
   private applyBackPressure(): void {
     const queued = this.socket.writableLength;
     if (queued > this.limits.maxQueuedBytes) {
-      this.logger.warn({ queued }, 'client does not read its answers: disconnecting it');
-      this.socket.pause();
-      // The error goes behind what is queued: the peer sees it only if it starts reading again.
-      this.close({
-        code: DaemonErrorCode.SLOW_CONSUMER,
-        message: `more than ${this.limits.maxQueuedBytes} bytes of answers queued unread`,
-      });
-      this.closedFlag = true;
-      this.handlers.closed(this);
+      this.cutSlowConsumer(`more than ${this.limits.maxQueuedBytes} bytes of answers queued unread`);
       return;
     }
     if (!this.paused && queued > this.limits.pauseReadingBytes) {
       // Stop taking requests until the client reads what it asked for: its requests stay in its own buffers.
       this.paused = true;
       this.socket.pause();
+      const stalled = setTimeout(
+        () => this.cutSlowConsumer(`read nothing of its queued answers for ${this.limits.maxStallMs} ms`),
+        this.limits.maxStallMs,
+      );
       this.socket.once('drain', () => {
+        clearTimeout(stalled);
         this.paused = false;
         if (!this.closedFlag) this.socket.resume();
       });
+      this.socket.once('close', () => clearTimeout(stalled));
     }
+  }
+
+  private cutSlowConsumer(why: string): void {
+    if (this.closedFlag) return;
+    this.logger.warn({ queued: this.socket.writableLength }, `slow consumer: ${why}; disconnecting it`);
+    this.socket.pause();
+    // The error goes behind what is queued: the peer sees it only if it starts reading again.
+    this.close({ code: DaemonErrorCode.SLOW_CONSUMER, message: why });
+    this.closedFlag = true;
+    this.handlers.closed(this);
   }
 
   /** One byte: "the ring has data for you". Sent only when the ring writer flipped this reader's sleeping flag. */

@@ -19,6 +19,11 @@ export interface ControlLimits {
   readonly pauseReadingBytes?: number;
   /** Unread bytes queued for one client before it is closed with `WSP_ERR_SLOW_CONSUMER`. Default 8 MiB. */
   readonly maxQueuedBytes?: number;
+  /**
+   * A client whose reading stays paused (over `pauseReadingBytes` unread) this long is closed with
+   * `WSP_ERR_SLOW_CONSUMER`: it holds its queue and a slot while reading nothing. Default 10000 ms.
+   */
+  readonly maxStallMs?: number;
   /** Largest status report; a bigger one is cut and says so in `truncated`. Default 1 MiB. */
   readonly maxStatusBytes?: number;
   /**
@@ -48,6 +53,7 @@ export const DEFAULT_CONTROL_LIMITS: ResolvedControlLimits = Object.freeze({
   helloTimeoutMs: 2_000,
   pauseReadingBytes: 1024 * 1024,
   maxQueuedBytes: 8 * 1024 * 1024,
+  maxStallMs: 10_000,
   maxStatusBytes: 1024 * 1024,
   idleClientMs: 30_000,
 });
