@@ -255,6 +255,12 @@ export class LocalEndpoint {
   /** Open TCP connections, in all and per remote address (upgraded or still in their HTTP request). */
   private sockets = 0;
   private readonly perRemote = new Map<string, number>();
+  private readonly handshakeTimeoutMs: number;
+  /**
+   * Connections that have not upgraded yet, each with its deadline. A client dribbling its request headers holds a
+   * descriptor: it gets `handshakeTimeoutMs`, not Node's minute (whose check runs on a 30 s interval anyway).
+   */
+  private readonly handshakes = new Map<Duplex, NodeJS.Timeout>();
 
   private constructor(
     private readonly server: Server,
@@ -265,9 +271,7 @@ export class LocalEndpoint {
     this.maxConnections = options.maxConnections ?? defaultMaxConnections();
     this.maxConnectionsPerRemote = options.maxConnectionsPerRemote ?? this.maxConnections;
     this.maxPathBytes = options.maxPathBytes ?? DEFAULT_MAX_PATH_BYTES;
-    // A client dribbling its request headers holds a descriptor: it gets this long, not Node's default minute.
-    server.headersTimeout = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-    server.requestTimeout = server.headersTimeout;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     server.on('connection', (socket: Socket) => this.admitSocket(socket));
     this.upstreams = host.upstreams;
     this.logger = host.logger.child({ endpoint: true });
@@ -320,7 +324,16 @@ export class LocalEndpoint {
     }
     this.sockets++;
     this.perRemote.set(remote, fromRemote + 1);
+    this.handshakes.set(
+      socket,
+      setTimeout(() => {
+        this.handshakes.delete(socket);
+        socket.destroy();
+      }, this.handshakeTimeoutMs),
+    );
     socket.once('close', () => {
+      clearTimeout(this.handshakes.get(socket));
+      this.handshakes.delete(socket);
       this.sockets--;
       const left = (this.perRemote.get(remote) ?? 1) - 1;
       if (left > 0) this.perRemote.set(remote, left);
@@ -466,6 +479,9 @@ export class LocalEndpoint {
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    // It sent a whole upgrade request in time: from now on the join timeout and the protocol watch it.
+    clearTimeout(this.handshakes.get(socket));
+    this.handshakes.delete(socket);
     const rawPath = request.url ?? '/';
     if (Buffer.byteLength(rawPath) > this.maxPathBytes) {
       // Refused before it is parsed or stored: a path is kept per connection and shown by `wsproxy status`.
