@@ -36,7 +36,10 @@ export interface ControlLimits {
 export interface DialLimits {
   /** New upstream dials per account (credential principal) per minute. Default 10; more is `WSP_ERR_RATE_LIMITED`. */
   readonly maxDialsPerAccountPerMinute?: number;
-  /** New upstream dials per minute, all accounts together. Default 60. */
+  /**
+   * New upstream dials per minute for accounts the upstream has not accepted yet, all together. Default 60. An account
+   * once accepted is bounded by `maxDialsPerAccountPerMinute` only, so invented keys cannot lock the user out.
+   */
   readonly maxDialsPerMinute?: number;
   /**
    * How long credentials the upstream refused are refused locally, without dialling again. Default 60000 ms.

@@ -20,7 +20,7 @@ export class DialRateLimitedError extends WsproxyServerError {
       DaemonErrorCode.RATE_LIMITED,
       scope === 'account'
         ? `more than ${limit} upstream dials for this account in the last minute (maxDialsPerAccountPerMinute); retry in ${Math.ceil(retryAfterMs / 1000)} s`
-        : `more than ${limit} upstream dials in the last minute (maxDialsPerMinute); retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+        : `more than ${limit} upstream dials for accounts not yet accepted in the last minute (maxDialsPerMinute); retry in ${Math.ceil(retryAfterMs / 1000)} s`,
     );
     this.name = 'DialRateLimitedError';
     this.retryAfterMs = retryAfterMs;
@@ -45,6 +45,11 @@ export class DialGuard {
   /** Dial times in the last minute, per account and in all (each list at most its limit long). */
   private readonly perAccount = new Map<string, number[]>();
   private readonly all: number[] = [];
+  /**
+   * Accounts the upstream has accepted: their dials count against their own bound only, so a process inventing keys
+   * uses up the shared budget for unknown accounts, never the user's own.
+   */
+  private readonly knownGood = new Set<string>();
 
   constructor(
     private readonly limits: ResolvedDialLimits,
@@ -66,12 +71,13 @@ export class DialGuard {
     if (account.length >= this.limits.maxDialsPerAccountPerMinute) {
       throw new DialRateLimitedError('account', this.limits.maxDialsPerAccountPerMinute, account[0]! + MINUTE_MS - now);
     }
+    const known = this.knownGood.has(principal);
     const all = this.recent(this.all, now);
-    if (all.length >= this.limits.maxDialsPerMinute) {
+    if (!known && all.length >= this.limits.maxDialsPerMinute) {
       throw new DialRateLimitedError('daemon', this.limits.maxDialsPerMinute, all[0]! + MINUTE_MS - now);
     }
     account.push(now);
-    all.push(now);
+    if (!known) all.push(now);
     this.perAccount.set(principal, account);
     if (this.perAccount.size > MAX_REMEMBERED_REFUSALS) this.pruneAccounts(now);
   }
@@ -86,8 +92,10 @@ export class DialGuard {
   }
 
   /** The credentials were accepted (e.g. after a key was fixed at the vendor): forget an earlier refusal. */
-  accepted(key: string): void {
+  accepted(key: string, principal: string): void {
     this.refusals.delete(key);
+    if (this.knownGood.size >= MAX_REMEMBERED_REFUSALS) this.knownGood.clear();
+    this.knownGood.add(principal);
   }
 
   private recent(times: number[], now: number): number[] {

@@ -147,14 +147,6 @@ export class UpstreamRegistry {
       if (identity.authenticated) this.dials.admit(key, identity.principal, identity.proof);
       upstream = this.create(key, request, identity, factory);
       isNew = true;
-      if (identity.authenticated) {
-        upstream.ready.then(
-          () => this.dials.accepted(key),
-          (error: unknown) => {
-            if (isCredentialRefusal(error)) this.dials.refused(key, identity.proof, error);
-          },
-        );
-      }
     }
     upstream.joining.set(client, (upstream.joining.get(client) ?? 0) + 1);
     try {
@@ -250,10 +242,17 @@ export class UpstreamRegistry {
     upstream.ready = connection
       .connect()
       .then(() => upstream.adapter.onUpstreamOpen?.(false))
-      .catch(async (error: unknown) => {
-        await this.destroy(upstream, 1011, 'not ready');
-        throw error;
-      });
+      .then(
+        () => {
+          if (identity.authenticated) this.dials.accepted(key, identity.principal);
+        },
+        async (error: unknown) => {
+          // Remembered before the upstream is forgotten: an open arriving while it closes must not dial again.
+          if (identity.authenticated && isCredentialRefusal(error)) this.dials.refused(key, identity.proof, error);
+          await this.destroy(upstream, 1011, 'not ready');
+          throw error;
+        },
+      );
     // Failures reach every opener through `await ready`; this only keeps Node from reporting them as unhandled.
     upstream.ready.catch(() => {});
     return upstream;
