@@ -14,12 +14,16 @@ import { encodeForPeer } from './guarded-encode.js';
 import { DEFAULT_CONTROL_LIMITS, type ResolvedControlLimits } from './limits.js';
 
 const DOORBELL = Buffer.of(DOORBELL_BYTE);
+/** Requests held back from a client whose reading is paused (see `held`). */
+const MAX_HELD_REQUESTS = 16_384;
+/** Requests of one client handled at once; more wait in `held`, and are taken up between event-loop turns. */
+const MAX_IN_FLIGHT = 64;
 
 export interface ClientSessionHandlers {
   /** The client said hello; answer with `welcome` or `refused` (the session closes after a refusal). */
   hello(session: ClientSession, hello: Hello): DaemonMessage;
-  /** A request after the handshake; the handler answers through `session.send`. */
-  request(session: ClientSession, request: ClientRequest): void;
+  /** A request after the handshake; the handler answers through `session.send`, and settles once it has. */
+  request(session: ClientSession, request: ClientRequest): Promise<void> | void;
   /** The socket is gone (client closed, crashed, or was cut off for a protocol error). */
   closed(session: ClientSession): void;
 }
@@ -55,6 +59,13 @@ export class ClientSession {
   private preHelloBytes = 0;
   /** Reading is paused because too many answer bytes wait unread (back-pressure on a client that does not read). */
   private paused = false;
+  /**
+   * Requests decoded but not yet handled because the client is paused: one socket read may carry thousands of
+   * requests (6,500 `status` in 64 KiB), and answering them all at once is what starved every other client.
+   */
+  private readonly held: ClientRequest[] = [];
+  private inFlight = 0;
+  private pumpScheduled = false;
   /** When this client last sent a request (or connected): with no open connection, how long it has been idle. */
   lastRequestAt = Date.now();
 
@@ -122,6 +133,7 @@ export class ClientSession {
       this.socket.once('drain', () => {
         clearTimeout(stalled);
         this.paused = false;
+        this.schedulePump();
         if (!this.closedFlag) this.socket.resume();
       });
       this.socket.once('close', () => clearTimeout(stalled));
@@ -210,8 +222,40 @@ export class ClientSession {
       this.close({ code: DaemonErrorCode.PROTOCOL, message: `a client may not send ${typed.type}` });
       return;
     }
+    if (this.paused || this.inFlight >= MAX_IN_FLIGHT || this.held.length > 0) {
+      if (this.held.length >= MAX_HELD_REQUESTS) {
+        this.cutSlowConsumer(`more than ${MAX_HELD_REQUESTS} requests sent while not reading the answers`);
+        return;
+      }
+      this.held.push(typed);
+      this.schedulePump();
+      return;
+    }
+    this.dispatch(typed);
+  }
+
+  private dispatch(request: ClientRequest): void {
     this.lastRequestAt = Date.now();
-    this.handlers.request(this, typed);
+    this.inFlight++;
+    Promise.resolve(this.handlers.request(this, request)).finally(() => {
+      this.inFlight--;
+      if (this.held.length > 0) this.schedulePump();
+    });
+  }
+
+  /**
+   * Takes up held requests on a later event-loop turn, a few at a time: a client that sends 20,000 requests in one
+   * write is served in slices, with every other client's I/O in between, and not while its answers sit unread.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      while (!this.paused && !this.closedFlag && this.inFlight < MAX_IN_FLIGHT && this.held.length > 0) {
+        this.dispatch(this.held.shift()!);
+      }
+    });
   }
 
   private onClose(): void {

@@ -456,8 +456,8 @@ export class Daemon {
     return upstream;
   }
 
-  private onRequest(session: ClientSession, request: ClientRequest): void {
-    this.handle(session, request)
+  private onRequest(session: ClientSession, request: ClientRequest): Promise<void> {
+    return this.handle(session, request)
       .then(
         (answer) => session.send(answer),
         (error: unknown) => {

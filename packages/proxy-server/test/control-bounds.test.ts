@@ -125,13 +125,13 @@ describe('control socket bounds', { timeout: 60_000 }, () => {
       peak = Math.max(peak, rssKiB(daemon.info.pid));
       const answer = await watcher.request({ type: 'status' }, 1_000);
       expect(answer.type).toBe('statusReport');
-      const status = (answer as { status: { clients: { name: string }[] } }).status;
+      const status = (answer as unknown as { status: { clients: { name: string }[] } }).status;
       if (!status.clients.some((c) => c.name === 'never-reads')) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     // The daemon dropped the client (its slot is free) while its own memory stayed within the queue bound.
     const status = await watcher.request({ type: 'status' });
-    expect((status as { status: { clients: { name: string }[] } }).status.clients.map((c) => c.name)).not.toContain(
+    expect((status as unknown as { status: { clients: { name: string }[] } }).status.clients.map((c) => c.name)).not.toContain(
       'never-reads',
     );
     expect(peak - before).toBeLessThan(64 * 1024);

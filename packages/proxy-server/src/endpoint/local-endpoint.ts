@@ -56,7 +56,7 @@ export interface LocalEndpointOptions {
 /** Endpoint client ids start here, far above the shared-memory clients' ids, so the two never collide. */
 export const FIRST_ENDPOINT_CLIENT_ID = 0x4000_0000;
 
-/** How long a connection marked too slow may take to read its backlog and the close frame before it is cut. */
+/** How long a connection we close may take to read its backlog and the close frame before it is cut. */
 const SLOW_CLOSE_GRACE_MS = 5_000;
 const DEFAULT_MAX_CONNECTIONS = 1024;
 const DEFAULT_MAX_PATH_BYTES = 1024;
@@ -188,8 +188,6 @@ class EndpointClient implements EndpointConnection {
     );
     this.slow = true;
     this.close(1008, 'slow client', this.handler.tooSlow());
-    // A client that does not read will not read the close frame either.
-    this.slowTimer = setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS);
   }
 
   close(code: number, reason: string, last?: EndpointFrame): void {
@@ -197,6 +195,9 @@ class EndpointClient implements EndpointConnection {
     if (last) this.socket.send(last.data, { binary: last.isBinary });
     this.closing = true;
     this.socket.close(code, reason);
+    // A peer that does not read (or vanished without a FIN we could see) will not answer the close frame: its
+    // descriptor is freed after this grace, not after `ws`'s 30 s close timeout.
+    this.slowTimer = setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS);
   }
 
   async join(request: Parameters<EndpointConnection['join']>[0]): Promise<void> {
