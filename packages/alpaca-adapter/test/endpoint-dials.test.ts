@@ -21,7 +21,8 @@ function authenticate(key: string, secret: string): Promise<number | 'authentica
   return new Promise((resolve, reject) => {
     ws.on('message', (data) => {
       for (const m of JSON.parse(data.toString()) as { T: string; msg?: string; code?: number }[]) {
-        if (m.T === 'success' && m.msg === 'connected') ws.send(JSON.stringify({ action: 'auth', key, secret }));
+        if (m.T === 'success' && m.msg === 'connected')
+          ws.send(JSON.stringify({ action: 'auth', key, secret }));
         else if (m.T === 'success' && m.msg === 'authenticated') {
           ws.terminate();
           resolve('authenticated');
@@ -42,8 +43,26 @@ beforeAll(async () => {
   runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-endpoint-dials-'));
   daemon = spawn(
     process.execPath,
-    [wsproxyCli, 'start', '--json', '--runtime-dir', runtimeDir, '--namespace', 'dials', '--adapter', adapterEntry]
-      .concat(['--linger', '60000', '--log-level', 'warn', '--ring-size', '4194304', '--listen', '127.0.0.1:0']),
+    [
+      wsproxyCli,
+      'start',
+      '--json',
+      '--runtime-dir',
+      runtimeDir,
+      '--namespace',
+      'dials',
+      '--adapter',
+      adapterEntry,
+    ].concat([
+      '--linger',
+      '60000',
+      '--log-level',
+      'warn',
+      '--ring-size',
+      '4194304',
+      '--listen',
+      '127.0.0.1:0',
+    ]),
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, WSPROXY_ALPACA_DATA_URL: mock.url, WSPROXY_ALPACA_TRADING_URL: mock.url },
@@ -70,7 +89,9 @@ describe('endpoint auth and upstream dials', { timeout: 60_000 }, () => {
     const before = dials();
     const answers: (number | string)[] = [];
     for (let i = 0; i < 30; i++) {
-      answers.push(...(await Promise.all(Array.from({ length: 10 }, () => authenticate('bogus-key', 'bogus-secret')))));
+      answers.push(
+        ...(await Promise.all(Array.from({ length: 10 }, () => authenticate('bogus-key', 'bogus-secret')))),
+      );
     }
     expect(answers.every((answer) => answer === 402)).toBe(true);
     expect(dials() - before).toBe(1);
@@ -80,7 +101,9 @@ describe('endpoint auth and upstream dials', { timeout: 60_000 }, () => {
     // The real key is accepted first: from then on it has its own budget.
     expect(await authenticate('mock-key', 'mock-secret')).toBe('authenticated');
     const before = dials();
-    const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => authenticate(`invented-${i}`, 'x')));
+    const answers = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => authenticate(`invented-${i}`, 'x')),
+    );
     const dialled = dials() - before;
     expect(dialled).toBeLessThanOrEqual(60);
     expect(answers.filter((a) => a === 402)).toHaveLength(dialled);

@@ -132,9 +132,9 @@ export type {
   DaemonStatus,
   EndpointConnectionStatus,
   EndpointStatus,
+  RingStatus,
   StatusTruncation,
   TruncatedList,
-  RingStatus,
   UpstreamState,
   UpstreamStatus,
 } from './status.js';

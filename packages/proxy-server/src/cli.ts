@@ -113,9 +113,12 @@ function listenToken(values: Values): string | undefined {
     try {
       token = readFileSync(file, 'utf8').split(/\r?\n/)[0]!.trim();
     } catch (error) {
-      throw new InvalidArgumentError(`--listen-token-file ${file} cannot be read: ${(error as Error).message}`);
+      throw new InvalidArgumentError(
+        `--listen-token-file ${file} cannot be read: ${(error as Error).message}`,
+      );
     }
-    if (!token) throw new InvalidArgumentError(`--listen-token-file ${file} holds no token on its first line`);
+    if (!token)
+      throw new InvalidArgumentError(`--listen-token-file ${file} holds no token on its first line`);
     return token;
   }
   return process.env.WSPROXY_LISTEN_TOKEN || undefined;

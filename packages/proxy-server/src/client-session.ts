@@ -109,7 +109,10 @@ export class ClientSession {
     if (this.closedFlag || this.socket.destroyed) return;
     const { frame, substituted } = encodeForPeer(message);
     if (substituted !== undefined) {
-      this.logger.warn({ err: substituted, type: message.type }, 'a message could not be encoded for this client');
+      this.logger.warn(
+        { err: substituted, type: message.type },
+        'a message could not be encoded for this client',
+      );
     }
     if (!frame) return;
     this.socket.write(frame);
@@ -159,7 +162,12 @@ export class ClientSession {
   /** Sends a final error (if any) and closes the connection. */
   close(error?: { code: string; message: string }): void {
     if (error && !this.socket.destroyed) {
-      const { frame } = encodeForPeer({ type: 'error', requestId: 0, code: error.code, message: error.message });
+      const { frame } = encodeForPeer({
+        type: 'error',
+        requestId: 0,
+        code: error.code,
+        message: error.message,
+      });
       if (frame) this.socket.write(frame);
     }
     this.socket.end();

@@ -21,7 +21,12 @@ import { ClientSession } from './client-session.js';
 import { bindDaemonSocket } from './daemon-socket.js';
 import { LocalEndpoint, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { AdapterLoadError, InvalidArgumentError, NotSupportedError, WsproxyServerError } from './errors.js';
-import { type ControlLimits, type DialLimits, type ResolvedControlLimits, resolveControlLimits } from './limits.js';
+import {
+  type ControlLimits,
+  type DialLimits,
+  type ResolvedControlLimits,
+  resolveControlLimits,
+} from './limits.js';
 import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logging.js';
 import { fitMessage } from './peer-text.js';
 import { removeOrphanSegments, ringScope, ringSegmentName } from './ring-segments.js';
@@ -389,7 +394,10 @@ export class Daemon {
       if (!idlest || client.lastRequestAt < idlest.lastRequestAt) idlest = client;
     }
     if (!idlest) return false;
-    this.logger.warn({ client: idlest.id, clientPid: idlest.pid }, 'every slot taken: closing an idle client');
+    this.logger.warn(
+      { client: idlest.id, clientPid: idlest.pid },
+      'every slot taken: closing an idle client',
+    );
     idlest.close({
       code: DaemonErrorCode.IDLE_TIMEOUT,
       message: `every reader slot was taken and this client had opened nothing for ${this.limits.idleClientMs} ms`,
@@ -457,17 +465,21 @@ export class Daemon {
   }
 
   private onRequest(session: ClientSession, request: ClientRequest): Promise<void> {
-    return this.handle(session, request)
-      .then(
-        (answer) => session.send(answer),
-        (error: unknown) => {
-          if (!(error instanceof WsproxyServerError))
-            this.logger.error({ err: error, request: request.type }, 'request failed');
-          session.send(errorAnswer(request.requestId, error));
-        },
-      )
-      // `send` never throws; should a bug prove otherwise, it costs this request, not every client's daemon.
-      .catch((error: unknown) => this.logger.error({ err: error, request: request.type }, 'answering failed'));
+    return (
+      this.handle(session, request)
+        .then(
+          (answer) => session.send(answer),
+          (error: unknown) => {
+            if (!(error instanceof WsproxyServerError))
+              this.logger.error({ err: error, request: request.type }, 'request failed');
+            session.send(errorAnswer(request.requestId, error));
+          },
+        )
+        // `send` never throws; should a bug prove otherwise, it costs this request, not every client's daemon.
+        .catch((error: unknown) =>
+          this.logger.error({ err: error, request: request.type }, 'answering failed'),
+        )
+    );
   }
 
   private async handle(session: ClientSession, request: ClientRequest): Promise<DaemonMessage> {
@@ -548,7 +560,11 @@ export class Daemon {
         this.log.setLevel(request.level);
         return { type: 'ok', requestId };
       case 'status':
-        return { type: 'statusReport', requestId, status: capStatus(this.status(), this.limits.maxStatusBytes) };
+        return {
+          type: 'statusReport',
+          requestId,
+          status: capStatus(this.status(), this.limits.maxStatusBytes),
+        };
     }
   }
 

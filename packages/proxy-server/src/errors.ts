@@ -42,7 +42,11 @@ export class AdapterLoadError extends WsproxyServerError {
   readonly module: string;
 
   constructor(module: string, reason: string, options?: ErrorOptions) {
-    super(DaemonErrorCode.ADAPTER_LOAD_FAILED, `cannot load adapter module ${quoteForMessage(module)}: ${quoteForMessage(reason, 1000)}`, options);
+    super(
+      DaemonErrorCode.ADAPTER_LOAD_FAILED,
+      `cannot load adapter module ${quoteForMessage(module)}: ${quoteForMessage(reason, 1000)}`,
+      options,
+    );
     this.name = 'AdapterLoadError';
     this.module = module;
   }
@@ -100,7 +104,11 @@ export class InvalidUrlError extends WsproxyServerError {
 /** The upstream could not be reached or refused the WebSocket handshake on the first attempt. */
 export class UpstreamUnreachableError extends WsproxyServerError {
   constructor(url: string, reason: string, options?: ErrorOptions) {
-    super(DaemonErrorCode.UPSTREAM_UNREACHABLE, `could not connect to ${quoteForMessage(url)}: ${quoteForMessage(reason, 1000)}`, options);
+    super(
+      DaemonErrorCode.UPSTREAM_UNREACHABLE,
+      `could not connect to ${quoteForMessage(url)}: ${quoteForMessage(reason, 1000)}`,
+      options,
+    );
     this.name = 'UpstreamUnreachableError';
   }
 }

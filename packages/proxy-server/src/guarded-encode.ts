@@ -2,7 +2,7 @@
 // string over 4096 bytes, a report over its limit); such a refusal used to be thrown inside a promise handler and
 // take the whole daemon down. Now it becomes a typed error for that one peer, and the daemon carries on.
 
-import { type DaemonMessage, DaemonErrorCode, encodeControlFrame } from '@wsproxy/protocol';
+import { DaemonErrorCode, type DaemonMessage, encodeControlFrame } from '@wsproxy/protocol';
 import { fitMessage } from './peer-text.js';
 
 /** What the peer gets instead of a message that cannot be encoded: the same slot (request or event), as an error. */

@@ -77,7 +77,9 @@ function positiveIntegers<T extends object>(
     if (value === undefined) continue;
     if (!Object.hasOwn(defaults, name)) throw new InvalidArgumentError(`unknown ${what} limit ${name}`);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new InvalidArgumentError(`${what} limit ${name} must be a positive integer; got ${String(value)}`);
+      throw new InvalidArgumentError(
+        `${what} limit ${name} must be a positive integer; got ${String(value)}`,
+      );
     }
     out[name] = value;
   }

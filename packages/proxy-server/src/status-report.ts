@@ -82,7 +82,11 @@ function listOf(status: DaemonStatus, name: (typeof CUTTABLE)[number]): readonly
   return status[name];
 }
 
-function withList(status: DaemonStatus, name: (typeof CUTTABLE)[number], items: readonly unknown[]): DaemonStatus {
+function withList(
+  status: DaemonStatus,
+  name: (typeof CUTTABLE)[number],
+  items: readonly unknown[],
+): DaemonStatus {
   if (name === 'endpoint.connections') {
     return status.endpoint
       ? { ...status, endpoint: { ...status.endpoint, connections: items as EndpointStatus['connections'] } }

@@ -35,7 +35,9 @@ function rawConnection(): Promise<{ socket: Socket; got: DaemonMessage[]; closed
   socket.on('close', () => {
     closed = true;
   });
-  return new Promise((resolve) => socket.once('connect', () => resolve({ socket, got, closed: () => closed })));
+  return new Promise((resolve) =>
+    socket.once('connect', () => resolve({ socket, got, closed: () => closed })),
+  );
 }
 
 function rssKiB(pid: number): number {
@@ -75,9 +77,9 @@ describe('control socket bounds', { timeout: 60_000 }, () => {
     expect(refused).toHaveLength(1);
     expect(refused[0]!.got).toMatchObject([{ type: 'error', code: 'WSP_ERR_TOO_MANY_CONNECTIONS' }]);
     await until(() => silent.every((c) => c.closed()), 'the hello timeout', 5_000);
-    expect(silent.filter((c) => c.got.some((m) => 'code' in m && m.code === 'WSP_ERR_HANDSHAKE_REQUIRED'))).toHaveLength(
-      64,
-    );
+    expect(
+      silent.filter((c) => c.got.some((m) => 'code' in m && m.code === 'WSP_ERR_HANDSHAKE_REQUIRED')),
+    ).toHaveLength(64);
     // And a real client is served straight after.
     const client = await RawClient.connect(daemon.info.socket, 'after-the-flood');
     expect((await client.request({ type: 'status' })).type).toBe('statusReport');
@@ -101,7 +103,9 @@ describe('control socket bounds', { timeout: 60_000 }, () => {
     expect(rssKiB(daemon.info.pid) - before).toBeLessThan(32 * 1024);
   });
 
-  it('a client asking for status without ever reading is cut off; the daemon does not grow', { timeout: 30_000 }, async () => {
+  it('a client asking for status without ever reading is cut off; the daemon does not grow', {
+    timeout: 30_000,
+  }, async () => {
     const before = rssKiB(daemon.info.pid);
     const greedy = await RawClient.connect(daemon.info.socket, 'never-reads');
     const socket = (greedy as unknown as { socket: Socket }).socket;
@@ -131,9 +135,9 @@ describe('control socket bounds', { timeout: 60_000 }, () => {
     }
     // The daemon dropped the client (its slot is free) while its own memory stayed within the queue bound.
     const status = await watcher.request({ type: 'status' });
-    expect((status as unknown as { status: { clients: { name: string }[] } }).status.clients.map((c) => c.name)).not.toContain(
-      'never-reads',
-    );
+    expect(
+      (status as unknown as { status: { clients: { name: string }[] } }).status.clients.map((c) => c.name),
+    ).not.toContain('never-reads');
     expect(peak - before).toBeLessThan(64 * 1024);
     socket.resume();
     await until(() => cut, 'the greedy connection closed');
@@ -141,10 +145,20 @@ describe('control socket bounds', { timeout: 60_000 }, () => {
   });
 
   it('when every slot is taken, a client idle past the limit gives its slot to a newcomer; a busy one keeps its own', async () => {
-    const idle = await Promise.all([0, 1, 2, 3].map((i) => RawClient.connect(daemon.info.socket, `idle-${i}`)));
+    const idle = await Promise.all(
+      [0, 1, 2, 3].map((i) => RawClient.connect(daemon.info.socket, `idle-${i}`)),
+    );
     // The first stays busy: an open connection keeps a client's slot whatever its age.
     expect(
-      (await idle[0]!.request({ type: 'open', url: upstreamUrl, adapter: '', headers: [], credentials: null })).type,
+      (
+        await idle[0]!.request({
+          type: 'open',
+          url: upstreamUrl,
+          adapter: '',
+          headers: [],
+          credentials: null,
+        })
+      ).type,
     ).toBe('opened');
     await new Promise((resolve) => setTimeout(resolve, 700));
     const newcomer = await RawClient.connect(daemon.info.socket, 'newcomer');
@@ -164,17 +178,41 @@ describe('secrets in any header guard a passthrough session', { timeout: 30_000 
       ['Api-Key', 'owner-key'],
       ['User-Agent', 'strategy/1'],
     ];
-    const opened = await owner.request({ type: 'open', url: upstreamUrl, adapter: '', headers, credentials: null });
+    const opened = await owner.request({
+      type: 'open',
+      url: upstreamUrl,
+      adapter: '',
+      headers,
+      credentials: null,
+    });
     expect(opened).toMatchObject({ type: 'opened', isNew: true });
     const tries: [string, [string, string][]][] = [
       ['none', []],
-      ['wrong token', [['X-Auth-Token', 'guess'], ['Api-Key', 'owner-key']]],
+      [
+        'wrong token',
+        [
+          ['X-Auth-Token', 'guess'],
+          ['Api-Key', 'owner-key'],
+        ],
+      ],
       ['no api key', [['X-Auth-Token', 'owner-token']]],
-      ['wrong api key', [['X-Auth-Token', 'owner-token'], ['Api-Key', 'guess']]],
+      [
+        'wrong api key',
+        [
+          ['X-Auth-Token', 'owner-token'],
+          ['Api-Key', 'guess'],
+        ],
+      ],
     ];
     for (const [what, given] of tries) {
       const intruder = await RawClient.connect(daemon.info.socket, `intruder ${what}`);
-      const answer = await intruder.request({ type: 'open', url: upstreamUrl, adapter: '', headers: given, credentials: null });
+      const answer = await intruder.request({
+        type: 'open',
+        url: upstreamUrl,
+        adapter: '',
+        headers: given,
+        credentials: null,
+      });
       expect(answer, what).toMatchObject({ type: 'error', code: 'WSP_ERR_CREDENTIALS_MISMATCH' });
       intruder.close();
     }
@@ -184,7 +222,11 @@ describe('secrets in any header guard a passthrough session', { timeout: 30_000 
       type: 'open',
       url: upstreamUrl,
       adapter: '',
-      headers: [['api-key', 'owner-key'], ['x-auth-token', 'owner-token'], ['User-Agent', 'other/2']],
+      headers: [
+        ['api-key', 'owner-key'],
+        ['x-auth-token', 'owner-token'],
+        ['User-Agent', 'other/2'],
+      ],
       credentials: null,
     });
     expect(joined).toMatchObject({ type: 'opened', isNew: false });

@@ -15,7 +15,9 @@ let daemon: DaemonProcess;
 let port: number;
 
 /** A TCP connection to the endpoint that sends one header byte every `everyMs` (a slowloris peer). */
-function slowloris(everyMs: number): Promise<{ socket: Socket; answer: () => string; closed: () => boolean }> {
+function slowloris(
+  everyMs: number,
+): Promise<{ socket: Socket; answer: () => string; closed: () => boolean }> {
   const socket = connect(port, '127.0.0.1');
   let answer = '';
   let closed = false;
@@ -93,7 +95,8 @@ describe('endpoint bounds', { timeout: 60_000 }, () => {
     await until(() => peers.filter((p) => p.closed()).length >= 4, 'the refusals');
     const refused = peers.filter((p) => p.closed());
     expect(refused).toHaveLength(4);
-    for (const peer of refused) expect(peer.answer()).toMatch(/^HTTP\/1.1 503 Too Many Connections \(maxConnectionsPerRemote 30\)/);
+    for (const peer of refused)
+      expect(peer.answer()).toMatch(/^HTTP\/1.1 503 Too Many Connections \(maxConnectionsPerRemote 30\)/);
     // The shared-memory side never notices.
     const client = await RawClient.connect(daemon.info.socket, 'shm-client');
     expect((await client.request({ type: 'status' }, 1_000)).type).toBe('statusReport');

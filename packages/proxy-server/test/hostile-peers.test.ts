@@ -8,7 +8,7 @@ import type { DaemonMessage } from '@wsproxy/protocol';
 import { fetchStatus } from '@wsproxy/proxy-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type DaemonProcess, RawClient, startDaemon, until } from './helpers/processes.js';
+import { type DaemonProcess, RawClient, startDaemon } from './helpers/processes.js';
 
 let dir: string;
 let daemon: DaemonProcess;
@@ -65,7 +65,9 @@ describe('error messages quoting what a peer sent', { timeout: 60_000 }, () => {
   it('an open of a 5,000-character URL gets a typed error quoting it cut, and the daemon carries on', async () => {
     const client = await RawClient.connect(daemon.info.socket, 'long-url');
     const url = `ws://127.0.0.1:1/${'a'.repeat(5000)}`;
-    const error = errorOf(await client.request({ type: 'open', url, adapter: '', headers: [], credentials: null }));
+    const error = errorOf(
+      await client.request({ type: 'open', url, adapter: '', headers: [], credentials: null }),
+    );
     expect(error.code).toBe('WSP_ERR_UPSTREAM_UNREACHABLE');
     expect(error.message).toContain(`ws://127.0.0.1:1/${'a'.repeat(100)}`);
     expect(error.message).toContain(`… (${url.length} chars)`);
@@ -79,7 +81,13 @@ describe('error messages quoting what a peer sent', { timeout: 60_000 }, () => {
     const client = await RawClient.connect(daemon.info.socket, 'long-names');
     const name = 'n'.repeat(4000);
     const unknown = errorOf(
-      await client.request({ type: 'open', url: `${upstreamBase}/x`, adapter: name, headers: [], credentials: null }),
+      await client.request({
+        type: 'open',
+        url: `${upstreamBase}/x`,
+        adapter: name,
+        headers: [],
+        credentials: null,
+      }),
     );
     expect(unknown.code).toBe('WSP_ERR_UNKNOWN_ADAPTER');
     expect(unknown.message).toContain('… (4000 chars)');

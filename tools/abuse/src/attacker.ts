@@ -10,7 +10,7 @@ import {
   SUPPORTED_VERSIONS,
 } from '@wsproxy/protocol';
 import { WebSocket } from 'ws';
-import { type Random, seeded } from './random.js';
+import { seeded } from './random.js';
 
 const socketPath = process.env.ABUSE_SOCKET!;
 const endpoint = process.env.ABUSE_ENDPOINT!;
@@ -52,7 +52,8 @@ class Control {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.closed = true;
-      for (const waiter of this.waiters.values()) waiter({ type: 'error', requestId: 0, code: 'CLOSED', message: '' });
+      for (const waiter of this.waiters.values())
+        waiter({ type: 'error', requestId: 0, code: 'CLOSED', message: '' });
     });
   }
 
@@ -82,11 +83,17 @@ class Control {
     return undefined;
   }
 
-  request(request: Record<string, unknown> & { type: ClientRequest['type'] }, timeoutMs = 5_000): Promise<DaemonMessage> {
+  request(
+    request: Record<string, unknown> & { type: ClientRequest['type'] },
+    timeoutMs = 5_000,
+  ): Promise<DaemonMessage> {
     const requestId = this.nextId++;
     if (this.closed) return Promise.resolve({ type: 'error', requestId, code: 'CLOSED', message: '' });
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve({ type: 'error', requestId, code: 'NO_ANSWER', message: '' }), timeoutMs);
+      const timer = setTimeout(
+        () => resolve({ type: 'error', requestId, code: 'NO_ANSWER', message: '' }),
+        timeoutMs,
+      );
       this.waiters.set(requestId, (m) => {
         clearTimeout(timer);
         resolve(m);
@@ -135,7 +142,14 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
     const c = await Control.open();
     expectThat((await c.hello('long-errors'))?.type === 'welcome', 'hello');
     const open = (fields: Record<string, unknown>) =>
-      c.request({ type: 'open', url: `${mockUrl}/v2/iex`, adapter: '', headers: [], credentials: null, ...fields });
+      c.request({
+        type: 'open',
+        url: `${mockUrl}/v2/iex`,
+        adapter: '',
+        headers: [],
+        credentials: null,
+        ...fields,
+      });
     let answers = 0;
     for (let round = 0; round < 5 * scale; round++) {
       const long = 'a'.repeat(4000 + random.int(4000));
@@ -147,7 +161,10 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
       ]);
       for (const reply of replies) {
         answers++;
-        expectThat(reply.type === 'error' && reply.code.startsWith('WSP_ERR_'), `typed error, got ${codeOf(reply)}`);
+        expectThat(
+          reply.type === 'error' && reply.code.startsWith('WSP_ERR_'),
+          `typed error, got ${codeOf(reply)}`,
+        );
       }
     }
     c.close();
@@ -163,7 +180,9 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
       longPaths.every((c) => c.status === 414),
       `long paths answered 414 (got ${[...new Set(longPaths.map((c) => c.status))]})`,
     );
-    const held = await Promise.all(Array.from({ length: 300 * scale }, () => endpointClient(`/v2/iex${'/'.repeat(900)}`)));
+    const held = await Promise.all(
+      Array.from({ length: 300 * scale }, () => endpointClient(`/v2/iex${'/'.repeat(900)}`)),
+    );
     const c = await Control.open();
     await c.hello('status-bomb');
     const report = await c.request({ type: 'status' });
@@ -178,7 +197,11 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
     const count = Math.round(2000 * scale);
     const clients: Awaited<ReturnType<typeof endpointClient>>[] = [];
     for (let i = 0; i < count; i += 200) {
-      clients.push(...(await Promise.all(Array.from({ length: Math.min(200, count - i) }, () => endpointClient('/v2/iex')))));
+      clients.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(200, count - i) }, () => endpointClient('/v2/iex')),
+        )),
+      );
     }
     const open = clients.filter((c) => c.status === 101);
     for (const c of open) {
@@ -187,14 +210,22 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
           if (m.T === 'success' && m.msg === 'connected') {
             c.ws.send(JSON.stringify({ action: 'auth', key: 'mock-key', secret: 'mock-secret' }));
           } else if (m.T === 'success' && m.msg === 'authenticated') {
-            c.ws.send(JSON.stringify({ action: 'subscribe', trades: ['AAPL', 'MSFT', 'GOOG'], quotes: ['AAPL', 'GOOG'] }));
+            c.ws.send(
+              JSON.stringify({
+                action: 'subscribe',
+                trades: ['AAPL', 'MSFT', 'GOOG'],
+                quotes: ['AAPL', 'GOOG'],
+              }),
+            );
           }
         }
       });
       // The greeting may have come before the listener above.
-      if (c.messages.length > 0) c.ws.send(JSON.stringify({ action: 'auth', key: 'mock-key', secret: 'mock-secret' }));
+      if (c.messages.length > 0)
+        c.ws.send(JSON.stringify({ action: 'auth', key: 'mock-key', secret: 'mock-secret' }));
     }
-    const subscribed = () => open.filter((c) => c.messages.some((m) => (m as { T?: string }).T === 'subscription')).length;
+    const subscribed = () =>
+      open.filter((c) => c.messages.some((m) => (m as { T?: string }).T === 'subscription')).length;
     await until(() => subscribed() === open.length, 20_000);
     const acked = subscribed();
     await sleep(3_000 * Math.min(1, scale * 2));
@@ -228,7 +259,10 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
       b.socket.write(Buffer.alloc(1024 * 1024));
     }
     expectThat(await until(() => big.every((b) => b.closed), 5_000), 'pre-hello 64 MiB frames cut off');
-    expectThat(await until(() => silent.every((s) => s.closed), 5_000), 'silent connections closed by the hello timeout');
+    expectThat(
+      await until(() => silent.every((s) => s.closed), 5_000),
+      'silent connections closed by the hello timeout',
+    );
     expectThat(
       silent.some((s) => s.got.some((m) => codeOf(m) === 'WSP_ERR_TOO_MANY_CONNECTIONS')),
       'pre-hello connections over the bound refused',
@@ -286,8 +320,11 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
       return (c.messages[1] as { code?: number } | undefined)?.code;
     };
     const answers: unknown[] = [];
-    for (let i = 0; i < 10 * scale; i++) answers.push(...(await Promise.all(Array.from({ length: 20 }, () => auth('bogus')))));
-    answers.push(...(await Promise.all(Array.from({ length: 100 * scale }, () => auth(`invented-${random.int(1e9)}`)))));
+    for (let i = 0; i < 10 * scale; i++)
+      answers.push(...(await Promise.all(Array.from({ length: 20 }, () => auth('bogus')))));
+    answers.push(
+      ...(await Promise.all(Array.from({ length: 100 * scale }, () => auth(`invented-${random.int(1e9)}`)))),
+    );
     expectThat(
       answers.every((a) => a === 402 || a === 406),
       `refused with 402 or 406 (got ${[...new Set(answers)]})`,
@@ -312,7 +349,10 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
     await intruder.hello('intruder');
     for (const headers of [[], [['X-Auth-Token', 'guess']], [['Api-Key', 'guess']]]) {
       const answer = await intruder.request({ type: 'open', url, adapter: '', headers, credentials: null });
-      expectThat(codeOf(answer) === 'WSP_ERR_CREDENTIALS_MISMATCH', `intruder refused (got ${codeOf(answer)})`);
+      expectThat(
+        codeOf(answer) === 'WSP_ERR_CREDENTIALS_MISMATCH',
+        `intruder refused (got ${codeOf(answer)})`,
+      );
     }
     owner.close();
     intruder.close();
@@ -354,9 +394,20 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
         if (mode === 3) await c.hello('x'.repeat(random.int(4096)));
         const text = (n: number) => random.bytes(n).toString('latin1');
         const requests: (Record<string, unknown> & { type: ClientRequest['type'] })[] = [
-          { type: 'open', url: random.pick([`ws://127.0.0.1:1/${text(random.int(8000))}`, text(50), `${mockUrl}/v2/iex`]), adapter: random.pick(['', 'alpaca', text(200)]), headers: [], credentials: null },
+          {
+            type: 'open',
+            url: random.pick([`ws://127.0.0.1:1/${text(random.int(8000))}`, text(50), `${mockUrl}/v2/iex`]),
+            adapter: random.pick(['', 'alpaca', text(200)]),
+            headers: [],
+            credentials: null,
+          },
           { type: 'subscribe', connectionId: 1 + random.int(5), params: random.bytes(random.int(100)) },
-          { type: 'send', connectionId: 1 + random.int(5), binary: random.next() < 0.5, payload: random.bytes(random.int(1000)) },
+          {
+            type: 'send',
+            connectionId: 1 + random.int(5),
+            binary: random.next() < 0.5,
+            payload: random.bytes(random.int(1000)),
+          },
           { type: 'close', connectionId: random.pick(['all', 1 + random.int(5)]) },
           { type: 'status' },
         ];
@@ -379,15 +430,30 @@ const cases: Record<string, () => Promise<Record<string, unknown>>> = {
     const deadline = Date.now() + 12_000 * scale;
     let connections = 0;
     while (Date.now() < deadline) {
-      const path = random.pick(['/v2/iex', '/v2/sip', '/stream', '/nope', `/v2/iex?${'x'.repeat(random.int(3000))}`, '/%E0%A4%A']);
+      const path = random.pick([
+        '/v2/iex',
+        '/v2/sip',
+        '/stream',
+        '/nope',
+        `/v2/iex?${'x'.repeat(random.int(3000))}`,
+        '/%E0%A4%A',
+      ]);
       const c = await endpointClient(path);
       connections++;
       if (c.status === 101) {
         for (let i = 0; i < random.int(8); i++) {
           const message = random.pick([
             () => random.bytes(random.int(512)),
-            () => JSON.stringify({ action: random.pick(['auth', 'subscribe', 'listen', 'x']), key: 'k', trades: ['AAPL'] }),
-            () => JSON.stringify([{ action: 'subscribe', bars: Array.from({ length: random.int(300) }, (_, j) => `S${j}`) }]),
+            () =>
+              JSON.stringify({
+                action: random.pick(['auth', 'subscribe', 'listen', 'x']),
+                key: 'k',
+                trades: ['AAPL'],
+              }),
+            () =>
+              JSON.stringify([
+                { action: 'subscribe', bars: Array.from({ length: random.int(300) }, (_, j) => `S${j}`) },
+              ]),
             () => '['.repeat(random.int(5000)),
           ])();
           c.ws.send(message, { binary: typeof message !== 'string' });

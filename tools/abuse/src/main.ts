@@ -14,7 +14,12 @@ import { daemonEntryPath, fetchStatus } from '@wsproxy/proxy-server';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
-  options: { seed: { type: 'string' }, ci: { type: 'boolean' }, only: { type: 'string' }, 'keep-open': { type: 'boolean' } },
+  options: {
+    seed: { type: 'string' },
+    ci: { type: 'boolean' },
+    only: { type: 'string' },
+    'keep-open': { type: 'boolean' },
+  },
 });
 const seed = values.seed === undefined ? Math.floor(Math.random() * 1e9) : Number(values.seed);
 const ci = values.ci === true;
@@ -27,15 +32,16 @@ const CASES = [
   'endpoint-load',
   'control-flood',
   'slowloris',
-  'dial-storm',
   'header-secrets',
+  'dial-storm',
   'idle-slots',
 ] as const;
 /** RSS may settle this far above its baseline (V8 keeps some heap it grew into); descriptors must come back. */
 const RSS_SLACK_KIB = 96 * 1024;
 const RECOVERY_TIMEOUT_MS = 15_000;
 /** TypeScript children run through tsx's loader (a root devDependency), on this same Node. */
-const tsx = (file: string, args: string[] = []) => [process.execPath, ['--import', 'tsx', join(here, file), ...args]] as const;
+const tsx = (file: string, args: string[] = []) =>
+  [process.execPath, ['--import', 'tsx', join(here, file), ...args]] as const;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const failures: string[] = [];
 
@@ -65,12 +71,28 @@ function lines(child: ChildProcess, onLine: (line: Record<string, unknown>) => v
 const adapterEntry = fileURLToPath(import.meta.resolve('@wsproxy/alpaca-adapter/daemon'));
 const daemon = spawn(
   process.execPath,
-  [daemonEntryPath, 'start', '--json', '--runtime-dir', runtimeDir, '--namespace', namespace, '--linger', '60000']
+  [
+    // ABUSE_DAEMON_NODE_ARGS (e.g. `--cpu-prof`) shows where the daemon spends an attack.
+    ...(process.env.ABUSE_DAEMON_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    daemonEntryPath,
+    'start',
+    '--json',
+    '--runtime-dir',
+    runtimeDir,
+    '--namespace',
+    namespace,
+    '--linger',
+    '60000',
+  ]
     .concat(['--log-level', 'warn', '--adapter', adapterEntry, '--listen', '127.0.0.1:0'])
     .concat(['--listen-max-connections', String(Math.round(2200 * scale) + 100), '--ring-size', '8388608']),
   {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, WSPROXY_ALPACA_DATA_URL: mock.url, WSPROXY_ALPACA_TRADING_URL: mock.url },
+    env: {
+      ...process.env,
+      WSPROXY_ALPACA_DATA_URL: mock.url,
+      WSPROXY_ALPACA_TRADING_URL: mock.url,
+    },
   },
 );
 children.push(daemon);
@@ -84,7 +106,8 @@ const info = await new Promise<{ pid: number; socket: string; endpoint: string }
 });
 
 // Resident memory and open descriptors of the daemon, from /proc.
-const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${info.pid}/status`, 'utf8'))?.[1] ?? 0);
+const rssKiB = () =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${info.pid}/status`, 'utf8'))?.[1] ?? 0);
 const fds = () => readdirSync(`/proc/${info.pid}/fd`).length;
 
 // The legitimate strategy.
@@ -153,7 +176,12 @@ async function waitLegit(): Promise<void> {
 function runAttack(name: string): Promise<{ code: number; result: Record<string, unknown> | undefined }> {
   const child = spawn(...tsx('attacker.ts', [name, String(seed), String(scale)]), {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ABUSE_SOCKET: info.socket, ABUSE_ENDPOINT: info.endpoint, ABUSE_MOCK_URL: mock.url },
+    env: {
+      ...process.env,
+      ABUSE_SOCKET: info.socket,
+      ABUSE_ENDPOINT: info.endpoint,
+      ABUSE_MOCK_URL: mock.url,
+    },
   });
   children.push(child);
   let result: Record<string, unknown> | undefined;
@@ -217,7 +245,9 @@ async function attack(names: string[]): Promise<void> {
     rateBefore: Math.round(rateBefore),
     rateDuring: Math.round(rateDuring),
     worstStatusMs,
-    detail: outcomes.map((o) => JSON.stringify({ ...o.result, problems: undefined, case: undefined })).join(' '),
+    detail: outcomes
+      .map((o) => JSON.stringify({ ...o.result, problems: undefined, case: undefined }))
+      .join(' '),
   });
   console.log(
     `${ok ? 'ok  ' : 'FAIL'} ${name}: peak RSS ${Math.round(peakRss / 1024)} MiB, recovered in ${recoverMs} ms, legit ${Math.round(rateBefore)}/s before, ${Math.round(rateDuring)}/s during, worst status ${worstStatusMs} ms ${reports.at(-1)!.detail}`,
@@ -261,7 +291,8 @@ try {
       `legit client: ${legitFinal.trades.length} trades, ${window.length} sent in its window, ${lost.length} lost, ${legitFinal.gaps} gaps`,
     );
     if (window.length === 0) failures.push('the legitimate client received nothing');
-    if (lost.length > 0 || legitFinal.gaps > 0 || legitGaps > 0) failures.push(`the legitimate client lost ${lost.length} trades`);
+    if (lost.length > 0 || legitFinal.gaps > 0 || legitGaps > 0)
+      failures.push(`the legitimate client lost ${lost.length} trades`);
   }
   if (daemonExit) failures.push(daemonExit);
 } catch (error) {
@@ -270,9 +301,11 @@ try {
   monitoring = false;
   await monitor;
   console.log(`status: worst ${worstStatusMs} ms in the last attack, ${slowStatuses} over 1 s in all`);
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   await sleep(1_000);
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await mock.close();
   rmSync(runtimeDir, { recursive: true, force: true });
   for (const name of readdirSync('/dev/shm').filter((n) => n.endsWith(`-${info.pid}`))) {

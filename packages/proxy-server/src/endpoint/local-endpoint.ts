@@ -74,7 +74,9 @@ function openFileLimit(): number | undefined {
 
 function defaultMaxConnections(): number {
   const files = openFileLimit();
-  return files ? Math.max(1, Math.min(DEFAULT_MAX_CONNECTIONS, Math.floor(files / 2))) : DEFAULT_MAX_CONNECTIONS;
+  return files
+    ? Math.max(1, Math.min(DEFAULT_MAX_CONNECTIONS, Math.floor(files / 2)))
+    : DEFAULT_MAX_CONNECTIONS;
 }
 
 export interface LocalEndpointHost {
@@ -348,10 +350,17 @@ export class LocalEndpoint {
   /** Validates the options and binds; rejects on a bad option or a port in use. */
   static async start(options: LocalEndpointOptions, host: LocalEndpointHost): Promise<LocalEndpoint> {
     const bindHost = options.host ?? '127.0.0.1';
-    for (const name of ['maxConnections', 'maxConnectionsPerRemote', 'maxPathBytes', 'handshakeTimeoutMs'] as const) {
+    for (const name of [
+      'maxConnections',
+      'maxConnectionsPerRemote',
+      'maxPathBytes',
+      'handshakeTimeoutMs',
+    ] as const) {
       const value = options[name];
       if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-        throw new InvalidArgumentError(`the endpoint's ${name} must be a positive integer; got ${String(value)}`);
+        throw new InvalidArgumentError(
+          `the endpoint's ${name} must be a positive integer; got ${String(value)}`,
+        );
       }
     }
     if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {

@@ -51,6 +51,11 @@ export interface CredentialIdentity {
   readonly proof: Buffer;
   /** Whether any credential at all was presented. */
   readonly authenticated: boolean;
+  /**
+   * Whether the credentials name an account (a key id in `credentials` or a principal header): dials for those spend
+   * a vendor account's budget and are bounded per account.
+   */
+  readonly namesAccount: boolean;
 }
 
 /**
@@ -92,6 +97,7 @@ export class CredentialHasher {
     }
     const authenticated = secrets.length > 0 || Boolean(credentials);
     return {
+      namesAccount: principal !== '',
       principal: createHmac('sha256', this.key).update('principal\u0000').update(principal).digest('hex'),
       proof: proofHmac.digest(),
       authenticated,

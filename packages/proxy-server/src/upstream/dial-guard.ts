@@ -69,7 +69,11 @@ export class DialGuard {
     }
     const account = this.recent(this.perAccount.get(principal) ?? [], now);
     if (account.length >= this.limits.maxDialsPerAccountPerMinute) {
-      throw new DialRateLimitedError('account', this.limits.maxDialsPerAccountPerMinute, account[0]! + MINUTE_MS - now);
+      throw new DialRateLimitedError(
+        'account',
+        this.limits.maxDialsPerAccountPerMinute,
+        account[0]! + MINUTE_MS - now,
+      );
     }
     const known = this.knownGood.has(principal);
     const all = this.recent(this.all, now);

@@ -144,7 +144,7 @@ export class UpstreamRegistry {
       }
     } else {
       // Only dials that spend an account's budget at the vendor are bounded (and remembered when refused).
-      if (identity.authenticated) this.dials.admit(key, identity.principal, identity.proof);
+      if (identity.namesAccount) this.dials.admit(key, identity.principal, identity.proof);
       upstream = this.create(key, request, identity, factory);
       isNew = true;
     }
@@ -244,11 +244,12 @@ export class UpstreamRegistry {
       .then(() => upstream.adapter.onUpstreamOpen?.(false))
       .then(
         () => {
-          if (identity.authenticated) this.dials.accepted(key, identity.principal);
+          if (identity.namesAccount) this.dials.accepted(key, identity.principal);
         },
         async (error: unknown) => {
           // Remembered before the upstream is forgotten: an open arriving while it closes must not dial again.
-          if (identity.authenticated && isCredentialRefusal(error)) this.dials.refused(key, identity.proof, error);
+          if (identity.authenticated && isCredentialRefusal(error))
+            this.dials.refused(key, identity.proof, error);
           await this.destroy(upstream, 1011, 'not ready');
           throw error;
         },
