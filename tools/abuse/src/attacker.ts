@@ -75,12 +75,10 @@ class Control {
         clientName: name,
       }),
     );
-    for (let i = 0; i < 100 && !this.closed; i++) {
-      const answer = this.got.find((m) => m.type === 'welcome' || m.type === 'refused');
-      if (answer) return answer;
-      await sleep(20);
-    }
-    return undefined;
+    const answer = () => this.got.find((m) => m.type === 'welcome' || m.type === 'refused');
+    for (let i = 0; i < 100 && !this.closed && !answer(); i++) await sleep(20);
+    // A refusal comes just before the close: look once more after it.
+    return answer();
   }
 
   request(
