@@ -373,6 +373,9 @@ export function createAlpacaAdapter(options: AlpacaAdapterOptions = {}): Upstrea
   return {
     name: 'alpaca',
     endpoint: createAlpacaEndpoint(options.endpoint),
+    // Alpaca's keys travel in these headers (or in the auth message, compared as `credentials`); nothing else
+    // the client sends (Content-Type: msgpack, User-Agent) identifies the account.
+    credentialHeaders: ['apca-api-key-id', 'apca-api-secret-key'],
     create(context) {
       const target = classifyAlpacaUrl(context.url);
       if (!target) {

@@ -60,6 +60,8 @@ function joinErrorCode(error: unknown): number {
   if (typeof alpacaCode === 'number') return alpacaCode;
   const code = (error as { code?: unknown } | undefined)?.code;
   if (code === 'WSP_ERR_CREDENTIALS_MISMATCH') return 402;
+  // The daemon's own bound on dials for new keys: to the SDK it is what Alpaca says when it has no room (406).
+  if (code === 'WSP_ERR_RATE_LIMITED') return 406;
   return 500;
 }
 
@@ -158,6 +160,9 @@ class AccountConnection implements EndpointConnectionHandler {
     return frame;
   }
 
+  /** Every account connection sends frames as they came. */
+  readonly outgoingKey = 'as-sent';
+
   joinTimedOut(): undefined {
     return undefined;
   }
@@ -234,6 +239,11 @@ class MarketDataConnection implements EndpointConnectionHandler {
         this.error(action === 'subscribe' || action === 'unsubscribe' ? 401 : 400);
       }
     }
+  }
+
+  /** The conversion depends only on the client's encoding: the endpoint does it once per frame and encoding. */
+  get outgoingKey(): string {
+    return this.encoding;
   }
 
   outgoing(frame: EndpointFrame): EndpointFrame {

@@ -72,11 +72,14 @@ export class UpstreamError extends AlpacaAdapterError {
   readonly alpacaCode: number;
   /** The same, under the name the daemon puts on the wire for every vendor. */
   readonly vendorCode: number;
+  /** Alpaca refused the keys themselves (402): the daemon refuses them locally for a while instead of redialling. */
+  readonly credentialsRefused: boolean;
   constructor(alpacaCode: number, msg: string) {
     super(catalogueCode(alpacaCode), `Alpaca error ${alpacaCode}: ${msg}`);
     this.name = 'UpstreamError';
     this.alpacaCode = alpacaCode;
     this.vendorCode = alpacaCode;
+    this.credentialsRefused = alpacaCode === 402;
   }
 }
 

@@ -14,7 +14,10 @@ export const DaemonErrorCode = {
   CREDENTIALS_MISMATCH: 'WSP_ERR_CREDENTIALS_MISMATCH',
   /** The upstream has no room for us (e.g. Alpaca 406 connection limit exceeded). */
   UPSTREAM_LIMIT: 'WSP_ERR_UPSTREAM_LIMIT',
-  /** The upstream asked us to slow down (HTTP 429 on upgrade). */
+  /**
+   * The upstream asked us to slow down (HTTP 429 on upgrade), or the daemon's own bound on upstream dials per account
+   * per minute was reached (the message says which, and when to retry).
+   */
   RATE_LIMITED: 'WSP_ERR_RATE_LIMITED',
   /** The upstream connection closed and will not be retried. */
   UPSTREAM_CLOSED: 'WSP_ERR_UPSTREAM_CLOSED',
@@ -50,6 +53,20 @@ export const DaemonErrorCode = {
   TIMEOUT: 'WSP_ERR_TIMEOUT',
   /** The daemon is shutting down and accepts no new work. */
   SHUTTING_DOWN: 'WSP_ERR_SHUTTING_DOWN',
+  /**
+   * A peer went over one of the daemon's documented bounds (docs/limits.md): a request or its answer too large to
+   * send, too many bytes before hello. The message names the bound and its value.
+   */
+  OVER_LIMIT: 'WSP_ERR_OVER_LIMIT',
+  /** The peer let more than the allowed bytes pile up unread on its connection; it is closed after this error. */
+  SLOW_CONSUMER: 'WSP_ERR_SLOW_CONSUMER',
+  /** Too many connections that have not said hello yet; this one is closed after the error. */
+  TOO_MANY_CONNECTIONS: 'WSP_ERR_TOO_MANY_CONNECTIONS',
+  /**
+   * Every reader slot was taken and this client had held one without any open connection for longer than the idle
+   * limit: its slot went to a newcomer.
+   */
+  IDLE_TIMEOUT: 'WSP_ERR_IDLE_TIMEOUT',
   /** A bug in the daemon; the message says what failed. */
   INTERNAL: 'WSP_ERR_INTERNAL',
 } as const;

@@ -139,6 +139,8 @@ export type {
   EndpointStatus,
   RingStatus,
   UpstreamFailureStatus,
+  StatusTruncation,
+  TruncatedList,
   UpstreamState,
   UpstreamStatus,
 } from './status.js';

@@ -14,7 +14,27 @@ export interface DaemonStatus {
   readonly adapters?: readonly AdapterStatus[];
   /** The drop-in endpoint, when the daemon serves one (`wsproxy start --listen`). */
   readonly endpoint?: EndpointStatus;
+  /**
+   * Present only when the report was cut to fit the daemon's status size limit: which lists lost entries, and how
+   * many there are in all. The entries shown are the first ones (oldest clients and connections first).
+   */
+  readonly truncated?: StatusTruncation;
   readonly [extension: string]: unknown;
+}
+
+/** Which lists of a cut status report are partial. */
+export interface StatusTruncation {
+  /** The size limit the report was cut to, in bytes of JSON. */
+  readonly maxBytes: number;
+  readonly lists: readonly TruncatedList[];
+  readonly [extension: string]: unknown;
+}
+
+export interface TruncatedList {
+  /** `endpoint.connections`, `clients` or `upstreams`. */
+  readonly list: string;
+  readonly shown: number;
+  readonly total: number;
 }
 
 export interface AdapterStatus {

@@ -94,6 +94,13 @@ export interface UpstreamAdapterFactory {
   create(context: AdapterContext): UpstreamAdapter;
   /** The vendor protocol this adapter speaks on the daemon's drop-in endpoint (`wsproxy start --listen`), if any. */
   readonly endpoint?: EndpointProtocol;
+  /**
+   * Request headers that carry this adapter's credentials (case-insensitive), beside the well-known ones
+   * (`Authorization`, `Cookie`, `APCA-API-KEY-ID`, ...). A client joining an upstream must present the same values
+   * as its owner. Left out (as passthrough does), EVERY header not known to be harmless (`User-Agent`, `Accept`,
+   * `Origin`, ...) counts: a secret in a header we never heard of still guards the session.
+   */
+  readonly credentialHeaders?: readonly string[];
 }
 
 /**

@@ -50,6 +50,9 @@ Options (start):
                               lives in RAM on tmpfs, so at most twice this is kept)
   --ring-size <bytes>         shared ring capacity, a power of two (default 33554432)
   --max-clients <n>           most clients at once (default 64)
+  --idle-client <ms>          when every slot is taken, a client with nothing open for this long gives its
+                              slot to a newcomer (default 30000)
+  --max-status-bytes <n>      largest status report; a bigger one is cut and says so (default 1048576)
   --ping-interval <ms>        upstream keepalive ping (default 10000; 0 disables). Every <ms> is at most
                               2147483647, the longest delay a timer can hold
   --pong-timeout <ms>         upstream declared dead without a pong (default 5000)
@@ -63,8 +66,12 @@ Options (start):
                               WebSocket port; host defaults to 127.0.0.1 (env WSPROXY_LISTEN). Off unless given.
                               Without an --adapter serving one, @wsproxy/alpaca-adapter is loaded for it
   --listen-token <token>      required from endpoint clients (Bearer header, ?token= or first path segment);
-                              mandatory when binding a non-loopback host (env WSPROXY_LISTEN_TOKEN)
-  --listen-buffer <bytes>     unsent bytes per endpoint client before it is closed as too slow (default 8388608)
+                              mandatory when binding a non-loopback host (env WSPROXY_LISTEN_TOKEN). A flag
+                              shows in \`ps\` to every user: prefer --listen-token-file or the env variable
+  --listen-token-file <file>  read the token from this file (first line; env WSPROXY_LISTEN_TOKEN_FILE)
+  --listen-buffer <bytes>     unsent bytes per endpoint client before it is closed as too slow (default 1048576)
+  --listen-max-connections <n>  endpoint TCP connections at once (default 1024, or half the open-file limit)
+  --listen-max-per-remote <n>   ... from one remote address (default: --listen-max-connections)
   --listen-auth-timeout <ms>  endpoint clients must authenticate within this (default 10000)
   --tls-cert <file>           serve the endpoint over TLS (wss://) with this PEM certificate (env WSPROXY_TLS_CERT)
   --tls-key <file>            ... and this PEM key (env WSPROXY_TLS_KEY)
@@ -81,6 +88,29 @@ Options (logs):
   -n, --lines <n>        how many lines from the end (default 100)
 `;
 
+/**
+ * The endpoint's access token: `--listen-token` (visible in `ps` to every local user), else the first line of
+ * `--listen-token-file` / `WSPROXY_LISTEN_TOKEN_FILE`, else `WSPROXY_LISTEN_TOKEN`.
+ */
+function listenToken(values: Values): string | undefined {
+  if (values['listen-token']) return values['listen-token'];
+  const file = values['listen-token-file'] ?? process.env.WSPROXY_LISTEN_TOKEN_FILE;
+  if (file) {
+    let token: string;
+    try {
+      token = readFileSync(file, 'utf8').split(/\r?\n/)[0]!.trim();
+    } catch (error) {
+      throw new InvalidArgumentError(
+        `--listen-token-file ${file} cannot be read: ${(error as Error).message}`,
+      );
+    }
+    if (!token)
+      throw new InvalidArgumentError(`--listen-token-file ${file} holds no token on its first line`);
+    return token;
+  }
+  return process.env.WSPROXY_LISTEN_TOKEN || undefined;
+}
+
 /** `--listen` and friends (or their WSPROXY_* environment equivalents): the drop-in endpoint, off unless asked. */
 function endpointOptions(values: Values): LocalEndpointOptions | undefined {
   const listen = values.listen ?? process.env.WSPROXY_LISTEN;
@@ -88,7 +118,7 @@ function endpointOptions(values: Values): LocalEndpointOptions | undefined {
   const { host, port } = parseListenAddress(listen);
   const certFile = values['tls-cert'] ?? process.env.WSPROXY_TLS_CERT;
   const keyFile = values['tls-key'] ?? process.env.WSPROXY_TLS_KEY;
-  const accessToken = values['listen-token'] ?? process.env.WSPROXY_LISTEN_TOKEN;
+  const accessToken = listenToken(values);
   if (!isLoopback(host) && accessToken) {
     console.error(
       `wsproxy: the endpoint on ${host} is reachable from other machines; clients need the access token`,
@@ -101,6 +131,18 @@ function endpointOptions(values: Values): LocalEndpointOptions | undefined {
     ...(certFile || keyFile ? { tls: { certFile: certFile ?? '', keyFile: keyFile ?? '' } } : {}),
     maxBufferedBytes: integerOption('listen-buffer', values['listen-buffer'], 1, Number.MAX_SAFE_INTEGER),
     joinTimeoutMs: durationOption('listen-auth-timeout', values['listen-auth-timeout'], 1),
+    maxConnections: integerOption(
+      'listen-max-connections',
+      values['listen-max-connections'],
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    maxConnectionsPerRemote: integerOption(
+      'listen-max-per-remote',
+      values['listen-max-per-remote'],
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
   };
 }
 
@@ -149,6 +191,15 @@ async function start(values: Values, namespace: string, runtimeDir: string): Pro
     adapterModules: values.adapter ?? [],
     endpoint: endpointOptions(values),
     metrics: metricsOptions(values),
+    limits: {
+      idleClientMs: durationOption('idle-client', values['idle-client'], 1),
+      maxStatusBytes: integerOption(
+        'max-status-bytes',
+        values['max-status-bytes'],
+        4096,
+        Number.MAX_SAFE_INTEGER,
+      ),
+    },
   });
   for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
     process.once(event, (error: unknown) => {
@@ -225,6 +276,10 @@ function formatStatus(status: DaemonStatus): string {
     lines.push(
       `adapters: ${status.adapters.map((a) => (a.module ? `${a.name} (${a.module})` : a.name)).join(', ')}`,
     );
+  }
+  if (status.truncated) {
+    const cut = status.truncated.lists.map((l) => `${l.list} shows ${l.shown} of ${l.total}`).join(', ');
+    lines.push(`report cut to ${status.truncated.maxBytes} bytes: ${cut}`);
   }
   return lines.join('\n');
 }

@@ -22,9 +22,16 @@ import { ClientSession } from './client-session.js';
 import { bindDaemonSocket } from './daemon-socket.js';
 import { LocalEndpoint, type LocalEndpointOptions } from './endpoint/local-endpoint.js';
 import { AdapterLoadError, InvalidArgumentError, NotSupportedError, WsproxyServerError } from './errors.js';
+import {
+  type ControlLimits,
+  type DialLimits,
+  type ResolvedControlLimits,
+  resolveControlLimits,
+} from './limits.js';
 import { createDaemonLogger, type DaemonLogger, type LogLevel } from './logging.js';
 import { loadPromClient } from './observability/daemon-metrics.js';
 import { MetricsServer, ObservabilityRoutes } from './observability/observability-server.js';
+import { fitMessage } from './peer-text.js';
 import { removeOrphanSegments, ringScope, ringSegmentName } from './ring-segments.js';
 import { RingPublisher } from './routing/ring-publisher.js';
 import {
@@ -34,7 +41,7 @@ import {
   runtimeDirFor,
   runtimePaths,
 } from './runtime-dir.js';
-import { statusReport } from './status-report.js';
+import { capStatus, statusReport } from './status-report.js';
 import { failureOf } from './upstream/upstream-failure.js';
 import type { UpstreamDefaults } from './upstream/upstream-registry.js';
 import { type SharedUpstream, UpstreamRegistry } from './upstream/upstream-registry.js';
@@ -78,6 +85,10 @@ export interface DaemonOptions {
    * With the endpoint on, its port serves them too.
    */
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** Bounds on control connections (pre-hello, queued bytes, status size, idle slots): docs/limits.md. */
+  readonly limits?: ControlLimits;
+  /** Bounds on upstream dials (per account and in all, per minute) and how long refused credentials stay refused. */
+  readonly dials?: DialLimits;
 }
 
 const DEFAULT_LINGER_MS = 5_000;
@@ -135,9 +146,15 @@ function lingerDelay(value: number): number {
 
 function errorAnswer(requestId: number, error: unknown): DaemonMessage {
   // Our errors, and an adapter's typed ones (a catalogue `code`, the vendor's `vendorCode`), keep both; anything else
-  // is a bug.
+  // is a bug. The message may quote what the peer sent: it must still fit the wire's string limit.
   const { code, message, vendorCode } = failureOf(error);
-  return { type: 'error', requestId, code, message, ...(vendorCode === undefined ? {} : { vendorCode }) };
+  return {
+    type: 'error',
+    requestId,
+    code,
+    message: fitMessage(message),
+    ...(vendorCode === undefined ? {} : { vendorCode }),
+  };
 }
 
 /**
@@ -172,6 +189,9 @@ export class Daemon {
   private readonly startedAt = Date.now();
   /** Per upstream that is down: since when, and the latest retry attempt (for the `reconnected` event). */
   private readonly outages = new Map<number, { since: number; attempt: number }>();
+  private readonly limits: ResolvedControlLimits;
+  /** Control connections that have not said hello yet (bounded by `limits.maxPreHelloConnections`). */
+  private readonly preHello = new Set<ClientSession>();
   private resolveStopped!: () => void;
   /** Resolves once the daemon has shut down and released everything. */
   readonly stopped = new Promise<void>((resolve) => {
@@ -182,6 +202,7 @@ export class Daemon {
     this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
     this.paths = runtimePaths(this.namespace, options.runtimeDir ?? runtimeDirFor());
     this.lingerMs = lingerDelay(options.lingerMs ?? DEFAULT_LINGER_MS);
+    this.limits = resolveControlLimits(options.limits);
     ensureRuntimeDir(this.paths.dir);
     this.log = createDaemonLogger({
       file: this.paths.logPath,
@@ -199,6 +220,7 @@ export class Daemon {
       adapters: this.adapters.factories,
       logger: this.logger,
       defaults: options.upstream,
+      dials: options.dials,
       observer: {
         deliver: (upstream, recipients, data, isBinary) => {
           const endpoint = this.endpoint?.size ? this.endpoint : undefined;
@@ -394,16 +416,36 @@ export class Daemon {
       socket.destroy();
       return;
     }
-    new ClientSession(
+    const session = new ClientSession(
       socket,
       {
-        hello: (session, hello) => this.onHello(session, hello),
-        probe: (request) => ({ type: 'statusReport', requestId: request.requestId, status: this.status() }),
+        hello: (session, hello) => {
+          this.preHello.delete(session);
+          return this.onHello(session, hello);
+        },
+        probe: (request) => ({
+          type: 'statusReport',
+          requestId: request.requestId,
+          status: capStatus(this.status(), this.limits.maxStatusBytes),
+        }),
         request: (session, request) => this.onRequest(session, request),
-        closed: (session) => this.onClientGone(session),
+        closed: (session) => {
+          this.preHello.delete(session);
+          this.onClientGone(session);
+        },
       },
       this.logger,
+      this.limits,
     );
+    if (this.preHello.size >= this.limits.maxPreHelloConnections) {
+      this.logger.warn({ waiting: this.preHello.size }, 'too many connections without hello; refusing one');
+      session.close({
+        code: DaemonErrorCode.TOO_MANY_CONNECTIONS,
+        message: `${this.preHello.size} connections are already waiting to say hello (maxPreHelloConnections)`,
+      });
+      return;
+    }
+    this.preHello.add(session);
   }
 
   private onHello(session: ClientSession, hello: Hello): DaemonMessage {
@@ -422,7 +464,7 @@ export class Daemon {
       return refuse(code, (error as Error).message);
     }
     if (this.shuttingDown) return refuse(DaemonErrorCode.SHUTTING_DOWN, 'the daemon is shutting down');
-    if (!this.clients.admit(session)) {
+    if (!this.clients.admit(session) && !(this.evictIdleClient() && this.clients.admit(session))) {
       return refuse(DaemonErrorCode.TOO_MANY_CLIENTS, `all ${this.ring.maxReaders} client slots are taken`);
     }
     session.name = hello.clientName;
@@ -439,6 +481,30 @@ export class Daemon {
       ringName: this.ring.name,
       readerSlot: session.readerSlot,
     };
+  }
+
+  /**
+   * Every reader slot is taken: the client idle longest (no open connection, no request for `idleClientMs`) gives
+   * its slot up, and hears why. Checked only here, on a full house, so an idle daemon runs no timer for it.
+   */
+  private evictIdleClient(): boolean {
+    const now = Date.now();
+    let idlest: ClientSession | undefined;
+    for (const client of this.clients.all()) {
+      if (client.connections.size > 0 || now - client.lastRequestAt < this.limits.idleClientMs) continue;
+      if (!idlest || client.lastRequestAt < idlest.lastRequestAt) idlest = client;
+    }
+    if (!idlest) return false;
+    this.logger.warn(
+      { client: idlest.id, clientPid: idlest.pid },
+      'every slot taken: closing an idle client',
+    );
+    idlest.close({
+      code: DaemonErrorCode.IDLE_TIMEOUT,
+      message: `every reader slot was taken and this client had opened nothing for ${this.limits.idleClientMs} ms`,
+    });
+    this.onClientGone(idlest);
+    return true;
   }
 
   private onClientGone(session: ClientSession): void {
@@ -513,14 +579,21 @@ export class Daemon {
     return upstream;
   }
 
-  private onRequest(session: ClientSession, request: ClientRequest): void {
-    this.handle(session, request).then(
-      (answer) => session.send(answer),
-      (error: unknown) => {
-        if (!(error instanceof WsproxyServerError))
-          this.logger.error({ err: error, request: request.type }, 'request failed');
-        session.send(errorAnswer(request.requestId, error));
-      },
+  private onRequest(session: ClientSession, request: ClientRequest): Promise<void> {
+    return (
+      this.handle(session, request)
+        .then(
+          (answer) => session.send(answer),
+          (error: unknown) => {
+            if (!(error instanceof WsproxyServerError))
+              this.logger.error({ err: error, request: request.type }, 'request failed');
+            session.send(errorAnswer(request.requestId, error));
+          },
+        )
+        // `send` never throws; should a bug prove otherwise, it costs this request, not every client's daemon.
+        .catch((error: unknown) =>
+          this.logger.error({ err: error, request: request.type }, 'answering failed'),
+        )
     );
   }
 
@@ -621,7 +694,11 @@ export class Daemon {
         this.log.setLevel(request.level);
         return { type: 'ok', requestId };
       case 'status':
-        return { type: 'statusReport', requestId, status: this.status() };
+        return {
+          type: 'statusReport',
+          requestId,
+          status: capStatus(this.status(), this.limits.maxStatusBytes),
+        };
     }
   }
 

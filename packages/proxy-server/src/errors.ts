@@ -1,5 +1,6 @@
 import { DaemonErrorCode } from '@wsproxy/protocol';
 import type { UpstreamFailure } from './upstream/upstream-failure.js';
+import { quoteForMessage } from './peer-text.js';
 
 /**
  * Errors raised by the daemon itself (not by the wire codec, whose catalogue lives in `@wsproxy/protocol`).
@@ -31,7 +32,7 @@ export class UnknownAdapterError extends WsproxyServerError {
   constructor(name: string, known: readonly string[]) {
     super(
       DaemonErrorCode.UNKNOWN_ADAPTER,
-      `unknown adapter ${JSON.stringify(name)}; known: ${known.join(', ')}. Start the daemon with --adapter <module>, or open with the adapter's module (adapterModule) so the daemon loads it`,
+      `unknown adapter ${JSON.stringify(quoteForMessage(name))}; known: ${quoteForMessage(known.join(', '))}. Start the daemon with --adapter <module>, or open with the adapter's module (adapterModule) so the daemon loads it`,
     );
     this.name = 'UnknownAdapterError';
   }
@@ -45,7 +46,11 @@ export class AdapterLoadError extends WsproxyServerError {
   readonly module: string;
 
   constructor(module: string, reason: string, options?: ErrorOptions) {
-    super(DaemonErrorCode.ADAPTER_LOAD_FAILED, `cannot load adapter module ${module}: ${reason}`, options);
+    super(
+      DaemonErrorCode.ADAPTER_LOAD_FAILED,
+      `cannot load adapter module ${quoteForMessage(module)}: ${quoteForMessage(reason, 1000)}`,
+      options,
+    );
     this.name = 'AdapterLoadError';
     this.module = module;
   }
@@ -114,7 +119,7 @@ export class CredentialsMismatchError extends WsproxyServerError {
   constructor(url: string) {
     super(
       DaemonErrorCode.CREDENTIALS_MISMATCH,
-      `the connection to ${url} is owned by another session; present the same credentials to join it`,
+      `the connection to ${quoteForMessage(url)} is owned by another session; present the same credentials to join it`,
     );
     this.name = 'CredentialsMismatchError';
   }
@@ -123,7 +128,7 @@ export class CredentialsMismatchError extends WsproxyServerError {
 /** The upstream URL is not a ws:// or wss:// URL. */
 export class InvalidUrlError extends WsproxyServerError {
   constructor(url: string, reason: string) {
-    super(DaemonErrorCode.BAD_URL, `invalid upstream URL ${JSON.stringify(url)}: ${reason}`);
+    super(DaemonErrorCode.BAD_URL, `invalid upstream URL ${JSON.stringify(quoteForMessage(url))}: ${reason}`);
     this.name = 'InvalidUrlError';
   }
 }
@@ -131,7 +136,11 @@ export class InvalidUrlError extends WsproxyServerError {
 /** The upstream could not be reached or refused the WebSocket handshake on the first attempt. */
 export class UpstreamUnreachableError extends WsproxyServerError {
   constructor(url: string, reason: string, options?: ErrorOptions & { vendorCode?: number }) {
-    super(DaemonErrorCode.UPSTREAM_UNREACHABLE, `could not connect to ${url}: ${reason}`, options);
+    super(
+      DaemonErrorCode.UPSTREAM_UNREACHABLE,
+      `could not connect to ${quoteForMessage(url)}: ${quoteForMessage(reason, 1000)}`,
+      options,
+    );
     this.name = 'UpstreamUnreachableError';
   }
 }

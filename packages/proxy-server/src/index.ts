@@ -36,6 +36,12 @@ export {
   UpstreamUnreachableError,
   WsproxyServerError,
 } from './errors.js';
+export {
+  type ControlLimits,
+  DEFAULT_CONTROL_LIMITS,
+  DEFAULT_DIAL_LIMITS,
+  type DialLimits,
+} from './limits.js';
 export { LOG_LEVELS, type LogLevel } from './logging.js';
 export { ringScope } from './ring-segments.js';
 export {
@@ -47,7 +53,8 @@ export {
   validateNamespace,
 } from './runtime-dir.js';
 export type { ReconnectOptions } from './upstream/backoff.js';
-export { CREDENTIAL_HEADERS } from './upstream/credential-identity.js';
+export { CREDENTIAL_HEADERS, HARMLESS_HEADERS } from './upstream/credential-identity.js';
+export { DialRateLimitedError } from './upstream/dial-guard.js';
 export {
   type UpstreamConnectionOptions,
   type UpstreamState,

@@ -109,10 +109,22 @@ export function createDaemonLogger(options: DaemonLoggerOptions = {}): DaemonLog
     // A file that cannot be opened has nothing to flush; the error itself is reported by whoever logs next.
     destination.once('error', () => resolve());
   });
-  // pino children copy the level when created; keep them so a runtime level change reaches all of them.
+  // pino children copy the level when created; keep them so a runtime level change reaches all of them. Every
+  // control connection makes a child, so a collected child's reference is dropped as soon as the collector runs:
+  // pruning only on a level change let thousands of dead references pile up.
   const children = new Set<WeakRef<Logger>>();
+  const collected = new FinalizationRegistry<WeakRef<Logger>>((ref) => children.delete(ref));
   const logger = pino(
-    { level, redact, base: { pid: process.pid }, onChild: (child) => void children.add(new WeakRef(child)) },
+    {
+      level,
+      redact,
+      base: { pid: process.pid },
+      onChild: (child) => {
+        const ref = new WeakRef(child);
+        children.add(ref);
+        collected.register(child, ref);
+      },
+    },
     destination,
   );
   return {

@@ -124,3 +124,54 @@ function adapterStatsOf(upstream: SharedUpstream): { adapterStats?: AdapterStats
     return {};
   }
 }
+
+/** The lists a status report may cut, largest first: endpoint connections can number thousands, clients 64. */
+const CUTTABLE = ['endpoint.connections', 'clients', 'upstreams'] as const;
+
+function listOf(status: DaemonStatus, name: (typeof CUTTABLE)[number]): readonly unknown[] {
+  if (name === 'endpoint.connections') return status.endpoint?.connections ?? [];
+  return status[name];
+}
+
+function withList(
+  status: DaemonStatus,
+  name: (typeof CUTTABLE)[number],
+  items: readonly unknown[],
+): DaemonStatus {
+  if (name === 'endpoint.connections') {
+    return status.endpoint
+      ? { ...status, endpoint: { ...status.endpoint, connections: items as EndpointStatus['connections'] } }
+      : status;
+  }
+  return { ...status, [name]: items };
+}
+
+/**
+ * The report cut to at most `maxBytes` of JSON: a daemon with 17,000 endpoint connections must still answer
+ * `status` (it used to crash on the codec's size limit). Lists are shortened, largest first, and `truncated` says
+ * which and by how much, so nobody mistakes a partial list for the whole.
+ */
+export function capStatus(status: DaemonStatus, maxBytes: number): DaemonStatus {
+  const size = (report: DaemonStatus) => Buffer.byteLength(JSON.stringify(report));
+  if (size(status) <= maxBytes) return status;
+  const lists: { list: string; shown: number; total: number }[] = [];
+  let report = status;
+  // Room for the `truncated` note itself.
+  const budget = maxBytes - 512;
+  for (const name of CUTTABLE) {
+    const all = listOf(status, name);
+    if (all.length === 0) continue;
+    // Binary search on how many entries fit (entries differ in size, so no division would do).
+    let low = 0;
+    let high = all.length;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if (size(withList(report, name, all.slice(0, mid))) <= budget) low = mid;
+      else high = mid - 1;
+    }
+    report = withList(report, name, all.slice(0, low));
+    if (low < all.length) lists.push({ list: name, shown: low, total: all.length });
+    if (size(report) <= budget) break;
+  }
+  return { ...report, truncated: { maxBytes, lists } };
+}

@@ -43,6 +43,12 @@ export interface EndpointConnectionHandler {
   message(frame: EndpointFrame): void;
   /** A frame the upstream's adapter addressed to this connection: returns what the client gets (e.g. transcoded). */
   outgoing(frame: EndpointFrame): EndpointFrame;
+  /**
+   * Connections whose handlers have the same key turn a frame into the same outgoing frame (e.g. the client's wire
+   * format): the endpoint then calls `outgoing` once per key and frame, and sends that one result to all of them.
+   * Leave it out when the conversion is per connection.
+   */
+  readonly outgoingKey?: string;
   /** The frame sent before closing a connection that has not joined an upstream in time (vendor's auth timeout). */
   joinTimedOut(): EndpointFrame | undefined;
   /** The frame sent before closing a connection whose send buffer overflowed (Alpaca: 407 slow client). */

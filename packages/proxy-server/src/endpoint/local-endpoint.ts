@@ -11,7 +11,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EndpointConnectionStatus, EndpointStatus } from '@wsproxy/protocol';
 import type { Logger } from 'pino';
@@ -39,8 +39,19 @@ export interface LocalEndpointOptions {
   readonly accessToken?: string;
   /** Serve `wss://` with this PEM certificate and key (files). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
-  /** Bytes a connection may have queued unsent before it counts as too slow and is closed. Default 8 MiB. */
+  /** Bytes a connection may have queued unsent before it counts as too slow and is closed. Default 1 MiB. */
   readonly maxBufferedBytes?: number;
+  /**
+   * TCP connections at once, upgraded or not (each holds a descriptor the daemon's own clients need too). Default
+   * 1024, or half the process's open-file limit when that is lower. More are answered `503` and closed.
+   */
+  readonly maxConnections?: number;
+  /** TCP connections at once from one remote address. Default: `maxConnections`. More are answered `503`. */
+  readonly maxConnectionsPerRemote?: number;
+  /** Longest request path (with query) in an upgrade, in bytes. Default 1024; longer is answered `414`. */
+  readonly maxPathBytes?: number;
+  /** An upgrade request must have arrived whole within this (slow-header clients hold descriptors). Default 5000 ms. */
+  readonly handshakeTimeoutMs?: number;
   /** Largest incoming message (after reassembling fragments); bigger closes the connection with 1009. Default 1 MiB. */
   readonly maxMessageBytes?: number;
   /** A connection that has not joined an upstream in this time is closed (Alpaca: 10 s auth timeout). */
@@ -50,8 +61,28 @@ export interface LocalEndpointOptions {
 /** Endpoint client ids start here, far above the shared-memory clients' ids, so the two never collide. */
 export const FIRST_ENDPOINT_CLIENT_ID = 0x4000_0000;
 
-/** How long a connection marked too slow may take to read its backlog and the close frame before it is cut. */
+/** How long a connection we close may take to read its backlog and the close frame before it is cut. */
 const SLOW_CLOSE_GRACE_MS = 5_000;
+const DEFAULT_MAX_CONNECTIONS = 1024;
+const DEFAULT_MAX_PATH_BYTES = 1024;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+
+/** The soft open-file limit of this process (Linux), or undefined where it cannot be read. */
+function openFileLimit(): number | undefined {
+  try {
+    const line = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return line ? Number(line[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultMaxConnections(): number {
+  const files = openFileLimit();
+  return files
+    ? Math.max(1, Math.min(DEFAULT_MAX_CONNECTIONS, Math.floor(files / 2)))
+    : DEFAULT_MAX_CONNECTIONS;
+}
 
 /**
  * How long connections we closed ourselves for an upstream redial (1012) still count as here: an SDK reconnects
@@ -164,6 +195,11 @@ class EndpointClient implements EndpointConnection {
     this.send(this.handler.outgoing(frame));
   }
 
+  /** A frame already converted for this connection's `outgoingKey` (shared with its peers of the same format). */
+  sendConverted(frame: EndpointFrame): void {
+    this.send(frame);
+  }
+
   private tooSlow(): void {
     this.endpoint.logger.warn(
       { client: this.id, buffered: this.socket.bufferedAmount },
@@ -172,8 +208,6 @@ class EndpointClient implements EndpointConnection {
     this.slow = true;
     this.endpoint.slowClientCloses++;
     this.close(1008, 'slow client', this.handler.tooSlow());
-    // A client that does not read will not read the close frame either.
-    this.slowTimer = setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS);
   }
 
   close(code: number, reason: string, last?: EndpointFrame): void {
@@ -181,6 +215,9 @@ class EndpointClient implements EndpointConnection {
     if (last) this.socket.send(last.data, { binary: last.isBinary });
     this.closing = true;
     this.socket.close(code, reason);
+    // A peer that does not read (or vanished without a FIN we could see) will not answer the close frame: its
+    // descriptor is freed after this grace, not after `ws`'s 30 s close timeout.
+    this.slowTimer = setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS);
   }
 
   async join(request: Parameters<EndpointConnection['join']>[0]): Promise<void> {
@@ -238,13 +275,30 @@ export class LocalEndpoint {
   private nextId = FIRST_ENDPOINT_CLIENT_ID;
   /** Connections closed for overrunning `maxBufferedBytes`, since the endpoint started. */
   slowClientCloses = 0;
+  private readonly maxConnections: number;
+  private readonly maxConnectionsPerRemote: number;
+  private readonly maxPathBytes: number;
+  /** Open TCP connections, in all and per remote address (upgraded or still in their HTTP request). */
+  private sockets = 0;
+  private readonly perRemote = new Map<string, number>();
+  private readonly handshakeTimeoutMs: number;
+  /**
+   * Connections that have not upgraded yet, each with its deadline. A client dribbling its request headers holds a
+   * descriptor: it gets `handshakeTimeoutMs`, not Node's minute (whose check runs on a 30 s interval anyway).
+   */
+  private readonly handshakes = new Map<Duplex, NodeJS.Timeout>();
 
   private constructor(
     private readonly server: Server,
     private readonly options: LocalEndpointOptions,
     private readonly host: LocalEndpointHost,
   ) {
-    this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
+    this.maxConnections = options.maxConnections ?? defaultMaxConnections();
+    this.maxConnectionsPerRemote = options.maxConnectionsPerRemote ?? this.maxConnections;
+    this.maxPathBytes = options.maxPathBytes ?? DEFAULT_MAX_PATH_BYTES;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    server.on('connection', (socket: Socket) => this.admitSocket(socket));
     this.upstreams = host.upstreams;
     this.logger = host.logger.child({ endpoint: true });
     this.token = options.accessToken ? Buffer.from(options.accessToken) : undefined;
@@ -273,9 +327,67 @@ export class LocalEndpoint {
     });
   }
 
+  /**
+   * Counts a new TCP connection against `maxConnections` and `maxConnectionsPerRemote`; over either, it is answered
+   * `503` naming the bound and closed, before a byte of its request is read.
+   */
+  private admitSocket(socket: Socket): void {
+    const remote = socket.remoteAddress ?? '?';
+    const fromRemote = this.perRemote.get(remote) ?? 0;
+    const over =
+      this.sockets >= this.maxConnections
+        ? `maxConnections ${this.maxConnections}`
+        : fromRemote >= this.maxConnectionsPerRemote
+          ? `maxConnectionsPerRemote ${this.maxConnectionsPerRemote}`
+          : undefined;
+    if (over) {
+      this.refusals++;
+      if (this.refusals === 1 || this.refusals % 1000 === 0) {
+        this.logger.warn({ remote, refusals: this.refusals, limit: over }, 'endpoint connection refused');
+      }
+      socket.on('error', () => socket.destroy());
+      this.refuse(socket, 503, `Too Many Connections (${over})`);
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      return;
+    }
+    this.sockets++;
+    this.perRemote.set(remote, fromRemote + 1);
+    this.handshakes.set(
+      socket,
+      setTimeout(() => {
+        this.handshakes.delete(socket);
+        socket.destroy();
+      }, this.handshakeTimeoutMs),
+    );
+    socket.once('close', () => {
+      clearTimeout(this.handshakes.get(socket));
+      this.handshakes.delete(socket);
+      this.sockets--;
+      const left = (this.perRemote.get(remote) ?? 1) - 1;
+      if (left > 0) this.perRemote.set(remote, left);
+      else this.perRemote.delete(remote);
+    });
+  }
+
+  /** Connections refused for a connection bound since the endpoint started (logged, not per refusal). */
+  private refusals = 0;
+
   /** Validates the options and binds; rejects on a bad option or a port in use. */
   static async start(options: LocalEndpointOptions, host: LocalEndpointHost): Promise<LocalEndpoint> {
     const bindHost = options.host ?? '127.0.0.1';
+    for (const name of [
+      'maxConnections',
+      'maxConnectionsPerRemote',
+      'maxPathBytes',
+      'handshakeTimeoutMs',
+    ] as const) {
+      const value = options[name];
+      if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+        throw new InvalidArgumentError(
+          `the endpoint's ${name} must be a positive integer; got ${String(value)}`,
+        );
+      }
+    }
     if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
       throw new InvalidArgumentError(`the endpoint port must be 0-65535; got ${String(options.port)}`);
     }
@@ -338,14 +450,31 @@ export class LocalEndpoint {
     };
   }
 
-  /** Frames an upstream's adapter addressed to clients: the endpoint's own are sent on their sockets. */
+  /**
+   * Frames an upstream's adapter addressed to clients: the endpoint's own are sent on their sockets. A frame is
+   * converted once per `outgoingKey` (e.g. once for every JSON client, once for every msgpack one), not once per
+   * connection: 2,000 JSON clients used to cost 2,000 transcodings of every frame.
+   */
   deliver(recipients: Iterable<ClientId>, data: Uint8Array, isBinary: boolean): void {
+    const frame = { data, isBinary };
+    let converted: Map<string, EndpointFrame> | undefined;
     for (const id of recipients) {
       if (id < FIRST_ENDPOINT_CLIENT_ID) continue;
       const client = this.clients.get(id);
       if (!client) continue;
       try {
-        client.deliver({ data, isBinary });
+        const key = client.handler.outgoingKey;
+        if (key === undefined) {
+          client.deliver(frame);
+          continue;
+        }
+        converted ??= new Map();
+        let out = converted.get(key);
+        if (!out) {
+          out = client.handler.outgoing(frame);
+          converted.set(key, out);
+        }
+        client.sendConverted(out);
       } catch (error) {
         // A frame its protocol cannot convert (e.g. a malformed one) costs that connection only, and it hears so.
         this.logger.error(
@@ -425,7 +554,16 @@ export class LocalEndpoint {
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const url = new URL(request.url ?? '/', 'http://endpoint');
+    // It sent a whole upgrade request in time: from now on the join timeout and the protocol watch it.
+    clearTimeout(this.handshakes.get(socket));
+    this.handshakes.delete(socket);
+    const rawPath = request.url ?? '/';
+    if (Buffer.byteLength(rawPath) > this.maxPathBytes) {
+      // Refused before it is parsed or stored: a path is kept per connection and shown by `wsproxy status`.
+      this.refuse(socket, 414, `URI Too Long (maxPathBytes ${this.maxPathBytes})`);
+      return;
+    }
+    const url = new URL(rawPath, 'http://endpoint');
     let path = url.pathname;
     if (this.token) {
       const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];

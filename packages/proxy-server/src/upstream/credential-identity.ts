@@ -13,6 +13,28 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
   'x-api-key',
 ]);
 
+/**
+ * Headers known to carry no secret: they describe the client or the request, not who it is. For an adapter that
+ * does not declare its credential headers (passthrough among them), every header NOT listed here is part of the
+ * credential identity, so a secret in `X-Auth-Token`, `Api-Key` or any header we never heard of still guards the
+ * session. Matched case-insensitively.
+ */
+export const HARMLESS_HEADERS: ReadonlySet<string> = new Set([
+  'accept',
+  'accept-charset',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'content-type',
+  'dnt',
+  'origin',
+  'pragma',
+  'referer',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'user-agent',
+]);
+
 /** Headers that name the account (not secret on their own): different accounts get different upstreams. */
 const PRINCIPAL_HEADERS = ['apca-api-key-id', 'x-api-key-id'];
 
@@ -29,6 +51,11 @@ export interface CredentialIdentity {
   readonly proof: Buffer;
   /** Whether any credential at all was presented. */
   readonly authenticated: boolean;
+  /**
+   * Whether the credentials name an account (a key id in `credentials` or a principal header): dials for those spend
+   * a vendor account's budget and are bounded per account.
+   */
+  readonly namesAccount: boolean;
 }
 
 /**
@@ -42,12 +69,17 @@ export class CredentialHasher {
     this.key = key;
   }
 
-  identify(material: CredentialMaterial): CredentialIdentity {
+  /**
+   * `declared`: the credential headers the adapter names (beside the well-known `CREDENTIAL_HEADERS`); when absent,
+   * every header that is not in `HARMLESS_HEADERS` counts.
+   */
+  identify(material: CredentialMaterial, declared?: readonly string[]): CredentialIdentity {
     const secrets: string[] = [];
     let principal = '';
+    const counts = credentialHeaderTest(declared);
     for (const [rawName, value] of Object.entries(material.headers ?? {})) {
       const name = rawName.toLowerCase();
-      if (!CREDENTIAL_HEADERS.has(name)) continue;
+      if (!counts(name)) continue;
       secrets.push(`${name}\u0000${value}`);
       if (PRINCIPAL_HEADERS.includes(name)) principal = value;
     }
@@ -65,6 +97,7 @@ export class CredentialHasher {
     }
     const authenticated = secrets.length > 0 || Boolean(credentials);
     return {
+      namesAccount: principal !== '',
       principal: createHmac('sha256', this.key).update('principal\u0000').update(principal).digest('hex'),
       proof: proofHmac.digest(),
       authenticated,
@@ -74,6 +107,13 @@ export class CredentialHasher {
   static sameProof(a: Buffer, b: Buffer): boolean {
     return a.byteLength === b.byteLength && timingSafeEqual(a, b);
   }
+}
+
+/** Whether a header (lower-case name) is part of the credential identity, for an adapter declaring `declared`. */
+export function credentialHeaderTest(declared?: readonly string[]): (name: string) => boolean {
+  if (!declared) return (name) => !HARMLESS_HEADERS.has(name);
+  const names = new Set([...CREDENTIAL_HEADERS, ...declared.map((name) => name.toLowerCase())]);
+  return (name) => names.has(name);
 }
 
 /** Header names to show in logs and status: credential values replaced. */

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { ClientId, UpstreamAdapter, UpstreamAdapterFactory } from '../adapter.js';
 import { CredentialsMismatchError, UnknownAdapterError } from '../errors.js';
+import { type DialLimits, resolveDialLimits } from '../limits.js';
 import { CredentialHasher, type CredentialIdentity } from './credential-identity.js';
+import { DialGuard, isCredentialRefusal } from './dial-guard.js';
 import { displayUrl } from './display-url.js';
 import {
   type ReconnectingInfo,
@@ -93,6 +95,8 @@ export interface UpstreamRegistryOptions {
   readonly logger: Logger;
   readonly defaults?: UpstreamDefaults;
   readonly hasher?: CredentialHasher;
+  /** Bounds on new dials with credentials, and how long refused credentials stay refused locally. */
+  readonly dials?: DialLimits;
 }
 
 export class UpstreamRegistry {
@@ -100,9 +104,11 @@ export class UpstreamRegistry {
   private readonly byId = new Map<number, SharedUpstream>();
   private nextId = 1;
   private readonly hasher: CredentialHasher;
+  private readonly dials: DialGuard;
 
   constructor(private readonly options: UpstreamRegistryOptions) {
     this.hasher = options.hasher ?? new CredentialHasher();
+    this.dials = new DialGuard(resolveDialLimits(options.dials));
   }
 
   get(id: number): SharedUpstream | undefined {
@@ -131,7 +137,7 @@ export class UpstreamRegistry {
     if (!factory) {
       throw new UnknownAdapterError(adapterName, [...this.options.adapters.keys()]);
     }
-    const identity = this.hasher.identify(request);
+    const identity = this.hasher.identify(request, factory.credentialHeaders);
     const key = `${adapterName}\u0000${request.url}\u0000${identity.principal}`;
     let upstream = this.byKey.get(key);
     let isNew = false;
@@ -140,6 +146,8 @@ export class UpstreamRegistry {
         throw new CredentialsMismatchError(request.url);
       }
     } else {
+      // Only dials that spend an account's budget at the vendor are bounded (and remembered when refused).
+      if (identity.namesAccount) this.dials.admit(key, identity.principal, identity.proof);
       upstream = this.create(key, request, identity, factory);
       isNew = true;
     }
@@ -244,11 +252,19 @@ export class UpstreamRegistry {
     upstream.ready = connection
       .connect()
       .then(() => upstream.adapter.onUpstreamOpen?.(false))
-      .then(() => connection.markReady())
-      .catch(async (error: unknown) => {
-        await this.destroy(upstream, 1011, 'not ready');
-        throw error;
-      });
+      .then(
+        () => {
+          if (identity.namesAccount) this.dials.accepted(key, identity.principal);
+          connection.markReady();
+        },
+        async (error: unknown) => {
+          // Remembered before the upstream is forgotten: an open arriving while it closes must not dial again.
+          if (identity.authenticated && isCredentialRefusal(error))
+            this.dials.refused(key, identity.proof, error);
+          await this.destroy(upstream, 1011, 'not ready');
+          throw error;
+        },
+      );
     // Failures reach every opener through `await ready`; this only keeps Node from reporting them as unhandled.
     upstream.ready.catch(() => {});
     return upstream;
