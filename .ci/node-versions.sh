@@ -46,11 +46,14 @@ for version in "${versions[@]}"; do
     if ! (cd "$suite" && PATH="$bin:$PATH" "$node" ../../node_modules/vitest/vitest.mjs run --reporter=dot 2>&1) |
       tee "$log" | tail -n 6; then
       failed+=("$version $suite")
+      grep -E 'FAIL|×' "$log" | head -20 || true
     fi
-    # Node's own warnings (DeprecationWarning, ExperimentalWarning, ...), from the tests or the processes they run.
-    if grep -E '\((node|Use `node --trace)[^)]*\)|\[DEP[0-9]+\]|ExperimentalWarning|DeprecationWarning' "$log" >/dev/null; then
+    # Node's own warnings ("(node:1234) DeprecationWarning: ...", ExperimentalWarning, [DEP0xxx]), from the tests
+    # or the processes they run and whose output they pass on.
+    warnings='\(node:[0-9]+\) [A-Za-z]*Warning|\[DEP[0-9]+\]|ExperimentalWarning|DeprecationWarning'
+    if grep -Eq "$warnings" "$log"; then
       echo "Node $version printed warnings in $suite:" >&2
-      grep -E '\[DEP[0-9]+\]|ExperimentalWarning|DeprecationWarning' "$log" | sort | uniq -c | head -20 >&2
+      grep -Eo "($warnings).{0,100}" "$log" | sort | uniq -c | head -20 >&2 || true
       failed+=("$version $suite (warnings)")
     fi
     rm -f "$log"
