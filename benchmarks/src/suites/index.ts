@@ -2,8 +2,16 @@
 import type { Suite } from '../harness/suite.js';
 import { adapterSuite } from './adapter.js';
 import { codecSuite } from './codec.js';
+import { e2eLatencySuite } from './e2e-latency.js';
 import { floorsSuite } from './floors.js';
 import { proxySuite } from './proxy.js';
 import { shmQueueSuite } from './shm-queue.js';
 
-export const suites: readonly Suite[] = [floorsSuite, codecSuite, adapterSuite, shmQueueSuite, proxySuite];
+export const suites: readonly Suite[] = [
+  floorsSuite,
+  codecSuite,
+  adapterSuite,
+  shmQueueSuite,
+  proxySuite,
+  e2eLatencySuite,
+];
