@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Agent, AgentPool } from '../harness/agent-pool.js';
 import { interleave } from '../harness/interleave.js';
-import { peakRssBytes, rssBytes, startCpuWindow } from '../harness/proc-stats.js';
+import { peakRssBytes, rssBreakdown, rssBytes, startCpuWindow } from '../harness/proc-stats.js';
 import type { ChartSeries } from '../harness/results.js';
 import { summarize } from '../harness/stats.js';
 import { fmtRate, type Suite, type SuiteContext } from '../harness/suite.js';
@@ -191,6 +191,18 @@ function daemonMemory(ctx: SuiteContext, session: ProductSession): void {
   } as const;
   if (rss !== undefined) {
     ctx.rec.add({ ...base, metric: 'RSS', unit: 'MiB', better: 'lower', samples: [rss / 2 ** 20] });
+  }
+  // 95 MiB of RSS says little by itself: split it into the daemon's own memory, the ring and the node binary.
+  const parts = rssBreakdown(pid);
+  for (const [part, label] of [
+    ['anon', 'RSS: own memory (RssAnon: JS heap, V8, libuv, malloc)'],
+    ['shmem', 'RSS: shared memory touched (RssShmem: the ring)'],
+    ['file', 'RSS: mapped files (RssFile: the node binary, shared with every node process)'],
+  ] as const) {
+    const bytes = parts[part];
+    if (bytes !== undefined) {
+      ctx.rec.add({ ...base, metric: label, unit: 'MiB', better: 'lower', samples: [bytes / 2 ** 20] });
+    }
   }
   if (peak !== undefined) {
     ctx.rec.add({
