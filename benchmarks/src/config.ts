@@ -1,4 +1,4 @@
-// How much to measure in each mode. `quick` is the CI smoke run: every case runs at least once, bounded well under
+// How much to measure in each mode. `quick` is the CI smoke run: every case runs at least once, bounded by about
 // 3 minutes; `full` is what docs/benchmarks.md is generated from.
 export type Mode = 'quick' | 'full';
 
@@ -15,6 +15,11 @@ export interface ModeParams {
   latencyMs: number;
   latencyRuns: number;
   latencyRates: number[];
+  /** End-to-end latency (upstream -> K strategies): length of one run, measured rounds, patterns, K values. */
+  e2eLatencyMs: number;
+  e2eRuns: number;
+  e2ePatterns: { rate: number; burst: number }[];
+  e2eKs: number[];
   /** Window over which idle CPU is measured. */
   idleWindowMs: number;
   /** Length of one in-process micro-benchmark run. */
@@ -33,9 +38,18 @@ export const modes: Record<Mode, ModeParams> = {
     latencyMs: 500,
     latencyRuns: 1,
     latencyRates: [1_000, 10_000, 100_000],
+    // Every contender and pattern once, K = 1 and 4 only (fewer agents to start), short runs: ~30 s here.
+    e2eLatencyMs: 150,
+    e2eRuns: 1,
+    e2ePatterns: [
+      { rate: 1_000, burst: 1 },
+      { rate: 10_000, burst: 10 },
+    ],
+    e2eKs: [1, 4],
     idleWindowMs: 2_000,
     microMs: 150,
-    budgetMs: 150_000,
+    // 2.5 min for the suites before e2e-latency, plus ~30 s for it.
+    budgetMs: 180_000,
   },
   full: {
     warmup: 1,
@@ -45,6 +59,16 @@ export const modes: Record<Mode, ModeParams> = {
     latencyMs: 3_000,
     latencyRuns: 3,
     latencyRates: [1_000, 10_000, 100_000],
+    e2eLatencyMs: 2_000,
+    e2eRuns: 5,
+    // Steady (one frame at a time) and bursty (10 frames back to back, one TCP write) at 1k and 10k msg/s.
+    e2ePatterns: [
+      { rate: 1_000, burst: 1 },
+      { rate: 1_000, burst: 10 },
+      { rate: 10_000, burst: 1 },
+      { rate: 10_000, burst: 10 },
+    ],
+    e2eKs: [1, 4, 8],
     idleWindowMs: 10_000,
     microMs: 500,
     budgetMs: 40 * 60_000,

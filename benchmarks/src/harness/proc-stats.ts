@@ -48,6 +48,15 @@ export function rssBytes(pid: number): number | undefined {
   return statusKb(pid, 'VmRSS');
 }
 
+/**
+ * What the resident set is made of (bytes): `anon` is the process's own memory (JS heap, V8, libuv, malloc),
+ * `shmem` shared memory it touched (for the daemon: the ring), `file` mapped files (mostly the node binary's own
+ * pages, shared with every other node process on the machine).
+ */
+export function rssBreakdown(pid: number): { anon?: number; shmem?: number; file?: number } {
+  return { anon: statusKb(pid, 'RssAnon'), shmem: statusKb(pid, 'RssShmem'), file: statusKb(pid, 'RssFile') };
+}
+
 /** Peak resident set size (high-water mark) in bytes. */
 export function peakRssBytes(pid: number): number | undefined {
   return statusKb(pid, 'VmHWM');

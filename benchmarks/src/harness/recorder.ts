@@ -8,6 +8,7 @@ import {
   type ResultRow,
   ratioOf,
   type SuiteError,
+  type Table,
   targetMet,
 } from './results.js';
 import { summarize } from './stats.js';
@@ -31,6 +32,7 @@ export class Recorder {
   readonly errors: SuiteError[] = [];
   readonly notes: string[] = [];
   readonly charts: Chart[] = [];
+  readonly tables: Table[] = [];
 
   add(input: RowInput): ResultRow | undefined {
     if (input.samples.length === 0) return undefined;
@@ -75,5 +77,9 @@ export class Recorder {
 
   chart(chart: Chart): void {
     this.charts.push(chart);
+  }
+
+  table(table: Table): void {
+    this.tables.push(table);
   }
 }

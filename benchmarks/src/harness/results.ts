@@ -71,6 +71,14 @@ export interface Chart {
   series: ChartSeries[];
 }
 
+/** A summary table a suite builds from its own rows (e.g. latency per case, product beside baseline). */
+export interface Table {
+  id: string;
+  title: string;
+  header: string[];
+  rows: string[][];
+}
+
 export interface BenchReport {
   mode: 'quick' | 'full';
   machine: MachineInfo;
@@ -81,6 +89,7 @@ export interface BenchReport {
   errors: SuiteError[];
   notes: string[];
   charts: Chart[];
+  tables: Table[];
 }
 
 export function ratioOf(better: Better, product: number, baseline: number): number {

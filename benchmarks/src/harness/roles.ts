@@ -8,6 +8,7 @@ export const roleModules = {
   codec: () => import('../suites/codec-roles.js'),
   'shm-ring': () => import('../suites/shm-queue-roles.js'),
   proxy: () => import('../suites/proxy-roles.js'),
+  'e2e-latency': () => import('../suites/e2e-latency-roles.js'),
   adapter: () => import('../suites/adapter-roles.js'),
 } as const;
 

@@ -95,6 +95,16 @@ export function renderMarkdown(
     '',
   ];
   for (const chart of charts) out.push(`![${chart.title}](${chart.href})`, '');
+  for (const table of report.tables) {
+    out.push(
+      `### ${table.title}`,
+      '',
+      `| ${table.header.map(cell).join(' | ')} |`,
+      `|${table.header.map(() => '---').join('|')}|`,
+      ...table.rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+      '',
+    );
+  }
   out.push('## Results by suite', '');
   for (const suite of suites) {
     const rows = report.results.filter((r) => r.suite === suite.name);

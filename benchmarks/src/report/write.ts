@@ -57,6 +57,7 @@ export function writeReport(rec: Recorder, options: WriteOptions): string[] {
     errors: rec.errors,
     notes: rec.notes,
     charts: rec.charts,
+    tables: rec.tables,
   };
   const written: string[] = [];
   const resultsDir = join(packageDir, 'results');

@@ -2,6 +2,7 @@
 import type { Suite } from '../harness/suite.js';
 import { adapterSuite } from './adapter.js';
 import { codecSuite } from './codec.js';
+import { e2eLatencySuite } from './e2e-latency.js';
 import { floorsSuite } from './floors.js';
 import { metricsSuite } from './metrics-scrape.js';
 import { proxySuite } from './proxy.js';
@@ -13,5 +14,6 @@ export const suites: readonly Suite[] = [
   adapterSuite,
   shmQueueSuite,
   proxySuite,
+  e2eLatencySuite,
   metricsSuite,
 ];

@@ -29,17 +29,20 @@ export class ProxyIntegrityError extends Error {
   readonly code = 'BENCH_ERR_INTEGRITY';
 }
 
-/** The naive hub in its own agent, its clients plain ws readers. */
-/** `hub` returns the hub's current agent (the pool may have replaced a broken one). */
-export function naiveHubRoute(hub: () => Agent): ProxyRoute {
+/**
+ * A ws hub (naive: one send per frame per client; corked: sends batched per event-loop turn) in its own agent,
+ * its clients plain ws readers. `hub` returns the hub's current agent (the pool may have replaced a broken one).
+ */
+export function hubRoute(hub: () => Agent, mode: 'naive' | 'corked'): ProxyRoute {
   return {
-    name: 'naive ws hub',
+    name: `${mode} ws hub`,
     kind: 'baseline',
     lossy: false,
     async connect(upstreamUrl, clients) {
       const { url } = await hub().call<{ url: string }>('ws-relay-hub', 'relaySetup', {
         upstreamUrl,
         clients: clients.length,
+        mode,
       });
       await Promise.all(clients.map((c) => c.call('ws-fanout', 'readerStart', { url })));
     },

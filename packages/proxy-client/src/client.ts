@@ -12,6 +12,7 @@ import {
   type Welcome,
 } from '@wsproxy/protocol';
 import { type RuntimePaths, runtimePaths, validateUpstreamUrl } from '@wsproxy/proxy-server';
+import type { IdleChange, IdleDegradeReason, IdleStrategy } from '@wsproxy/shm-queue';
 import { ControlChannel } from './control-channel.js';
 import { BadUrlError, daemonError } from './daemon-errors.js';
 import { DeliveryLedger } from './delivery-ledger.js';
@@ -54,6 +55,12 @@ export interface WsproxyClientEvents {
    * own `reconnected` event says when data flowed again for it).
    */
   reconnected: [info: ClientReconnectedInfo];
+  /**
+   * `idle: 'spin'` or `'backoff'` only: the data reader stepped down to `block` by itself (`reason`
+   * `oversubscribed`: more clients of this daemon spin than the machine has cores to spare; `preempted`: the
+   * kernel kept descheduling it while it spun), or went back to the requested strategy (`reason` undefined).
+   */
+  idle: [change: IdleChange];
 }
 
 export interface ClientReconnectedInfo {
@@ -138,6 +145,20 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
   /** The pid of the daemon serving this client right now. */
   get daemonPid(): number {
     return this.attachment.welcome.daemonPid;
+  }
+
+  /**
+   * How the data reader waits right now: the `idle` option, or `block` while degraded (see `idleDegraded` and the
+   * `idle` event). A reader decides when it first waits, which can be before `connect()` resolves: read this
+   * getter for the state, listen to `idle` for the changes after.
+   */
+  get effectiveIdle(): IdleStrategy {
+    return this.attachment.consumer.effectiveIdle;
+  }
+
+  /** Why a `spin`/`backoff` client blocks instead, or undefined when it waits as asked. */
+  get idleDegraded(): IdleDegradeReason | undefined {
+    return this.attachment.consumer.idleDegraded;
   }
 
   get daemonVersion(): string {
@@ -307,6 +328,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
         data: (record, intact) => this.onData(record, intact),
         event: (event) => this.onEvent(event),
         gap: (lost) => this.onGap(lost, channel, welcome.clientId, consumer),
+        idleChange: (change) => this.emit('idle', change),
         ended: (error) => {
           // The ring failed under a live control connection: treat it like losing the daemon.
           if (error && channel.isOpen && this.attachment?.channel === channel) channel.close();

@@ -3,6 +3,7 @@
 // What this package's API hands out from @wsproxy/protocol (a refused version, `status()`'s report): importable from
 // here, so a strategy needs no second package to catch or type them.
 export { type DaemonStatus, VersionMismatchError } from '@wsproxy/protocol';
+export type { IdleChange, IdleDegradeReason, IdleStrategy } from '@wsproxy/shm-queue';
 export { type WebsocketProxyCallback, WebsocketProxyClient } from './callback-facade.js';
 export {
   type ClientReconnectedInfo,

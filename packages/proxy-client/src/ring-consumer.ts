@@ -1,5 +1,11 @@
 import { type ConnectionEvent, decodeRecordEvent, decodeRingRecordInto, RingRecord } from '@wsproxy/protocol';
-import { type GapInfo, type IdleStrategy, RingReader } from '@wsproxy/shm-queue';
+import {
+  type GapInfo,
+  type IdleChange,
+  type IdleDegradeReason,
+  type IdleStrategy,
+  RingReader,
+} from '@wsproxy/shm-queue';
 
 export interface RingConsumerHandlers {
   /**
@@ -12,6 +18,8 @@ export interface RingConsumerHandlers {
   gap(lostRecords: number): void;
   /** The reader stopped: the writer closed the ring, or vanished (`error`). */
   ended(error: Error | undefined): void;
+  /** A `spin`/`backoff` reader degraded to `block` (too many spinners, or preempted), or went back. */
+  idleChange(change: IdleChange): void;
 }
 
 /**
@@ -37,8 +45,18 @@ export class RingConsumer {
       slot,
       idle,
       onGap: (gap: GapInfo) => this.handlers.gap(gap.lost),
+      onIdleChange: (change: IdleChange) => this.handlers.idleChange(change),
     });
     void this.run();
+  }
+
+  /** How the reader waits right now: the requested strategy, or `block` while degraded. */
+  get effectiveIdle(): IdleStrategy {
+    return this.reader.effectiveIdle;
+  }
+
+  get idleDegraded(): IdleDegradeReason | undefined {
+    return this.reader.idleDegraded;
   }
 
   /** A doorbell byte arrived on the control socket. */

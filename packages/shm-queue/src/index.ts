@@ -25,6 +25,8 @@ export {
 export { LAYOUT_VERSION } from './layout.js';
 export {
   type GapInfo,
+  type IdleChange,
+  type IdleDegradeReason,
   type IdleStrategy,
   type RecordHandler,
   RingReader,

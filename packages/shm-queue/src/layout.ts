@@ -53,6 +53,12 @@ export const S_LAPS = 6;
 export const S_LOST_LO = 7;
 export const S_LOST_HI = 8;
 export const S_GENERATION = 9;
+/**
+ * 1 while the slot's reader wants to spin (`idle: 'spin'` or `'backoff'`), so readers can count how many spin on
+ * this ring and the extra ones step down to blocking instead of fighting over the cores. Was always 0 before
+ * (slots are zero-filled), so older readers simply do not count: no layout version change.
+ */
+export const S_SPIN_WANTED = 10;
 
 export const SLOT_FREE = 0;
 export const SLOT_ACTIVE = 1;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   ClosedError,
@@ -26,6 +27,7 @@ import {
   S_PID,
   S_POSITION,
   S_SLEEPING,
+  S_SPIN_WANTED,
   S_STATE,
   SLOT_ACTIVE,
   slotWord,
@@ -33,6 +35,7 @@ import {
   TWO_32,
   WRITER_CLOSED,
 } from './layout.js';
+import { isProcessAlive } from './process.js';
 import type { Segment } from './segment.js';
 import { claimExactSlot, claimSlot, freeSlot } from './slots.js';
 
@@ -52,6 +55,25 @@ export interface GapInfo {
   readonly resumedAt: number;
 }
 
+/**
+ * Why a `spin` or `backoff` reader is blocking instead: `oversubscribed` — more readers of this ring want to spin
+ * than `maxSpinningReaders` allows, and this one is not among the first (by slot); `preempted` — while spinning it
+ * was descheduled again and again (the machine is busier than it has cores), so it blocks for a while.
+ */
+export type IdleDegradeReason = 'oversubscribed' | 'preempted';
+
+/** Reported when the strategy a reader actually waits with changes (see `RingReaderOptions.onIdleChange`). */
+export interface IdleChange {
+  /** What the reader was opened with. */
+  readonly requested: IdleStrategy;
+  /** What it waits with from now on: the requested strategy, or `block` while degraded. */
+  readonly effective: IdleStrategy;
+  /** Set while degraded. */
+  readonly reason: IdleDegradeReason | undefined;
+  /** Readers of this ring (live, this one included) that want to spin, when this was decided. */
+  readonly spinningReaders: number;
+}
+
 export interface RingReaderOptions {
   /** Name of an existing ring. */
   name: string;
@@ -59,6 +81,20 @@ export interface RingReaderOptions {
   idle?: IdleStrategy;
   /** `backoff` only: how long to spin before blocking, in microseconds (default 200). */
   spinMicros?: number;
+  /**
+   * `spin`/`backoff`: at most this many readers of the ring spin; the others (the ones with the higher slots) block
+   * until one of those leaves. Default: the cores minus one (`os.availableParallelism() - 1`, at least 1) — the
+   * writer needs a core too, and a spinner that shares its core with another only delays both.
+   */
+  maxSpinningReaders?: number;
+  /**
+   * `spin` only: a wait that finds no record for this long stops spinning and blocks until the next doorbell
+   * (default 250 ms; `Infinity` never). Spinning through a quiet market burns a core for nothing; the first record
+   * after the pause is delivered with `block` latency, the ones after it with `spin` latency again.
+   */
+  spinIdleMs?: number;
+  /** Called when the reader degrades to `block` or goes back to its requested strategy (see `IdleChange`). */
+  onIdleChange?: (change: IdleChange) => void;
   /** Called once per gap, before the first record after it is handed out. */
   onGap?: (gap: GapInfo) => void;
   /**
@@ -69,6 +105,14 @@ export interface RingReaderOptions {
 }
 
 const DEFAULT_SPIN_MICROS = 200;
+const DEFAULT_SPIN_IDLE_MS = 250;
+/** How often a spinning reader re-counts the spinners and its preemptions (ms). */
+const IDLE_REVIEW_MS = 100;
+/** A gap this long between two clock reads inside one spin slice means the reader was descheduled (ms). */
+const PREEMPTED_GAP_MS = 1;
+/** This many preemptions within one review period make the reader block for PREEMPTED_HOLD_MS. */
+const PREEMPTIONS_TO_DEGRADE = 3;
+const PREEMPTED_HOLD_MS = 1000;
 /**
  * A spinning reader re-checks the ring in a tight loop for this long before it lets the event loop turn. Yielding
  * on every check instead (one promise and one immediate per look) made ~500 MB/s of garbage: a scavenge every
@@ -94,6 +138,7 @@ export class RingReader implements AsyncIterable<Buffer> {
   readonly backPressure: boolean;
   readonly idle: IdleStrategy;
   onGap: ((gap: GapInfo) => void) | undefined;
+  onIdleChange: ((change: IdleChange) => void) | undefined;
 
   readonly #segment: Segment;
   readonly #words: Int32Array;
@@ -101,6 +146,15 @@ export class RingReader implements AsyncIterable<Buffer> {
   readonly #dataOffset: number;
   readonly #dataWord: number;
   readonly #spinMicros: number;
+  readonly #spinIdleMs: number;
+  readonly #maxReaders: number;
+  readonly #maxSpinning: number;
+  /** What the reader waits with now: `idle`, or `block` while degraded. */
+  #effective: IdleStrategy;
+  #degraded: IdleDegradeReason | undefined;
+  #nextReview = 0;
+  #preemptions = 0;
+  #preemptedUntil = 0;
   readonly #positionWord: number;
   readonly #sleepingWord: number;
   readonly #pidWord: number;
@@ -141,10 +195,15 @@ export class RingReader implements AsyncIterable<Buffer> {
     this.name = segment.name;
     this.slot = slot;
     this.capacity = geometry.capacity;
+    this.#maxReaders = geometry.maxReaders;
     this.maxRecordSize = geometry.maxRecordSize;
     this.backPressure = geometry.backPressure;
     this.idle = options.idle ?? 'block';
     this.onGap = options.onGap;
+    this.onIdleChange = options.onIdleChange;
+    this.#effective = this.idle;
+    this.#spinIdleMs = options.spinIdleMs ?? DEFAULT_SPIN_IDLE_MS;
+    this.#maxSpinning = options.maxSpinningReaders ?? Math.max(1, availableParallelism() - 1);
     this.#segment = segment;
     this.#words = new Int32Array(segment.buffer);
     this.#bytes = new Uint8Array(segment.buffer);
@@ -171,6 +230,13 @@ export class RingReader implements AsyncIterable<Buffer> {
     const spin = options.spinMicros ?? DEFAULT_SPIN_MICROS;
     if (!Number.isFinite(spin) || spin < 0)
       throw new InvalidArgumentError(`spinMicros must be >= 0, got ${spin}`);
+    const spinIdle = options.spinIdleMs ?? DEFAULT_SPIN_IDLE_MS;
+    if (Number.isNaN(spinIdle) || spinIdle < 0)
+      throw new InvalidArgumentError(`spinIdleMs must be >= 0, got ${spinIdle}`);
+    const maxSpinning = options.maxSpinningReaders;
+    if (maxSpinning !== undefined && (!Number.isInteger(maxSpinning) || maxSpinning < 0)) {
+      throw new InvalidArgumentError(`maxSpinningReaders must be an integer >= 0, got ${maxSpinning}`);
+    }
     const { segment, geometry } = openRingSegment(options.name);
     const words = new Int32Array(segment.buffer);
     let slot: number;
@@ -219,6 +285,15 @@ export class RingReader implements AsyncIterable<Buffer> {
   /** The writer closed the ring cleanly (records already written can still be read). */
   get writerClosed(): boolean {
     return this.#closed || Atomics.load(this.#words, H_WRITER_STATE) === WRITER_CLOSED;
+  }
+
+  /** The strategy the reader waits with now: `idle`, or `block` while degraded (see `idleDegraded`). */
+  get effectiveIdle(): IdleStrategy {
+    return this.#effective;
+  }
+  /** Why a `spin`/`backoff` reader blocks instead, or undefined when it waits as requested. */
+  get idleDegraded(): IdleDegradeReason | undefined {
+    return this.#degraded;
   }
 
   /** A doorbell arrived for this reader: wake it if it is blocked. Safe to call at any time. */
@@ -319,7 +394,14 @@ export class RingReader implements AsyncIterable<Buffer> {
     this.#assertOpen();
     if (this.hasData()) return true;
     this.#publish();
-    const spinUntil = this.idle === 'backoff' ? performance.now() + this.#spinMicros / 1000 : 0;
+    const started = this.idle === 'block' ? 0 : performance.now();
+    if (this.idle !== 'block' && started >= this.#nextReview) this.#reviewIdle(started);
+    const spinUntil =
+      this.#effective === 'backoff'
+        ? started + this.#spinMicros / 1000
+        : this.#effective === 'spin'
+          ? started + this.#spinIdleMs
+          : 0;
     for (;;) {
       // Closed while waiting: the mapping is gone, so report "no more data" rather than touch it.
       if (this.#closed) return false;
@@ -328,10 +410,9 @@ export class RingReader implements AsyncIterable<Buffer> {
       // those records would be dropped without a word.
       if (this.writerClosed) return this.hasData();
       if (this.#gone !== undefined) throw this.#gone;
-      if (this.idle === 'spin') {
-        if (this.#spinSlice(Number.POSITIVE_INFINITY)) return true;
-        await nextTurn();
-      } else if (this.idle === 'backoff' && performance.now() < spinUntil) {
+      // `spin` spins until `spinIdleMs` passes without a record, `backoff` for `spinMicros`; then (or when
+      // degraded) both block until the doorbell.
+      if (this.#effective !== 'block' && performance.now() < spinUntil) {
         if (this.#spinSlice(spinUntil)) return true;
         await nextTurn();
       } else {
@@ -341,14 +422,55 @@ export class RingReader implements AsyncIterable<Buffer> {
   }
 
   /**
+   * Decides whether this spin/backoff reader may spin: not if lower slots already hold `maxSpinningReaders`
+   * live spinners (then it would only take a core from them or from the writer), nor for a while after it was
+   * descheduled repeatedly while spinning (the machine has fewer free cores than it looks). Goes back to the
+   * requested strategy as soon as neither holds. Reported through `onIdleChange`.
+   */
+  #reviewIdle(now: number): void {
+    this.#nextReview = now + IDLE_REVIEW_MS;
+    if (this.#preemptions >= PREEMPTIONS_TO_DEGRADE) this.#preemptedUntil = now + PREEMPTED_HOLD_MS;
+    this.#preemptions = 0;
+    let ahead = 0;
+    let spinning = 0;
+    const words = this.#words;
+    for (let slot = 0; slot < this.#maxReaders; slot++) {
+      if (Atomics.load(words, slotWord(slot, S_SPIN_WANTED)) !== 1) continue;
+      if (Atomics.load(words, slotWord(slot, S_STATE)) !== SLOT_ACTIVE) continue;
+      const pid = Atomics.load(words, slotWord(slot, S_PID));
+      if (slot !== this.slot && !(pid === process.pid || isProcessAlive(pid))) continue;
+      spinning++;
+      if (slot < this.slot) ahead++;
+    }
+    const reason: IdleDegradeReason | undefined =
+      ahead >= this.#maxSpinning ? 'oversubscribed' : now < this.#preemptedUntil ? 'preempted' : undefined;
+    if (reason === this.#degraded) return;
+    this.#degraded = reason;
+    this.#effective = reason ? 'block' : this.idle;
+    this.onIdleChange?.({
+      requested: this.idle,
+      effective: this.#effective,
+      reason,
+      spinningReaders: spinning,
+    });
+  }
+
+  /**
    * Busy-checks the ring for one slice (or until `until`, a `performance.now()` time) without leaving this
    * event-loop turn: no allocation, no system call. True as soon as a record is waiting.
    */
   #spinSlice(until: number): boolean {
-    const sliceEnd = Math.min(performance.now() + SPIN_SLICE_MS, until);
+    let last = performance.now();
+    const sliceEnd = Math.min(last + SPIN_SLICE_MS, until);
     for (let checks = 1; ; checks++) {
       if (this.hasData()) return true;
-      if (checks % SPIN_CHECKS_PER_CLOCK === 0 && performance.now() >= sliceEnd) return false;
+      if (checks % SPIN_CHECKS_PER_CLOCK === 0) {
+        const now = performance.now();
+        // 64 checks take well under a microsecond: a gap this long is the kernel running someone else on our core.
+        if (now - last > PREEMPTED_GAP_MS) this.#preemptions++;
+        if (now >= sliceEnd) return false;
+        last = now;
+      }
     }
   }
 
@@ -559,6 +681,8 @@ export class RingReader implements AsyncIterable<Buffer> {
   #joinAtTail(): void {
     const words = this.#words;
     Atomics.store(words, this.#sleepingWord, 0);
+    // Counted by the other readers' #reviewIdle (cleared by freeSlot when the slot is released).
+    Atomics.store(words, slotWord(this.slot, S_SPIN_WANTED), this.idle === 'block' ? 0 : 1);
     Atomics.store(words, slotWord(this.slot, S_LAPS), 0);
     Atomics.store(words, slotWord(this.slot, S_LOST_LO), 0);
     Atomics.store(words, slotWord(this.slot, S_LOST_HI), 0);

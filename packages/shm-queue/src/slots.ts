@@ -6,6 +6,7 @@ import {
   S_GENERATION,
   S_PID,
   S_SLEEPING,
+  S_SPIN_WANTED,
   S_STATE,
   SLOT_FREE,
   SLOT_RELEASING,
@@ -51,6 +52,7 @@ export function freeSlot(words: Int32Array, slot: number, owner: number): boolea
   const pidWord = slotWord(slot, S_PID);
   if (Atomics.compareExchange(words, pidWord, owner, SLOT_RELEASING) !== owner) return false;
   Atomics.store(words, slotWord(slot, S_STATE), SLOT_FREE);
+  Atomics.store(words, slotWord(slot, S_SPIN_WANTED), 0);
   if (Atomics.compareExchange(words, slotWord(slot, S_SLEEPING), 1, 0) === 1)
     Atomics.sub(words, H_SLEEPERS, 1);
   Atomics.add(words, slotWord(slot, S_GENERATION), 1);

@@ -14,11 +14,22 @@ import type { ClientRegistry } from '../client-registry.js';
  * the recipients' reader slots. A message larger than one record goes as consecutive fragments (the protocol's
  * `fragmentPayload`) that the client reassembles. Never blocks: the ring overwrites what a lapped reader has not
  * read, and that reader reports a gap.
+ *
+ * Publication is batched per event-loop turn: the first record of a turn corks the ring, and a microtask uncorks
+ * it once the turn's synchronous work is done. `ws` emits every frame of one socket read synchronously, so a burst
+ * that arrived together becomes visible together — one tail store and at most one doorbell per sleeping client per
+ * burst, instead of a reader woken for the first frame, going back to sleep and being woken again for the next.
+ * The microtask runs before the daemon returns to the event loop, so no record waits for I/O or a timer.
  */
 export class RingPublisher {
   private readonly scratch: Uint8Array;
   private readonly recipients = new RecipientSet();
   private readonly nextMessageId = new Map<number, number>();
+  private turnCorked = false;
+  private readonly endTurn = (): void => {
+    this.turnCorked = false;
+    this.ring.uncork();
+  };
 
   constructor(
     private readonly ring: RingWriter,
@@ -39,6 +50,7 @@ export class RingPublisher {
       session.stats.deliveredBytes += payload.byteLength;
     }
     if (recipients.size === 0) return 0;
+    this.corkForTurn();
     const room = maxFragmentPayload(this.ring.maxRecordSize, recipients);
     if (payload.byteLength <= room) {
       // The common case, kept free of the generator: one record, no fragment fields.
@@ -59,6 +71,14 @@ export class RingPublisher {
       this.ring.uncork();
     }
     return recipients.size;
+  }
+
+  /** Holds the ring's publication until this turn's synchronous work is done (see the class comment). */
+  private corkForTurn(): void {
+    if (this.turnCorked) return;
+    this.turnCorked = true;
+    this.ring.cork();
+    queueMicrotask(this.endTurn);
   }
 
   forget(connectionId: number): void {
