@@ -138,9 +138,9 @@ export type {
   EndpointConnectionStatus,
   EndpointStatus,
   RingStatus,
-  UpstreamFailureStatus,
   StatusTruncation,
   TruncatedList,
+  UpstreamFailureStatus,
   UpstreamState,
   UpstreamStatus,
 } from './status.js';

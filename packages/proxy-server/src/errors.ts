@@ -1,6 +1,6 @@
 import { DaemonErrorCode } from '@wsproxy/protocol';
-import type { UpstreamFailure } from './upstream/upstream-failure.js';
 import { quoteForMessage } from './peer-text.js';
+import type { UpstreamFailure } from './upstream/upstream-failure.js';
 
 /**
  * Errors raised by the daemon itself (not by the wire codec, whose catalogue lives in `@wsproxy/protocol`).
