@@ -36,7 +36,7 @@ describe('wsproxy CLI', () => {
     // an --adapter the endpoint tries @wsproxy/alpaca-adapter, which this package's folder cannot resolve; the
     // resolver's own words (which vary with the Node version) are quoted in the parentheses.
     expect(result.stderr).toMatch(
-      /^wsproxy: the endpoint \(--listen\) needs an adapter that serves one, and @wsproxy\/alpaca-adapter\/daemon could not be loaded \(cannot load adapter module @wsproxy\/alpaca-adapter\/daemon: importing it failed: [^]*\)\. Install it beside @wsproxy\/proxy-server \(npm install @wsproxy\/alpaca-adapter\), or name one with --adapter <module> \[WSP_ERR_INVALID_ARGUMENT\]\n$/,
+      /^wsproxy: the endpoint \(--listen\) needs an adapter that serves one, and @wsproxy\/alpaca-adapter\/daemon could not be loaded \(cannot load adapter module @wsproxy\/alpaca-adapter\/daemon: importing it failed: [\s\S]*\)\. Install it beside @wsproxy\/proxy-server \(npm install @wsproxy\/alpaca-adapter\), or name one with --adapter <module> \[WSP_ERR_INVALID_ARGUMENT\]\n$/,
     );
     expect(result.stderr).not.toMatch(/sonic boom|^\s+at /m);
     expect(result.stdout).toBe('');
