@@ -21,7 +21,8 @@ describe('adapter hook', () => {
     // An adapter that throws on a frame: that frame is lost and members hear it as a gap (like every other loss,
     // counted in status), not as an error event that vanishes when nobody listens; the daemon and later frames go on.
     const errors: Array<{ code: string }> = [];
-    const gaps: Array<{ lostMessages: number; lostBytes: number; lostRecords: number; pending: boolean }> = [];
+    const gaps: Array<{ lostMessages: number; lostBytes: number; lostRecords: number; pending: boolean }> =
+      [];
     socket.on('error', (error) => errors.push(error));
     socket.on('gap', (gap) => gaps.push(gap));
     world.upstream.broadcast('THROW');
