@@ -58,6 +58,13 @@ const SET_C2 = {
   news: ['TSLA', 'NVDA'],
 };
 const ENDPOINTS = ['v2/iex', 'v1beta3/crypto/us', 'v1beta1/news'];
+/**
+ * The daemon's linger. It also bounds how long the daemon, started before any client, waits for the first one: the
+ * SDK strategies' imports alone take about 2 s on a loaded machine, so a short linger let the daemon exit before
+ * they connected. This one covers their start-up; the last test checks the daemon exits within it (and a margin for
+ * the load) once the last client has gone.
+ */
+const LINGER_MS = 15_000;
 
 /** The wire fields the SDK exposes per message type (all of them, under its own names), in one fixed order. */
 const FIELDS: Record<string, string[]> = {
@@ -68,11 +75,15 @@ const FIELDS: Record<string, string[]> = {
   x: ['T', 'S', 'i', 'x', 'p', 's', 'a', 'z', 't'],
 };
 
-/** One comparable form for the mock's messages and the SDK's: its type's fields, timestamps with 9 digits. */
+/**
+ * One comparable form for the mock's messages and the SDK's: its type's fields, timestamps with 9 digits. Alpaca (and
+ * so the mock) writes Go's RFC3339Nano, trailing zeros of the fraction trimmed; the SDK's raw timestamp has all nine.
+ */
 function canonical(m: Line): Line {
   const out: Line = {};
   for (const key of FIELDS[m.T as string] ?? Object.keys(m)) out[key] = m[key];
-  if (typeof out.t === 'string') out.t = out.t.replace(/(:\d\d)Z$/, '$1.000000000Z');
+  if (typeof out.t === 'string')
+    out.t = out.t.replace(/(:\d\d)(?:\.(\d{1,9}))?Z$/, (_, s: string, f = '') => `${s}.${f.padEnd(9, '0')}Z`);
   return out;
 }
 
@@ -126,6 +137,14 @@ function newsAsSdkSees(m: Line): Line {
     symbols,
     source,
   };
+}
+
+/**
+ * A crypto item as the SDK hands it over: a trade's 64-bit id (beyond 2^53, like Alpaca's) is a JS number, so the SDK
+ * rounds it to the nearest double. The endpoint forwarded Alpaca's bytes; the rounding is the SDK's own.
+ */
+function cryptoAsSdkSees(m: Line): Line {
+  return m.T === 't' && typeof m.i === 'string' ? { ...m, i: Number(m.i) } : m;
 }
 
 /** A strategy reading crypto and news with the SDK, in its own process, pointed at the endpoint. */
@@ -185,7 +204,7 @@ beforeAll(async () => {
       '--listen',
       '127.0.0.1:0',
       '--linger',
-      '2000',
+      String(LINGER_MS),
       '--log-level',
       'warn',
       '--ring-size',
@@ -318,7 +337,7 @@ describe('the official JavaScript SDK on the drop-in endpoint', { timeout: 30_00
     );
 
     const crypto = onlySession(mock, 'v1beta3/crypto/us');
-    const cryptoRecord = (plain(crypto.sentData()) as Line[]).map(canonical);
+    const cryptoRecord = (plain(crypto.sentData()) as Line[]).map(canonical).map(cryptoAsSdkSees);
     const newsRecord = plain(onlySession(mock, 'v1beta1/news').sentData()) as Line[];
     for (const p of cryptoNews) {
       expectExactlyItsOwn(sdkData(p, 'crypto'), cryptoRecord, cryptoSet(p.set));
@@ -340,7 +359,9 @@ describe('the official JavaScript SDK on the drop-in endpoint', { timeout: 30_00
       expect([...upstreamCrypto[channel]!].sort(), channel).toEqual([...symbols].sort());
   });
 
-  it('when the strategies leave, the SDKs disconnect cleanly and the daemon releases everything', async () => {
+  it('when the strategies leave, the SDKs disconnect cleanly and the daemon releases everything', {
+    timeout: LINGER_MS + 40_000,
+  }, async () => {
     const ring = daemonInfo.ring as string;
     expect(readdirSync('/dev/shm')).toContain(ring);
     const socket = daemonInfo.socket as string;
@@ -369,10 +390,17 @@ describe('the official JavaScript SDK on the drop-in endpoint', { timeout: 30_00
     await Promise.all([b, shm, ...cryptoNews].map((p) => exited(p.child)));
     for (const p of [b, ...cryptoNews]) expect(p.child.exitCode).toBe(0);
 
-    // Nobody left: after its linger the daemon closes the upstream, removes its socket and ring, and exits.
+    // Nobody left: the daemon lingers (still serving its socket), then closes the upstream, removes its socket and
+    // ring, and exits within its linger and a margin for a loaded machine.
+    expect(existsSync(socket)).toBe(true);
     await Promise.race([
       exited(daemon),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('the daemon did not exit')), 10_000)),
+      new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`the daemon did not exit within ${LINGER_MS} ms + 10 s`)),
+          LINGER_MS + 10_000,
+        ),
+      ),
     ]);
     expect(daemon.exitCode).toBe(0);
     expect(existsSync(socket)).toBe(false);

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
 import { connect, type WsproxyClient } from '@wsproxy/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AlpacaAccountStream, AlpacaRejectedError, AlpacaStream, type StockTrade } from '../src/index.js';
+// The built package, as a strategy runs it: its streams name the daemon entry they were built with (dist/daemon.js,
+// the `adapterEntry` the daemon is started with). From src they would name the package specifier, which the daemon
+// cannot match to the build it runs and so refuses (WSP_ERR_ADAPTER_MISMATCH).
+import { AlpacaAccountStream, AlpacaRejectedError, AlpacaStream, type StockTrade } from '../dist/index.js';
 import { until } from './daemon-role.js';
 import { adapterEntry } from './e2e-processes.js';
 

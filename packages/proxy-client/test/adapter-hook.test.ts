@@ -21,13 +21,15 @@ describe('adapter hook', () => {
     // An adapter that throws on a frame: that frame is lost and members hear it as a gap (like every other loss,
     // counted in status), not as an error event that vanishes when nobody listens; the daemon and later frames go on.
     const errors: Array<{ code: string }> = [];
-    const gaps: Array<{ lostMessages: number; lostBytes: number }> = [];
+    const gaps: Array<{ lostMessages: number; lostBytes: number; lostRecords: number; pending: boolean }> =
+      [];
     socket.on('error', (error) => errors.push(error));
     socket.on('gap', (gap) => gaps.push(gap));
     world.upstream.broadcast('THROW');
     world.upstream.broadcast('After');
     await eventually(() => received.length === 3 && gaps.length === 1, 'a gap and the next frame');
-    expect(gaps).toEqual([{ lostMessages: 1, lostBytes: 'THROW'.length }]);
+    // Not a lap: no ring record was skipped and nothing is left to count.
+    expect(gaps).toEqual([{ lostMessages: 1, lostBytes: 'THROW'.length, lostRecords: 0, pending: false }]);
     expect(errors).toEqual([]);
     expect(received[2]!.data).toBe('After');
     const me = (await client.status()).clients.find((c) => c.clientId === client.clientId);
