@@ -232,7 +232,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
       this.stats.lastMessageAt = Date.now();
       this.emit('message', payload, isBinary);
     });
-    socket.on('pong', () => clearTimeout(this.pongTimer));
+    socket.on('pong', () => this.clearPongWait());
     socket.on('unexpected-response', (_request, response) => {
       failure ??= handshakeRefusal(response.statusCode ?? 0, response.headers['retry-after']);
       socket.terminate();
@@ -300,9 +300,12 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
     this.pingTimer = setInterval(() => {
       if (socket.readyState !== WebSocket.OPEN) return;
       socket.ping();
-      clearTimeout(this.pongTimer);
+      // The wait runs from the first unanswered ping: restarting it on each ping would never let a pong timeout
+      // at or above the ping interval fire. A pong clears it (and the next ping starts a new one).
+      if (this.pongTimer !== undefined) return;
       // A half-open TCP connection never errors by itself; a missing pong is our only sign.
       this.pongTimer = setTimeout(() => {
+        this.pongTimer = undefined;
         this.endingBecause = {
           code: DaemonErrorCode.TIMEOUT,
           message: `no pong within ${timeout} ms: the upstream connection is half-dead`,
@@ -314,6 +317,11 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
 
   private stopKeepalive(): void {
     clearInterval(this.pingTimer);
+    this.clearPongWait();
+  }
+
+  private clearPongWait(): void {
     clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
   }
 }
