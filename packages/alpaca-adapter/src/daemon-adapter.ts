@@ -232,11 +232,15 @@ function marketDataAdapter(
   const stateOf = (client: ClientId) => Buffer.from(JSON.stringify(setOf(client)));
 
   return {
-    onUpstreamOpen() {
+    onUpstreamOpen(reconnected) {
       // The greeting (and even the whole authentication) may already have happened for this connection.
       const seen = openedConnections;
       openedConnections = session.connections;
       if (session.ready && session.connections > seen) return;
+      // A new connection whose greeting is not read yet is not authenticated, though the session still says so
+      // until that greeting arrives: a client's subscribe sent now would meet Alpaca's 401 "not authenticated".
+      // Hold every change from here until the new session's `authenticated`.
+      if (reconnected && session.connections === seen) session.onUpstreamClosed();
       openedConnections = Math.max(openedConnections, seen + 1);
       return gate.wait(timeout);
     },
