@@ -158,7 +158,12 @@ describe('UpstreamConnection', () => {
   it('a pong timeout longer than the ping interval still fires: later pings do not restart the wait', async () => {
     server = new ScriptedServer({ autoPong: false });
     const url = await server.listen();
-    connection = new UpstreamConnection({ url, pingIntervalMs: 1_000, pongTimeoutMs: 2_500, random: () => 0 });
+    connection = new UpstreamConnection({
+      url,
+      pingIntervalMs: 1_000,
+      pongTimeoutMs: 2_500,
+      random: () => 0,
+    });
     const reconnects = recordReconnects(connection);
     await connection.connect();
     connection.markReady();
@@ -175,7 +180,12 @@ describe('UpstreamConnection', () => {
   it('an answered ping clears the wait: a live upstream with a long pong timeout is never declared half-dead', async () => {
     server = new ScriptedServer();
     const url = await server.listen();
-    connection = new UpstreamConnection({ url, pingIntervalMs: 1_000, pongTimeoutMs: 2_500, random: () => 0 });
+    connection = new UpstreamConnection({
+      url,
+      pingIntervalMs: 1_000,
+      pongTimeoutMs: 2_500,
+      random: () => 0,
+    });
     const reconnects = recordReconnects(connection);
     await connection.connect();
     connection.markReady();
