@@ -230,6 +230,9 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
       this.stats.messagesIn += 1;
       this.stats.bytesIn += payload.byteLength;
       this.stats.lastMessageAt = Date.now();
+      // Data arriving is as good a sign of life as a pong: a pong queued behind a burst (megabytes the daemon is
+      // still reading) is late without the connection being half-dead.
+      this.clearPongWait();
       this.emit('message', payload, isBinary);
     });
     socket.on('pong', () => this.clearPongWait());

@@ -199,6 +199,29 @@ describe('UpstreamConnection', () => {
     expect(reconnects).toHaveLength(0);
   });
 
+  it('an upstream that sends data but answers pings late (a pong behind a burst) is not declared half-dead', async () => {
+    server = new ScriptedServer({ autoPong: false });
+    const url = await server.listen();
+    connection = new UpstreamConnection({ url, pingIntervalMs: 1_000, pongTimeoutMs: 500, random: () => 0 });
+    const reconnects = recordReconnects(connection);
+    let received = 0;
+    connection.on('message', () => received++);
+    await connection.connect();
+    connection.markReady();
+    const [peer] = [...server.wss.clients];
+    // Every 250 ms a data frame, never a pong: for 5 s (five pings, each of which would time out alone).
+    for (let step = 1; step <= 20; step++) {
+      peer!.send(JSON.stringify([{ T: 't', n: step }]));
+      await ioUntil(() => received === step, `data frame ${step}`);
+      vi.advanceTimersByTime(250);
+    }
+    expect(reconnects).toHaveLength(0);
+    // Once the data stops too, the next unanswered ping is the verdict.
+    vi.advanceTimersByTime(1_500);
+    await ioUntil(() => reconnects.length === 1, 'the half-dead verdict');
+    expect(reconnects[0]).toMatchObject({ failure: { code: DaemonErrorCode.TIMEOUT } });
+  });
+
   it('the first connect is not retried: a 429 reaches the opener as RATE_LIMITED with the vendor code', async () => {
     server = new ScriptedServer();
     server.script.push({ status: 429, headers: { 'Retry-After': '5' } });
