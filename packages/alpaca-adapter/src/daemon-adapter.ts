@@ -244,6 +244,11 @@ function marketDataAdapter(
       openedConnections = Math.max(openedConnections, seen + 1);
       return gate.wait(timeout);
     },
+    onUpstreamLost() {
+      // From the drop on, a change is queued (not sent into a dead socket, nor answered from the dead session's
+      // state) and a rejoining client gets no stale "latest" item: both wait for the new session's resync.
+      session.onUpstreamClosed();
+    },
     onUpstreamFrame(frame) {
       session.onUpstreamMessage(frame.data, frame.isBinary);
     },
@@ -311,6 +316,9 @@ function accountAdapter(context: AdapterContext, options: AlpacaAdapterOptions):
       session.onClientMessage(client, JSON.stringify(message), false, resolve);
     });
   return {
+    onUpstreamLost() {
+      session.onUpstreamClosed();
+    },
     onUpstreamOpen(reconnected) {
       if (reconnected) session.onUpstreamClosed();
       const ready = gate.wait(timeout);
