@@ -500,7 +500,9 @@ function burstQuote(symbol: string, at: number, n: number): Record<string, unkno
     c: ['R'],
     z: 'C',
     // RFC3339Nano as Alpaca writes it (no trailing zeros), so a msgpack client decoding the timestamp sees this text.
-    t: `${base}.${String(n + 1).padStart(9, '0').replace(/0+$/, '')}Z`,
+    t: `${base}.${String(n + 1)
+      .padStart(9, '0')
+      .replace(/0+$/, '')}Z`,
     chaos: 'x'.repeat(300),
   };
 }
