@@ -232,13 +232,22 @@ function marketDataAdapter(
   const stateOf = (client: ClientId) => Buffer.from(JSON.stringify(setOf(client)));
 
   return {
-    onUpstreamOpen() {
+    onUpstreamOpen(reconnected) {
       // The greeting (and even the whole authentication) may already have happened for this connection.
       const seen = openedConnections;
       openedConnections = session.connections;
       if (session.ready && session.connections > seen) return;
+      // A new connection whose greeting is not read yet is not authenticated, though the session still says so
+      // until that greeting arrives: a client's subscribe sent now would meet Alpaca's 401 "not authenticated".
+      // Hold every change from here until the new session's `authenticated`.
+      if (reconnected && session.connections === seen) session.onUpstreamClosed();
       openedConnections = Math.max(openedConnections, seen + 1);
       return gate.wait(timeout);
+    },
+    onUpstreamLost() {
+      // From the drop on, a change is queued (not sent into a dead socket, nor answered from the dead session's
+      // state) and a rejoining client gets no stale "latest" item: both wait for the new session's resync.
+      session.onUpstreamClosed();
     },
     onUpstreamFrame(frame) {
       session.onUpstreamMessage(frame.data, frame.isBinary);
@@ -307,6 +316,9 @@ function accountAdapter(context: AdapterContext, options: AlpacaAdapterOptions):
       session.onClientMessage(client, JSON.stringify(message), false, resolve);
     });
   return {
+    onUpstreamLost() {
+      session.onUpstreamClosed();
+    },
     onUpstreamOpen(reconnected) {
       if (reconnected) session.onUpstreamClosed();
       const ready = gate.wait(timeout);

@@ -60,6 +60,12 @@ export interface UnsubscribeResult {
 export interface UpstreamAdapter {
   /** After every (re)connect; opens complete only when this resolves (e.g. Alpaca: authenticated). */
   onUpstreamOpen?(reconnected: boolean): Promise<void> | void;
+  /**
+   * The upstream connection is gone (or a redial failed) and the daemon is dialling again: nothing sent now reaches
+   * the vendor, and anything remembered of the old session (its authentication, latest items) is stale. Called at
+   * once, before the next `onUpstreamOpen(true)`; may be called more than once per outage.
+   */
+  onUpstreamLost?(): void;
   /** A frame from upstream: decide who gets it (call `ctx.deliver`). */
   onUpstreamFrame(frame: UpstreamFrame): void;
   /** A frame a client sent; the default forwards it upstream unchanged. */

@@ -499,7 +499,10 @@ function burstQuote(symbol: string, at: number, n: number): Record<string, unkno
     as: 1,
     c: ['R'],
     z: 'C',
-    t: `${base}.${String(n + 1).padStart(9, '0')}Z`,
+    // RFC3339Nano as Alpaca writes it (no trailing zeros), so a msgpack client decoding the timestamp sees this text.
+    t: `${base}.${String(n + 1)
+      .padStart(9, '0')
+      .replace(/0+$/, '')}Z`,
     chaos: 'x'.repeat(300),
   };
 }

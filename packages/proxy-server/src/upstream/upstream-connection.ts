@@ -230,9 +230,12 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
       this.stats.messagesIn += 1;
       this.stats.bytesIn += payload.byteLength;
       this.stats.lastMessageAt = Date.now();
+      // Data arriving is as good a sign of life as a pong: a pong queued behind a burst (megabytes the daemon is
+      // still reading) is late without the connection being half-dead.
+      this.clearPongWait();
       this.emit('message', payload, isBinary);
     });
-    socket.on('pong', () => clearTimeout(this.pongTimer));
+    socket.on('pong', () => this.clearPongWait());
     socket.on('unexpected-response', (_request, response) => {
       failure ??= handshakeRefusal(response.statusCode ?? 0, response.headers['retry-after']);
       socket.terminate();
@@ -300,9 +303,12 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
     this.pingTimer = setInterval(() => {
       if (socket.readyState !== WebSocket.OPEN) return;
       socket.ping();
-      clearTimeout(this.pongTimer);
+      // The wait runs from the first unanswered ping: restarting it on each ping would never let a pong timeout
+      // at or above the ping interval fire. A pong clears it (and the next ping starts a new one).
+      if (this.pongTimer !== undefined) return;
       // A half-open TCP connection never errors by itself; a missing pong is our only sign.
       this.pongTimer = setTimeout(() => {
+        this.pongTimer = undefined;
         this.endingBecause = {
           code: DaemonErrorCode.TIMEOUT,
           message: `no pong within ${timeout} ms: the upstream connection is half-dead`,
@@ -314,6 +320,11 @@ export class UpstreamConnection extends EventEmitter<UpstreamConnectionEvents> {
 
   private stopKeepalive(): void {
     clearInterval(this.pingTimer);
+    this.clearPongWait();
+  }
+
+  private clearPongWait(): void {
     clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
   }
 }

@@ -227,6 +227,11 @@ export class UpstreamRegistry {
         { attempt, delayMs, code: failure.code, vendorCode: failure.vendorCode },
         `upstream unusable (${failure.message}); reconnecting`,
       );
+      try {
+        upstream.adapter.onUpstreamLost?.();
+      } catch (error) {
+        log.error({ err: error }, 'adapter failed on upstream loss');
+      }
       observer.reconnecting(upstream, info);
     });
     connection.on('open', ({ reconnected }) => {

@@ -155,6 +155,73 @@ describe('UpstreamConnection', () => {
     expect(reconnects[0]!.reason).toMatch(/no pong within 500 ms/);
   });
 
+  it('a pong timeout longer than the ping interval still fires: later pings do not restart the wait', async () => {
+    server = new ScriptedServer({ autoPong: false });
+    const url = await server.listen();
+    connection = new UpstreamConnection({
+      url,
+      pingIntervalMs: 1_000,
+      pongTimeoutMs: 2_500,
+      random: () => 0,
+    });
+    const reconnects = recordReconnects(connection);
+    await connection.connect();
+    connection.markReady();
+    // First ping at 1 s; the pong is due by 3.5 s, although pings keep going out at 2 s and 3 s.
+    vi.advanceTimersByTime(3_499);
+    await ioUntil(() => true, 'a turn');
+    expect(reconnects).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    await ioUntil(() => reconnects.length === 1, 'the half-dead verdict');
+    expect(reconnects[0]).toMatchObject({ attempt: 1, failure: { code: DaemonErrorCode.TIMEOUT } });
+    expect(reconnects[0]!.reason).toMatch(/no pong within 2500 ms/);
+  });
+
+  it('an answered ping clears the wait: a live upstream with a long pong timeout is never declared half-dead', async () => {
+    server = new ScriptedServer();
+    const url = await server.listen();
+    connection = new UpstreamConnection({
+      url,
+      pingIntervalMs: 1_000,
+      pongTimeoutMs: 2_500,
+      random: () => 0,
+    });
+    const reconnects = recordReconnects(connection);
+    await connection.connect();
+    connection.markReady();
+    for (let second = 0; second < 8; second++) {
+      vi.advanceTimersByTime(1_000);
+      // Let the pong for this ping come back over the real socket before the next step.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      await ioUntil(() => true, 'a turn');
+    }
+    expect(reconnects).toHaveLength(0);
+  });
+
+  it('an upstream that sends data but answers pings late (a pong behind a burst) is not declared half-dead', async () => {
+    server = new ScriptedServer({ autoPong: false });
+    const url = await server.listen();
+    connection = new UpstreamConnection({ url, pingIntervalMs: 1_000, pongTimeoutMs: 500, random: () => 0 });
+    const reconnects = recordReconnects(connection);
+    let received = 0;
+    connection.on('message', () => received++);
+    await connection.connect();
+    connection.markReady();
+    const [peer] = [...server.wss.clients];
+    // Every 250 ms a data frame, never a pong: for 5 s (five pings, each of which would time out alone).
+    for (let step = 1; step <= 20; step++) {
+      peer!.send(JSON.stringify([{ T: 't', n: step }]));
+      await ioUntil(() => received === step, `data frame ${step}`);
+      vi.advanceTimersByTime(250);
+    }
+    expect(reconnects).toHaveLength(0);
+    // Once the data stops too, the next unanswered ping is the verdict.
+    vi.advanceTimersByTime(1_500);
+    await ioUntil(() => reconnects.length === 1, 'the half-dead verdict');
+    expect(reconnects[0]).toMatchObject({ failure: { code: DaemonErrorCode.TIMEOUT } });
+  });
+
   it('the first connect is not retried: a 429 reaches the opener as RATE_LIMITED with the vendor code', async () => {
     server = new ScriptedServer();
     server.script.push({ status: 429, headers: { 'Retry-After': '5' } });

@@ -37,7 +37,8 @@ codec.register({
       sec = view.getUint32(0);
     }
     const base = new Date(sec * 1000).toISOString().slice(0, 19);
-    return nsec === 0 ? `${base}Z` : `${base}.${String(nsec).padStart(9, '0')}Z`;
+    // Go's RFC3339Nano, as Alpaca (and the mock) write it: the fraction's trailing zeros dropped.
+    return nsec === 0 ? `${base}Z` : `${base}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}Z`;
   },
 });
 
