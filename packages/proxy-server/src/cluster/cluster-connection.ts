@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { type KV, Kvm } from '@nats-io/kv';
+import {
+  type Authenticator,
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  nkeyAuthenticator,
+} from '@nats-io/transport-node';
+
+/** How a daemon joins the cluster's NATS: what `--cluster` and its companion options say. */
+export interface ClusterOptions {
+  /** NATS client URLs (`nats://host:4222`, `tls://host:4222`). */
+  readonly servers: readonly string[];
+  /** The daemon's namespace: daemons of one namespace form one cluster; it names the bucket and subjects. */
+  readonly namespace: string;
+  /** PEM files for TLS to NATS (all optional: a `tls://` URL with the system CAs needs none). */
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  /** A NATS `.creds` file (user JWT + nkey seed). */
+  readonly credsFile?: string;
+  /** A file holding an nkey seed (`SU...`). */
+  readonly nkeySeedFile?: string;
+  /**
+   * Whether to learn the cluster's other servers from the one it reaches (NATS gossip) and fail over to them.
+   * Default true: a daemon whose local NATS server dies keeps its session through another. False pins the daemon
+   * to the listed servers (a host that must only ever use its own NATS), so losing them is a partition.
+   */
+  readonly discoverServers?: boolean;
+  /** The lease TTL in ms when this daemon creates the bucket; an existing bucket's TTL wins. */
+  readonly leaseTtlMs?: number;
+}
+
+export const DEFAULT_LEASE_TTL_MS = 3000;
+
+export interface ClusterConnection {
+  readonly nc: NatsConnection;
+  /** The lease bucket (KV with max_age = lease TTL). */
+  readonly leases: KV;
+  /** The TTL in force (the bucket's). */
+  readonly leaseTtlMs: number;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+/** Namespaces may hold characters a bucket name may not; this keeps them apart without collisions in practice. */
+export function bucketName(namespace: string): string {
+  return `wsproxy_${namespace.replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`)}_leases`;
+}
+
+function authenticator(options: ClusterOptions): Authenticator | undefined {
+  // Read the files here, once: the secrets stay in this process and go to the NATS server only as its handshake.
+  if (options.credsFile) return credsAuthenticator(readFileSync(options.credsFile));
+  if (options.nkeySeedFile)
+    return nkeyAuthenticator(readFileSync(options.nkeySeedFile, 'utf8').trim() as never);
+  return undefined;
+}
+
+export async function connectCluster(options: ClusterOptions): Promise<ClusterConnection> {
+  const host = hostname();
+  const auth = authenticator(options);
+  const nc = await connect({
+    servers: [...options.servers],
+    name: `wsproxy:${options.namespace}@${host}`,
+    // A daemon outlives NATS outages: keep redialling every server of the list.
+    maxReconnectAttempts: -1,
+    ignoreClusterUpdates: options.discoverServers === false,
+    ...(options.tls ? { tls: { ...options.tls } } : {}),
+    ...(auth ? { authenticator: auth } : {}),
+  });
+  try {
+    const kvm = new Kvm(nc);
+    const name = bucketName(options.namespace);
+    const replicas = Math.min(3, options.servers.length);
+    let leases: KV;
+    try {
+      leases = await kvm.open(name);
+      await leases.status();
+    } catch {
+      leases = await kvm.create(name, {
+        ttl: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+        history: 1,
+        replicas,
+      });
+    }
+    const leaseTtlMs = (await leases.status()).ttl || (options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
+    return { nc, leases, leaseTtlMs, host, close: () => nc.close() };
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+}
