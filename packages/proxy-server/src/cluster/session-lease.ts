@@ -49,7 +49,7 @@ const decoder = new TextDecoder();
 const SAFETY_MARGIN_FRACTION = 0.2;
 /** A follower waits this long past the TTL before taking over (covers the server's own expiry lag). */
 const TAKEOVER_GRACE_FRACTION = 0.1;
-/** Attempts per takeover before giving up until the next watch event or TTL. */
+/** Quick re-tries of a lost takeover whose record had not expired on the server yet (each TTL/10 apart). */
 const TAKEOVER_ATTEMPTS = 20;
 
 export class SessionLease {
@@ -65,6 +65,8 @@ export class SessionLease {
   private readonly options: SessionLeaseOptions;
   private readonly record: LeaseRecord;
   private attempting = false;
+  private createPending = false;
+  private swapRetries = 0;
 
   constructor(options: SessionLeaseOptions) {
     this.options = options;
@@ -73,7 +75,7 @@ export class SessionLease {
 
   async start(): Promise<void> {
     await this.watch();
-    await this.tryTake();
+    await this.tryTake('create');
   }
 
   /** Gives the lease up at once (a clean shutdown): followers see the delete and take over without waiting. */
@@ -103,7 +105,7 @@ export class SessionLease {
       this.revision = entry.revision;
       this.current = null;
       this.options.onHolder?.(null);
-      if (this.state !== 'holding') void this.tryTake();
+      if (this.state !== 'holding') void this.tryTake('create');
       return;
     }
     const record = decodeRecord(entry.value);
@@ -114,63 +116,64 @@ export class SessionLease {
     }
     this.revision = entry.revision;
     this.current = record;
+    this.swapRetries = 0;
     this.options.onHolder?.(record);
     if (this.state !== 'holding') this.armTakeover();
   }
 
-  private armTakeover(): void {
+  /** Takes over when the record seen last has gone `delay` without a renewal (the watch re-arms on each one). */
+  private armTakeover(delay = this.options.ttlMs * (1 + TAKEOVER_GRACE_FRACTION)): void {
     clearTimeout(this.takeoverTimer);
-    const wait = this.options.ttlMs * (1 + TAKEOVER_GRACE_FRACTION);
-    this.takeoverTimer = setTimeout(() => void this.tryTake(), wait);
+    this.takeoverTimer = setTimeout(() => void this.tryTake('swap'), delay);
     this.takeoverTimer.unref();
   }
 
-  private async tryTake(): Promise<void> {
-    if (this.attempting || this.state === 'stopped' || this.state === 'holding') return;
+  /**
+   * `create` takes only a free key (no record, or a delete marker): safe at any time. `swap` replaces the record
+   * seen last, and is only ever tried by the takeover timer, i.e. once that record has gone a TTL unrenewed.
+   */
+  private async tryTake(mode: 'create' | 'swap'): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'holding') return;
+    if (this.attempting) {
+      // A delete seen mid-attempt: try a create again right after this attempt, never a swap.
+      this.createPending = true;
+      return;
+    }
     this.attempting = true;
     try {
-      // `stop()` may run during any await below.
-      for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS && !this.stopped(); attempt++) {
-        const seen = this.revision;
-        const record = { ...this.record, since: Date.now() };
-        const sentAt = Date.now();
-        const revision = await this.write(record, seen);
-        if (revision !== null) {
-          if (this.stopped()) {
-            await this.options.kv.delete(this.options.key, { previousSeq: revision }).catch(() => undefined);
-            return;
-          }
-          this.hold(record, revision, sentAt);
-          return;
-        }
-        // Someone renewed or took it meanwhile (the watch re-armed our timer): stand by.
-        if (this.revision !== seen) {
-          if (!this.stopped()) this.state = 'following';
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, this.options.ttlMs / 10));
+      const seen = this.revision;
+      const record = { ...this.record, since: Date.now() };
+      const value = encoder.encode(JSON.stringify(record));
+      const { kv, key } = this.options;
+      const sentAt = Date.now();
+      let revision: number | null = null;
+      if (mode === 'swap' && seen > 0) revision = await attempt(() => kv.update(key, value, seen));
+      // A swap fails when the record expired on the server meanwhile: then the key is free for a create.
+      revision ??= await attempt(() => kv.create(key, value));
+      // `stop()` may have run during the awaits.
+      if (revision !== null && this.stopped()) {
+        await kv.delete(key, { previousSeq: revision }).catch(() => undefined);
+        return;
+      }
+      if (revision !== null) {
+        this.swapRetries = 0;
+        this.hold(record, revision, sentAt);
+        return;
       }
       if (this.stopped()) return;
       this.state = 'following';
-      this.armTakeover();
+      // A lost swap with the revision unchanged: the record we saw is past its TTL by our clock but not yet expired
+      // by the server's (or NATS was unreachable). Look again shortly, a bounded number of times; a renewal seen
+      // meanwhile re-arms the full timer instead.
+      if (mode === 'swap' && this.revision === seen && this.swapRetries < TAKEOVER_ATTEMPTS) {
+        this.swapRetries++;
+        this.armTakeover(this.options.ttlMs / 10);
+      }
     } finally {
       this.attempting = false;
-    }
-  }
-
-  /** One CAS write: on the revision we saw if any, else a create. Null when another writer got there first. */
-  private async write(record: LeaseRecord, seen: number): Promise<number | null> {
-    const { kv, key } = this.options;
-    const value = encoder.encode(JSON.stringify(record));
-    try {
-      return seen > 0 ? await kv.update(key, value, seen) : await kv.create(key, value);
-    } catch {
-      if (seen === 0) return null;
-      // The record we saw may have expired on the server meanwhile: then there is nothing to swap and a create wins.
-      try {
-        return await kv.create(key, value);
-      } catch {
-        return null;
+      if (this.createPending) {
+        this.createPending = false;
+        void this.tryTake('create');
       }
     }
   }
@@ -225,6 +228,15 @@ export class SessionLease {
     clearInterval(this.renewTimer);
     clearTimeout(this.stepDownTimer);
     clearTimeout(this.takeoverTimer);
+  }
+}
+
+/** One CAS write: its new revision, or null when another writer got there first (or NATS did not answer). */
+async function attempt(write: () => Promise<number>): Promise<number | null> {
+  try {
+    return await write();
+  } catch {
+    return null;
   }
 }
 

@@ -128,6 +128,21 @@ describe.skipIf(!natsServerAvailable())('session lease over a 3-server NATS clus
     for (const contender of contenders) await kill(contender, 'SIGTERM');
   });
 
+  it('contenders joining while a holder lives never displace it', async () => {
+    const key = randomUUID().replaceAll('-', '');
+    const first = startContender(cluster.urls, key, 'first');
+    await waitFor('first holds', () => holderOf([first])[0]);
+    // Late joiners find the key taken; until the holder stops renewing, none of them may swap it.
+    const late = ['l1', 'l2', 'l3', 'l4'].map((name) => startContender(cluster.urls, key, name));
+    await waitFor('late joiners started', () =>
+      late.every((c) => c.events.some((e) => e.event === 'started')) ? true : undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, TTL_MS * 2));
+    expect(holderOf([first, ...late])).toEqual([first]);
+    expect(first.events.filter((e) => e.event === 'lost')).toEqual([]);
+    for (const contender of [first, ...late]) await kill(contender, 'SIGTERM');
+  });
+
   it('kill -9 of the holder: another takes over within 5 s of the lease expiring, never overlapping', async () => {
     const runs = Number(process.env.WSPROXY_LEASE_RUNS ?? 3);
     const afterExpiry: number[] = [];
