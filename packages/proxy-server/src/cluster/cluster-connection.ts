@@ -27,6 +27,11 @@ export interface ClusterOptions {
    * to the listed servers (a host that must only ever use its own NATS), so losing them is a partition.
    */
   readonly discoverServers?: boolean;
+  /**
+   * JetStream replicas of the buckets when this daemon creates them. Default 3, so leases and demand survive the
+   * loss of any one server of a 3-server NATS cluster; 1 for a single NATS server.
+   */
+  readonly replicas?: number;
   /** The lease TTL in ms when this daemon creates the bucket; an existing bucket's TTL wins. */
   readonly leaseTtlMs?: number;
 }
@@ -37,6 +42,9 @@ export interface ClusterConnection {
   readonly nc: NatsConnection;
   /** The lease bucket (KV with max_age = lease TTL). */
   readonly leases: KV;
+  /** Each host's demand per session (KV with the same max_age: a dead host's demand expires with it). */
+  readonly demand: KV;
+  readonly namespace: string;
   /** The TTL in force (the bucket's). */
   readonly leaseTtlMs: number;
   readonly host: string;
@@ -44,8 +52,19 @@ export interface ClusterConnection {
 }
 
 /** Namespaces may hold characters a bucket name may not; this keeps them apart without collisions in practice. */
-export function bucketName(namespace: string): string {
-  return `wsproxy_${namespace.replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`)}_leases`;
+export function bucketName(namespace: string, purpose: 'leases' | 'demand'): string {
+  return `wsproxy_${namespace.replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`)}_${purpose}`;
+}
+
+/** Opens a bucket, creating it with this daemon's settings when none exists yet (an existing one's settings win). */
+async function openBucket(kvm: Kvm, name: string, ttl: number, replicas: number): Promise<KV> {
+  try {
+    const kv = await kvm.open(name);
+    await kv.status();
+    return kv;
+  } catch {
+    return kvm.create(name, { ttl, history: 1, replicas });
+  }
 }
 
 function authenticator(options: ClusterOptions): Authenticator | undefined {
@@ -70,21 +89,12 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterCo
   });
   try {
     const kvm = new Kvm(nc);
-    const name = bucketName(options.namespace);
-    const replicas = Math.min(3, options.servers.length);
-    let leases: KV;
-    try {
-      leases = await kvm.open(name);
-      await leases.status();
-    } catch {
-      leases = await kvm.create(name, {
-        ttl: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
-        history: 1,
-        replicas,
-      });
-    }
-    const leaseTtlMs = (await leases.status()).ttl || (options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
-    return { nc, leases, leaseTtlMs, host, close: () => nc.close() };
+    const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    const replicas = options.replicas ?? 3;
+    const leases = await openBucket(kvm, bucketName(options.namespace, 'leases'), ttl, replicas);
+    const leaseTtlMs = (await leases.status()).ttl || ttl;
+    const demand = await openBucket(kvm, bucketName(options.namespace, 'demand'), leaseTtlMs, replicas);
+    return { nc, leases, demand, namespace: options.namespace, leaseTtlMs, host, close: () => nc.close() };
   } catch (error) {
     await nc.close();
     throw error;

@@ -7,6 +7,9 @@ export {
   connectCluster,
   DEFAULT_LEASE_TTL_MS,
 } from './cluster-connection.js';
+export { ClusterUnion, type DemandBoardOptions, HostDemand, type UnionChange } from './demand-board.js';
+export { ItemFeed, publishItem, splitTopic, topicOf } from './item-feed.js';
+export { decodeToken, encodeToken, interestSubject, itemSubject, parseItemSubject } from './item-subjects.js';
 export { sessionKey } from './session-key.js';
 export {
   type LeaseRecord,
