@@ -37,6 +37,7 @@ export interface ClusterOptions {
 }
 
 export const DEFAULT_LEASE_TTL_MS = 3000;
+const RECONNECT_WAIT_MS = 200;
 
 export interface ClusterConnection {
   readonly nc: NatsConnection;
@@ -56,14 +57,51 @@ export function bucketName(namespace: string, purpose: 'leases' | 'demand'): str
   return `wsproxy_${namespace.replace(/[^A-Za-z0-9_-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`)}_${purpose}`;
 }
 
-/** Opens a bucket, creating it with this daemon's settings when none exists yet (an existing one's settings win). */
+/**
+ * Opens a bucket, creating it with this daemon's settings when none exists yet (an existing one's settings win).
+ * Daemons of a cluster often start together, and JetStream may time out a create that races another one: try
+ * again (bounded) until the bucket exists, then until it serves.
+ */
 async function openBucket(kvm: Kvm, name: string, ttl: number, replicas: number): Promise<KV> {
-  try {
-    const kv = await kvm.open(name);
-    await kv.status();
-    return kv;
-  } catch {
-    return kvm.create(name, { ttl, history: 1, replicas });
+  const deadline = Date.now() + BUCKET_READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const kv = await kvm.open(name);
+      await kv.status();
+      await untilServing(kv, name, deadline);
+      return kv;
+    } catch {
+      // Not there yet: create it below.
+    }
+    try {
+      const kv = await kvm.create(name, { ttl, history: 1, replicas });
+      await untilServing(kv, name, deadline);
+      return kv;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(`NATS bucket ${name} could not be opened or created in 20 s`, { cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+const BUCKET_READY_TIMEOUT_MS = 20_000;
+
+/**
+ * A just-created replicated bucket exists before its stream has a leader, and a write then gets "no responders".
+ * Daemons of a cluster start at the same time, so wait (bounded, at start only) until the bucket answers a read.
+ */
+async function untilServing(kv: KV, name: string, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      await kv.get('ready');
+      return;
+    } catch (error) {
+      if (Date.now() > deadline)
+        throw new Error(`NATS bucket ${name} did not become ready in 20 s`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }
 
@@ -83,6 +121,10 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterCo
     name: `wsproxy:${options.namespace}@${host}`,
     // A daemon outlives NATS outages: keep redialling every server of the list.
     maxReconnectAttempts: -1,
+    // nats.js waits 2 s between attempts by default: longer than a holder may go unrenewed. Redial fast enough
+    // that a holder whose NATS server died reaches another one well within its lease.
+    reconnectTimeWait: RECONNECT_WAIT_MS,
+    reconnectJitter: RECONNECT_WAIT_MS / 2,
     ignoreClusterUpdates: options.discoverServers === false,
     ...(options.tls ? { tls: { ...options.tls } } : {}),
     ...(auth ? { authenticator: auth } : {}),

@@ -51,6 +51,8 @@ export class ItemFeed {
   }
 
   want(topics: Iterable<string>): void {
+    // A closed connection (the daemon is shutting down) takes its subscriptions with it.
+    if (this.nc.isClosed()) return;
     const next = new Set(topics);
     for (const [topic, subscription] of this.subscriptions) {
       if (next.has(topic)) continue;

@@ -203,12 +203,15 @@ describe.skipIf(!natsServerAvailable())('session lease over a 3-server NATS clus
     const index = contenders.indexOf(holder);
     await new Promise((resolve) => setTimeout(resolve, TTL_MS));
     await cluster.nodes[index]!.kill();
-    // Three TTLs: a lost renewal would have shown by now.
-    await new Promise((resolve) => setTimeout(resolve, TTL_MS * 3));
-    expect(holderOf(contenders)).toEqual([holder]);
-    expect(contenders.flatMap((c) => c.events.filter((e) => e.event === 'lost'))).toEqual([]);
-    for (const contender of contenders) await kill(contender, 'SIGKILL');
-    await cluster.restart(index);
+    try {
+      // Three TTLs: a lost renewal would have shown by now.
+      await new Promise((resolve) => setTimeout(resolve, TTL_MS * 3));
+      expect(holderOf(contenders).map((c) => c.name)).toEqual([holder.name]);
+      expect(contenders.flatMap((c) => c.events.filter((e) => e.event === 'lost'))).toEqual([]);
+    } finally {
+      for (const contender of contenders) await kill(contender, 'SIGKILL');
+      await cluster.restart(index);
+    }
   }, 60_000);
 
   it("holder's NATS server dies: the holder steps down before anyone else takes over", async () => {
@@ -222,21 +225,24 @@ describe.skipIf(!natsServerAvailable())('session lease over a 3-server NATS clus
     const follower = contenders[1 - index]!;
     await new Promise((resolve) => setTimeout(resolve, TTL_MS));
     await cluster.nodes[index]!.kill();
-    const lost = await waitFor(
-      'holder steps down',
-      () => holder.events.find((e) => e.event === 'lost'),
-      TTL_MS * 3,
-    );
-    expect(lost.reason).toBe('expired');
-    const acquired = await waitFor(
-      'takeover',
-      () => follower.events.find((e) => e.event === 'acquired'),
-      TTL_MS * 5,
-    );
-    // The one-session rule: the old holder had let go of the upstream before the new one could open it.
-    expect(acquired.t).toBeGreaterThan(lost.t);
-    expectNoOverlap(contenders);
-    for (const contender of contenders) await kill(contender, 'SIGKILL');
-    await cluster.restart(index);
+    try {
+      const lost = await waitFor(
+        'holder steps down',
+        () => holder.events.find((e) => e.event === 'lost'),
+        TTL_MS * 3,
+      );
+      expect(lost.reason).toBe('expired');
+      const acquired = await waitFor(
+        'takeover',
+        () => follower.events.find((e) => e.event === 'acquired'),
+        TTL_MS * 5,
+      );
+      // The one-session rule: the old holder had let go of the upstream before the new one could open it.
+      expect(acquired.t).toBeGreaterThan(lost.t);
+      expectNoOverlap(contenders);
+    } finally {
+      for (const contender of contenders) await kill(contender, 'SIGKILL');
+      await cluster.restart(index);
+    }
   }, 60_000);
 });
