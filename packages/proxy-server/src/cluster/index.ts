@@ -7,6 +7,7 @@ export {
   connectCluster,
   DEFAULT_LEASE_TTL_MS,
 } from './cluster-connection.js';
+export { ClusterSession, type ClusterSessionOptions, type SessionRole } from './cluster-session.js';
 export { ClusterUnion, type DemandBoardOptions, HostDemand, type UnionChange } from './demand-board.js';
 export { ItemFeed, publishItem, splitTopic, topicOf } from './item-feed.js';
 export { decodeToken, encodeToken, interestSubject, itemSubject, parseItemSubject } from './item-subjects.js';
