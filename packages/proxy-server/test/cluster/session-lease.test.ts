@@ -151,7 +151,15 @@ describe.skipIf(!natsServerAvailable())('session lease over a 3-server NATS clus
       const key = randomUUID().replaceAll('-', '');
       const contenders = ['a', 'b', 'c'].map((name) => startContender(cluster.urls, key, `${name}${run}`));
       const holder = await waitFor('a holder', () => holderOf(contenders)[0]);
-      // Let a renewal or two pass so the followers have seen a live holder.
+      // Every follower must have seen the live holder before the kill (a contender process slow to start under
+      // load would otherwise first see the dead holder's record after the kill, and count its TTL from then).
+      const others = contenders.filter((c) => c !== holder);
+      await waitFor('followers see the holder', () =>
+        others.every((c) => c.events.some((e) => e.event === 'holder' && e.holder === holder.name))
+          ? true
+          : undefined,
+      );
+      // Let a renewal or two pass.
       await new Promise((resolve) => setTimeout(resolve, TTL_MS));
       await kill(holder, 'SIGKILL');
       const killedAt = holder.killedAt!;
@@ -166,7 +174,8 @@ describe.skipIf(!natsServerAvailable())('session lease over a 3-server NATS clus
       );
       afterExpiry.push(acquiredAt - (lastSeen + TTL_MS));
       afterKill.push(acquiredAt - killedAt);
-      expect(acquiredAt - (lastSeen + TTL_MS)).toBeLessThan(5000);
+      const history = () => JSON.stringify(contenders.map((c) => c.events));
+      expect(acquiredAt - (lastSeen + TTL_MS), history()).toBeLessThan(5000);
       expectNoOverlap(contenders);
       await new Promise((resolve) => setTimeout(resolve, TTL_MS / 2));
       expect(holderOf(survivors)).toHaveLength(1);
@@ -196,7 +205,7 @@ describe.skipIf(!natsServerAvailable())('session lease over a 3-server NATS clus
     await kill(follower, 'SIGTERM');
   });
 
-  it("holder's NATS server dies: the holder fails over to another server and keeps the session", async () => {
+  it("holder's NATS server dies: the holder redials another server; the session stays held, never by two", async () => {
     const key = randomUUID().replaceAll('-', '');
     const contenders = [0, 1].map((i) => startContender(cluster.nodes[i]!.url, key, `roam${i}`));
     const holder = await waitFor('a holder', () => holderOf(contenders)[0]);
@@ -204,10 +213,19 @@ describe.skipIf(!natsServerAvailable())('session lease over a 3-server NATS clus
     await new Promise((resolve) => setTimeout(resolve, TTL_MS));
     await cluster.nodes[index]!.kill();
     try {
-      // Three TTLs: a lost renewal would have shown by now.
+      // Usually the holder reaches another server within its lease and keeps it. When the dead server led the
+      // lease bucket's stream, nobody can write until JetStream elects a new leader (seconds): the holder must
+      // step down meanwhile, and one daemon holds the session again after the election.
       await new Promise((resolve) => setTimeout(resolve, TTL_MS * 3));
-      expect(holderOf(contenders).map((c) => c.name)).toEqual([holder.name]);
-      expect(contenders.flatMap((c) => c.events.filter((e) => e.event === 'lost'))).toEqual([]);
+      const settled = await waitFor('one holder again', () =>
+        holderOf(contenders).length === 1 ? true : undefined,
+      );
+      expect(settled).toBe(true);
+      expectNoOverlap(contenders);
+      const kept = holderOf(contenders)[0] === holder && !holder.events.some((e) => e.event === 'lost');
+      process.stdout.write(
+        `NATS server of the holder killed: session ${kept ? 'kept by its holder' : 'failed over'}\n`,
+      );
     } finally {
       for (const contender of contenders) await kill(contender, 'SIGKILL');
       await cluster.restart(index);
