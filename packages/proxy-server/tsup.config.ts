@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
+  // The cluster layer is an entry of its own: the daemon imports it dynamically, only with `--cluster`.
+  entry: ['src/index.ts', 'src/cli.ts', 'src/cluster/index.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
