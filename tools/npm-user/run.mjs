@@ -330,8 +330,22 @@ async function main() {
   }
   check(!groupLeft, 'the mock stops on Ctrl-C (SIGINT), nothing of it left running');
 
-  // 5. Every package from CommonJS and from ESM, in this commonjs project.
-  for (const { name } of packed.filter((m) => m.exports || m.main)) {
+  // 5. Every package from CommonJS and from ESM, in this commonjs project. A platform package of the addon is no
+  //    API: its main is the binary, which only CommonJS loads (as @wsproxy/shm-queue does), so it is checked to load
+  //    as the addon instead.
+  const isBinary = (m) => typeof m.main === 'string' && m.main.endsWith('.node');
+  for (const { name } of packed.filter(isBinary)) {
+    const addon = inProject('node', [
+      '-e',
+      `const a = require(${JSON.stringify(name)}); console.log(['create', 'open', 'close', 'unlink'].map((f) => typeof a[f]).join());`,
+    ]);
+    check(
+      addon.code === 0 && addon.stdout.trim() === 'function,function,function,function',
+      `require('${name}') is the shm-queue addon`,
+      addon.stderr.split('\n')[0],
+    );
+  }
+  for (const { name } of packed.filter((m) => (m.exports || m.main) && !isBinary(m))) {
     const cjs = inProject('node', [
       '-e',
       `const m = require(${JSON.stringify(name)}); console.log(Object.keys(m).length);`,
