@@ -38,6 +38,23 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   await exited(child);
 }
 
+/** Spawns `wsproxy start` with `args`, its stderr going to ours; the caller owns the process and must stop it. */
+export function spawnDaemon(args: readonly string[]): ChildProcess {
+  const child = spawn(process.execPath, [wsproxyCli, 'start', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+  return child;
+}
+
+/** Resolves once the daemon first writes to stdout (it serves by then); rejects if it exits before. */
+export function daemonReady(daemon: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    daemon.stdout!.once('data', () => resolve());
+    daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
+  });
+}
+
 /** Collects the child's stdout JSON lines as they arrive; its stderr goes to ours. */
 export function collectLines(child: ChildProcess): Line[] {
   const lines: Line[] = [];

@@ -4,7 +4,7 @@
 // extra redial, and the strategies told of a failure that was the daemon's own. Real processes: the daemon (its CLI
 // with this package's adapter), two AlpacaStream strategies, the mock as Alpaca, and a loopback TCP relay in front
 // of the mock that holds the server's bytes after the upgrade (the greeting) so the window is wide open.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,15 @@ import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
 import type { DaemonStatus, UpstreamStatus } from '@wsproxy/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
-import { adapterEntry, exited, spawnStrategy, stopChild, wsproxyCli } from './e2e-processes.js';
+import {
+  adapterEntry,
+  daemonReady,
+  exited,
+  spawnDaemon,
+  spawnStrategy,
+  stopChild,
+  wsproxyCli,
+} from './e2e-processes.js';
 
 const run = promisify(execFile);
 
@@ -114,23 +122,13 @@ beforeAll(async () => {
   relay = new GreetingHoldingRelay({ host: hostname, port: Number(port) });
   relayUrl = `ws://127.0.0.1:${await relay.listen()}`;
   runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-alpaca-greeting-'));
-  daemon = spawn(
-    process.execPath,
-    [
-      wsproxyCli,
-      'start',
-      ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
-      ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
-      ...['--reconnect-initial', '100', '--reconnect-max', '800'],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  daemon = spawnDaemon([
+    ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
+    ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
+    ...['--reconnect-initial', '100', '--reconnect-max', '800'],
+  ]);
   children.push(daemon);
-  await new Promise<void>((resolve, reject) => {
-    daemon.stdout!.once('data', () => resolve());
-    daemon.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
-    daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
-  });
+  await daemonReady(daemon);
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
 // re-authentication answered 406 while it still holds the dropped session (or 402), an upgrade answered 429, an
 // upstream that stops answering pings. After each fault: what the strategy heard (typed, with Alpaca's code), what
 // `wsproxy status` said meanwhile, what the mock holds afterwards, and how long data took to flow again.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
 import {
   adapterEntry,
+  daemonReady,
   exited,
   type Line,
   type StrategyProcess,
+  spawnDaemon,
   spawnStrategy,
   stopChild,
   wsproxyCli,
@@ -31,33 +33,24 @@ let daemon: ChildProcess;
 let strategy: StrategyProcess;
 const children: ChildProcess[] = [];
 
-function startDaemon(): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      wsproxyCli,
-      'start',
-      ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
-      ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
-      ...[
-        '--reconnect-initial',
-        '100',
-        '--reconnect-max',
-        '800',
-        '--ping-interval',
-        '400',
-        '--pong-timeout',
-        '400',
-      ],
+async function startDaemon(): Promise<ChildProcess> {
+  const child = spawnDaemon([
+    ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
+    ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
+    ...[
+      '--reconnect-initial',
+      '100',
+      '--reconnect-max',
+      '800',
+      '--ping-interval',
+      '400',
+      '--pong-timeout',
+      '400',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  ]);
   children.push(child);
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
-    child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
-    child.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
-  });
+  await daemonReady(child);
+  return child;
 }
 
 async function upstreamStatus(): Promise<UpstreamStatus | undefined> {
