@@ -39,9 +39,10 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Spawns `wsproxy start` with `args`, its stderr going to ours; the caller owns the process and must stop it. */
-export function spawnDaemon(args: readonly string[]): ChildProcess {
+export function spawnDaemon(args: readonly string[], env?: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, [wsproxyCli, 'start', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
   return child;
@@ -51,6 +52,18 @@ export function spawnDaemon(args: readonly string[]): ChildProcess {
 export function daemonReady(daemon: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
     daemon.stdout!.once('data', () => resolve());
+    daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
+  });
+}
+
+/** With `--json`: resolves with the first line the daemon prints (where it serves: ring, endpoint, metrics). */
+export function daemonInfo(daemon: ChildProcess): Promise<Line> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    daemon.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as Line);
+    });
     daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
   });
 }
