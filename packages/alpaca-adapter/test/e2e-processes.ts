@@ -1,12 +1,14 @@
 // Shared by the end-to-end suites that run the real wsproxy daemon and strategy processes against the mock: where
 // the daemon's CLI and this package's adapter entry are, reading a child's JSON lines, and the check that each
 // strategy got exactly its own data.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { AlpacaMock, MockSession } from '@wsproxy/alpaca-mock';
+import type { DaemonStatus, UpstreamStatus } from '@wsproxy/protocol';
 import { expect } from 'vitest';
 
 export type Line = Record<string, unknown>;
@@ -66,6 +68,22 @@ export function daemonInfo(daemon: ChildProcess): Promise<Line> {
     });
     daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
   });
+}
+
+/**
+ * The daemon's report on the upstream whose URL ends in `/${endpoint}`, read by a real `wsproxy status --json`
+ * process; undefined while the daemon holds no such upstream.
+ */
+export async function upstreamStatusOf(
+  where: { runtimeDir: string; namespace: string },
+  endpoint: string,
+): Promise<UpstreamStatus | undefined> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [wsproxyCli, 'status', '--json', '--runtime-dir', where.runtimeDir, '--namespace', where.namespace],
+    { timeout: 10_000 },
+  );
+  return (JSON.parse(stdout) as DaemonStatus).upstreams.find((u) => u.url.endsWith(`/${endpoint}`));
 }
 
 /** Collects the child's stdout JSON lines as they arrive; its stderr goes to ours. */

@@ -4,14 +4,13 @@
 // extra redial, and the strategies told of a failure that was the daemon's own. Real processes: the daemon (its CLI
 // with this package's adapter), two AlpacaStream strategies, the mock as Alpaca, and a loopback TCP relay in front
 // of the mock that holds the server's bytes after the upgrade (the greeting) so the window is wide open.
-import { type ChildProcess, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
-import type { DaemonStatus, UpstreamStatus } from '@wsproxy/protocol';
+import type { UpstreamStatus } from '@wsproxy/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
 import {
@@ -21,10 +20,8 @@ import {
   spawnDaemon,
   spawnStrategy,
   stopChild,
-  wsproxyCli,
+  upstreamStatusOf,
 } from './e2e-processes.js';
-
-const run = promisify(execFile);
 
 /**
  * A TCP relay to the mock. From the second connection on, the server's bytes after the HTTP upgrade response (the
@@ -96,14 +93,7 @@ const namespace = `alpaca-greeting-${process.pid}`;
 const children: ChildProcess[] = [];
 let daemon: ChildProcess;
 
-async function upstreamStatus(): Promise<UpstreamStatus | undefined> {
-  const { stdout } = await run(
-    process.execPath,
-    [wsproxyCli, 'status', '--json', '--runtime-dir', runtimeDir, '--namespace', namespace],
-    { timeout: 10_000 },
-  );
-  return (JSON.parse(stdout) as DaemonStatus).upstreams.find((u) => u.url.endsWith('/v2/iex'));
-}
+const upstreamStatus = () => upstreamStatusOf({ runtimeDir, namespace }, 'v2/iex');
 
 /** Polls `wsproxy status` (a real CLI process) until `check` holds for the upstream; bounded. */
 async function statusUntil(check: (u: UpstreamStatus) => boolean, what: string, timeoutMs = 20_000) {

@@ -3,13 +3,12 @@
 // re-authentication answered 406 while it still holds the dropped session (or 402), an upgrade answered 429, an
 // upstream that stops answering pings. After each fault: what the strategy heard (typed, with Alpaca's code), what
 // `wsproxy status` said meanwhile, what the mock holds afterwards, and how long data took to flow again.
-import { type ChildProcess, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
-import { DaemonErrorCode, type DaemonStatus, type UpstreamStatus } from '@wsproxy/protocol';
+import { DaemonErrorCode, type UpstreamStatus } from '@wsproxy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
 import {
@@ -21,10 +20,9 @@ import {
   spawnDaemon,
   spawnStrategy,
   stopChild,
-  wsproxyCli,
+  upstreamStatusOf,
 } from './e2e-processes.js';
 
-const run = promisify(execFile);
 const HALF_DEAD_MS = 3_000;
 let mock: AlpacaMock;
 let runtimeDir: string;
@@ -53,14 +51,7 @@ async function startDaemon(): Promise<ChildProcess> {
   return child;
 }
 
-async function upstreamStatus(): Promise<UpstreamStatus | undefined> {
-  const { stdout } = await run(
-    process.execPath,
-    [wsproxyCli, 'status', '--json', '--runtime-dir', runtimeDir, '--namespace', namespace],
-    { timeout: 10_000 },
-  );
-  return (JSON.parse(stdout) as DaemonStatus).upstreams.find((u) => u.url.endsWith('/v2/iex'));
-}
+const upstreamStatus = () => upstreamStatusOf({ runtimeDir, namespace }, 'v2/iex');
 
 const dataCount = (s: StrategyProcess) => s.lines.filter((l) => 'data' in l).length;
 const errorsOf = (s: StrategyProcess, from: number) =>
