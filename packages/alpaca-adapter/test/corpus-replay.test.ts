@@ -4,7 +4,7 @@
 // drop-in endpoint at once. Each must get exactly the items its subscriptions select, and every value equal to
 // the original: ids exact (bigint), timestamps to the nanosecond, prices as sent.
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,15 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { parseJsonLossless } from '../src/lossless-json.js';
 import { CORPUS } from './corpus.js';
 import { until } from './daemon-role.js';
-import { adapterEntry, type Line, spawnStrategy, stopChild, wsproxyCli } from './e2e-processes.js';
+import {
+  adapterEntry,
+  daemonInfo,
+  type Line,
+  spawnDaemon,
+  spawnStrategy,
+  stopChild,
+  wsproxyCli,
+} from './e2e-processes.js';
 
 const KEY = 'mock-key';
 const SECRET = 'mock-secret';
@@ -156,30 +164,15 @@ beforeAll(async () => {
   upstream = new CorpusUpstream();
   await new Promise((r) => upstream.server.once('listening', r));
   runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-corpus-'));
-  const child = spawn(
-    process.execPath,
+  const child = spawnDaemon(
     [
-      wsproxyCli,
-      'start',
-      '--json',
-      '--runtime-dir',
-      runtimeDir,
-      '--namespace',
-      namespace,
-      '--adapter',
-      adapterEntry,
-    ].concat(['--linger', '60000', '--log-level', 'warn', '--listen', '127.0.0.1:0']),
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WSPROXY_ALPACA_DATA_URL: upstream.url } },
+      ...['--json', '--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
+      ...['--linger', '60000', '--log-level', 'warn', '--listen', '127.0.0.1:0'],
+    ],
+    { WSPROXY_ALPACA_DATA_URL: upstream.url },
   );
   children.push(child);
-  const info = await new Promise<Line>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as Line);
-    });
-    child.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
-  });
+  const info = await daemonInfo(child);
   ring = info.ring as string;
   endpointUrl = info.endpoint as string;
 }, 30_000);

@@ -1,7 +1,7 @@
 // End to end with real processes: the wsproxy daemon (its CLI, loading this package's adapter), three strategy
 // processes using AlpacaStream over the daemon's Unix socket and shared-memory ring, and the mock as Alpaca,
 // enforcing ONE connection per key. Everything is checked against the mock's own record.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,12 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
 import {
   adapterEntry,
+  daemonReady,
   exited,
   expectExactlyItsOwn,
   onlySession as onlyOpenSession,
   type StrategyProcess,
+  spawnDaemon,
   spawnStrategy,
-  wsproxyCli,
 } from './e2e-processes.js';
 
 let mock: AlpacaMock;
@@ -24,41 +25,15 @@ const namespace = `alpaca-e2e-${process.pid}`;
 let daemon: ChildProcess | undefined;
 const children: ChildProcess[] = [];
 
-function startDaemon(): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      wsproxyCli,
-      'start',
-      '--runtime-dir',
-      runtimeDir,
-      '--namespace',
-      namespace,
-      '--adapter',
-      adapterEntry,
-      '--linger',
-      '60000',
-      '--log-level',
-      'warn',
-      '--reconnect-initial',
-      '50',
-      '--ring-size',
-      '4194304',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+async function startDaemon(): Promise<ChildProcess> {
+  const child = spawnDaemon([
+    ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
+    ...['--linger', '60000', '--log-level', 'warn', '--reconnect-initial', '50', '--ring-size', '4194304'],
+  ]);
   children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      // The daemon is ready when it says so on stdout; the socket file may also simply appear.
-      if (out.length > 0) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
-    child.once('exit', (code) => reject(new Error(`daemon exited early (${code}): ${out}`)));
-  });
+  // The daemon is ready when it says so on stdout; the socket file may also simply appear.
+  await daemonReady(child);
+  return child;
 }
 
 function startStrategy(

@@ -1,12 +1,14 @@
 // Shared by the end-to-end suites that run the real wsproxy daemon and strategy processes against the mock: where
 // the daemon's CLI and this package's adapter entry are, reading a child's JSON lines, and the check that each
 // strategy got exactly its own data.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { AlpacaMock, MockSession } from '@wsproxy/alpaca-mock';
+import type { DaemonStatus, UpstreamStatus } from '@wsproxy/protocol';
 import { expect } from 'vitest';
 
 export type Line = Record<string, unknown>;
@@ -36,6 +38,52 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await exited(child);
+}
+
+/** Spawns `wsproxy start` with `args`, its stderr going to ours; the caller owns the process and must stop it. */
+export function spawnDaemon(args: readonly string[], env?: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [wsproxyCli, 'start', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+  return child;
+}
+
+/** Resolves once the daemon first writes to stdout (it serves by then); rejects if it exits before. */
+export function daemonReady(daemon: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    daemon.stdout!.once('data', () => resolve());
+    daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
+  });
+}
+
+/** With `--json`: resolves with the first line the daemon prints (where it serves: ring, endpoint, metrics). */
+export function daemonInfo(daemon: ChildProcess): Promise<Line> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    daemon.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as Line);
+    });
+    daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
+  });
+}
+
+/**
+ * The daemon's report on the upstream whose URL ends in `/${endpoint}`, read by a real `wsproxy status --json`
+ * process; undefined while the daemon holds no such upstream.
+ */
+export async function upstreamStatusOf(
+  where: { runtimeDir: string; namespace: string },
+  endpoint: string,
+): Promise<UpstreamStatus | undefined> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [wsproxyCli, 'status', '--json', '--runtime-dir', where.runtimeDir, '--namespace', where.namespace],
+    { timeout: 10_000 },
+  );
+  return (JSON.parse(stdout) as DaemonStatus).upstreams.find((u) => u.url.endsWith(`/${endpoint}`));
 }
 
 /** Collects the child's stdout JSON lines as they arrive; its stderr goes to ours. */

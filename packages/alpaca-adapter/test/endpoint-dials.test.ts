@@ -1,14 +1,14 @@
 // Endpoint authentication must not spend the user's Alpaca budget: a key Alpaca refused is refused locally for a
 // while, and new dials for unknown accounts are bounded per minute. Real daemon process serving the endpoint, real
 // WebSocket clients, the mock as Alpaca; dials are counted from the mock's own record of sessions.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { adapterEntry, stopChild, wsproxyCli } from './e2e-processes.js';
+import { adapterEntry, daemonInfo, spawnDaemon, stopChild } from './e2e-processes.js';
 
 let mock: AlpacaMock;
 let runtimeDir: string;
@@ -41,41 +41,14 @@ const dials = () => mock.sessions({ endpoint: 'v2/iex' }).length;
 beforeAll(async () => {
   mock = await startAlpacaMock({ rate: 5 });
   runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-endpoint-dials-'));
-  daemon = spawn(
-    process.execPath,
+  daemon = spawnDaemon(
     [
-      wsproxyCli,
-      'start',
-      '--json',
-      '--runtime-dir',
-      runtimeDir,
-      '--namespace',
-      'dials',
-      '--adapter',
-      adapterEntry,
-    ].concat([
-      '--linger',
-      '60000',
-      '--log-level',
-      'warn',
-      '--ring-size',
-      '4194304',
-      '--listen',
-      '127.0.0.1:0',
-    ]),
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, WSPROXY_ALPACA_DATA_URL: mock.url, WSPROXY_ALPACA_TRADING_URL: mock.url },
-    },
+      ...['--json', '--runtime-dir', runtimeDir, '--namespace', 'dials', '--adapter', adapterEntry],
+      ...['--linger', '60000', '--log-level', 'warn', '--ring-size', '4194304', '--listen', '127.0.0.1:0'],
+    ],
+    { WSPROXY_ALPACA_DATA_URL: mock.url, WSPROXY_ALPACA_TRADING_URL: mock.url },
   );
-  endpointUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    daemon.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0]!) as { endpoint: string }).endpoint);
-    });
-    daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
-  });
+  endpointUrl = (await daemonInfo(daemon)).endpoint as string;
 });
 
 afterAll(async () => {

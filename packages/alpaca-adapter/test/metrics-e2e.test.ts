@@ -1,7 +1,7 @@
 // `/metrics` and `/readyz` of a real daemon routing for real strategy processes (AlpacaStream, and a process that
 // counts every frame it is delivered) against the mock: the figures must be what the mock and the clients counted,
 // and readiness must follow an upstream outage and its end.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
 import {
   adapterEntry,
-  collectLines,
+  daemonInfo,
   exited,
   onlySession,
   type StrategyProcess,
+  spawnDaemon,
   spawnStrategy,
   stopChild,
-  wsproxyCli,
 } from './e2e-processes.js';
 import { type Sample, sample, scrape } from './prometheus-text.js';
 
@@ -28,36 +28,12 @@ let metricsUrl: string;
 const strategies: StrategyProcess[] = [];
 
 async function startDaemon(): Promise<{ child: ChildProcess; info: { metrics: string; pid: number } }> {
-  const child = spawn(
-    process.execPath,
-    [
-      wsproxyCli,
-      'start',
-      '--json',
-      '--runtime-dir',
-      runtimeDir,
-      '--namespace',
-      namespace,
-      '--adapter',
-      adapterEntry,
-      '--linger',
-      '60000',
-      '--log-level',
-      'warn',
-      '--reconnect-initial',
-      '50',
-      '--reconnect-max',
-      '500',
-      '--ring-size',
-      '4194304',
-      '--metrics',
-      '127.0.0.1:0',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const lines = collectLines(child);
-  await until(() => lines.length > 0, 'the daemon says where it listens', 15_000);
-  return { child, info: lines[0] as { metrics: string; pid: number } };
+  const child = spawnDaemon([
+    ...['--json', '--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
+    ...['--linger', '60000', '--log-level', 'warn', '--reconnect-initial', '50', '--reconnect-max', '500'],
+    ...['--ring-size', '4194304', '--metrics', '127.0.0.1:0'],
+  ]);
+  return { child, info: (await daemonInfo(child)) as { metrics: string; pid: number } };
 }
 
 /** Polls `read` until two reads 300 ms apart agree on `key`: everything in flight has landed. */

@@ -5,14 +5,22 @@
 // yet. Now a change made during an outage waits for the new session's resubscription, and a late joiner's replay
 // comes from the new session. Real processes: the daemon (its CLI with this package's adapter), two AlpacaStream
 // strategies, the mock as Alpaca refusing the redial's upgrade (429) for a while.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { until } from './daemon-role.js';
-import { adapterEntry, exited, type Line, spawnStrategy, stopChild, wsproxyCli } from './e2e-processes.js';
+import {
+  adapterEntry,
+  daemonReady,
+  exited,
+  type Line,
+  spawnDaemon,
+  spawnStrategy,
+  stopChild,
+} from './e2e-processes.js';
 
 let mock: AlpacaMock;
 let runtimeDir: string;
@@ -23,23 +31,13 @@ let daemon: ChildProcess;
 beforeAll(async () => {
   mock = await startAlpacaMock({ rate: 20 });
   runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-alpaca-outage-'));
-  daemon = spawn(
-    process.execPath,
-    [
-      wsproxyCli,
-      'start',
-      ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
-      ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
-      ...['--reconnect-initial', '100', '--reconnect-max', '800'],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  daemon = spawnDaemon([
+    ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
+    ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
+    ...['--reconnect-initial', '100', '--reconnect-max', '800'],
+  ]);
   children.push(daemon);
-  await new Promise<void>((resolve, reject) => {
-    daemon.stdout!.once('data', () => resolve());
-    daemon.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
-    daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
-  });
+  await daemonReady(daemon);
 });
 
 afterAll(async () => {

@@ -4,19 +4,24 @@
 // extra redial, and the strategies told of a failure that was the daemon's own. Real processes: the daemon (its CLI
 // with this package's adapter), two AlpacaStream strategies, the mock as Alpaca, and a loopback TCP relay in front
 // of the mock that holds the server's bytes after the upgrade (the greeting) so the window is wide open.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
-import type { DaemonStatus, UpstreamStatus } from '@wsproxy/protocol';
+import type { UpstreamStatus } from '@wsproxy/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
-import { adapterEntry, exited, spawnStrategy, stopChild, wsproxyCli } from './e2e-processes.js';
-
-const run = promisify(execFile);
+import {
+  adapterEntry,
+  daemonReady,
+  exited,
+  spawnDaemon,
+  spawnStrategy,
+  stopChild,
+  upstreamStatusOf,
+} from './e2e-processes.js';
 
 /**
  * A TCP relay to the mock. From the second connection on, the server's bytes after the HTTP upgrade response (the
@@ -88,14 +93,7 @@ const namespace = `alpaca-greeting-${process.pid}`;
 const children: ChildProcess[] = [];
 let daemon: ChildProcess;
 
-async function upstreamStatus(): Promise<UpstreamStatus | undefined> {
-  const { stdout } = await run(
-    process.execPath,
-    [wsproxyCli, 'status', '--json', '--runtime-dir', runtimeDir, '--namespace', namespace],
-    { timeout: 10_000 },
-  );
-  return (JSON.parse(stdout) as DaemonStatus).upstreams.find((u) => u.url.endsWith('/v2/iex'));
-}
+const upstreamStatus = () => upstreamStatusOf({ runtimeDir, namespace }, 'v2/iex');
 
 /** Polls `wsproxy status` (a real CLI process) until `check` holds for the upstream; bounded. */
 async function statusUntil(check: (u: UpstreamStatus) => boolean, what: string, timeoutMs = 20_000) {
@@ -114,23 +112,13 @@ beforeAll(async () => {
   relay = new GreetingHoldingRelay({ host: hostname, port: Number(port) });
   relayUrl = `ws://127.0.0.1:${await relay.listen()}`;
   runtimeDir = mkdtempSync(join(tmpdir(), 'wsproxy-alpaca-greeting-'));
-  daemon = spawn(
-    process.execPath,
-    [
-      wsproxyCli,
-      'start',
-      ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
-      ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
-      ...['--reconnect-initial', '100', '--reconnect-max', '800'],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  daemon = spawnDaemon([
+    ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
+    ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
+    ...['--reconnect-initial', '100', '--reconnect-max', '800'],
+  ]);
   children.push(daemon);
-  await new Promise<void>((resolve, reject) => {
-    daemon.stdout!.once('data', () => resolve());
-    daemon.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
-    daemon.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
-  });
+  await daemonReady(daemon);
 });
 
 afterAll(async () => {

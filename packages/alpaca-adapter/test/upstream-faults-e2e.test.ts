@@ -3,26 +3,26 @@
 // re-authentication answered 406 while it still holds the dropped session (or 402), an upgrade answered 429, an
 // upstream that stops answering pings. After each fault: what the strategy heard (typed, with Alpaca's code), what
 // `wsproxy status` said meanwhile, what the mock holds afterwards, and how long data took to flow again.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { type AlpacaMock, startAlpacaMock } from '@wsproxy/alpaca-mock';
-import { DaemonErrorCode, type DaemonStatus, type UpstreamStatus } from '@wsproxy/protocol';
+import { DaemonErrorCode, type UpstreamStatus } from '@wsproxy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plain, until } from './daemon-role.js';
 import {
   adapterEntry,
+  daemonReady,
   exited,
   type Line,
   type StrategyProcess,
+  spawnDaemon,
   spawnStrategy,
   stopChild,
-  wsproxyCli,
+  upstreamStatusOf,
 } from './e2e-processes.js';
 
-const run = promisify(execFile);
 const HALF_DEAD_MS = 3_000;
 let mock: AlpacaMock;
 let runtimeDir: string;
@@ -31,43 +31,27 @@ let daemon: ChildProcess;
 let strategy: StrategyProcess;
 const children: ChildProcess[] = [];
 
-function startDaemon(): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      wsproxyCli,
-      'start',
-      ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
-      ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
-      ...[
-        '--reconnect-initial',
-        '100',
-        '--reconnect-max',
-        '800',
-        '--ping-interval',
-        '400',
-        '--pong-timeout',
-        '400',
-      ],
+async function startDaemon(): Promise<ChildProcess> {
+  const child = spawnDaemon([
+    ...['--runtime-dir', runtimeDir, '--namespace', namespace, '--adapter', adapterEntry],
+    ...['--linger', '60000', '--log-level', 'info', '--ring-size', '4194304'],
+    ...[
+      '--reconnect-initial',
+      '100',
+      '--reconnect-max',
+      '800',
+      '--ping-interval',
+      '400',
+      '--pong-timeout',
+      '400',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  ]);
   children.push(child);
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
-    child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
-    child.once('exit', (code) => reject(new Error(`daemon exited early (${code})`)));
-  });
+  await daemonReady(child);
+  return child;
 }
 
-async function upstreamStatus(): Promise<UpstreamStatus | undefined> {
-  const { stdout } = await run(
-    process.execPath,
-    [wsproxyCli, 'status', '--json', '--runtime-dir', runtimeDir, '--namespace', namespace],
-    { timeout: 10_000 },
-  );
-  return (JSON.parse(stdout) as DaemonStatus).upstreams.find((u) => u.url.endsWith('/v2/iex'));
-}
+const upstreamStatus = () => upstreamStatusOf({ runtimeDir, namespace }, 'v2/iex');
 
 const dataCount = (s: StrategyProcess) => s.lines.filter((l) => 'data' in l).length;
 const errorsOf = (s: StrategyProcess, from: number) =>

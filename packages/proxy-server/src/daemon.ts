@@ -15,7 +15,7 @@ import {
 } from '@wsproxy/protocol';
 import { RingWriter } from '@wsproxy/shm-queue';
 import type { Logger } from 'pino';
-import { passthrough, type UpstreamAdapterFactory } from './adapter.js';
+import { passthrough, type SubscribeResult, type UpstreamAdapterFactory } from './adapter.js';
 import { AdapterCatalog } from './adapter-catalog.js';
 import { ClientRegistry } from './client-registry.js';
 import { ClientSession } from './client-session.js';
@@ -653,13 +653,7 @@ export class Daemon {
         const upstream = this.memberUpstream(session, request.connectionId);
         if (!upstream.adapter.subscribe) throw this.notSupported(upstream, 'subscribe');
         const result = await upstream.adapter.subscribe(session.id, Buffer.from(request.params));
-        return {
-          type: 'subscribed',
-          requestId,
-          alreadySubscribed: result.alreadySubscribed,
-          reply: result.reply ?? new Uint8Array(0),
-          ...this.stateFor(session, result.state),
-        };
+        return this.subscribedAnswer(session, requestId, result);
       }
       case 'unsubscribe': {
         const upstream = this.memberUpstream(session, request.connectionId);
@@ -682,13 +676,7 @@ export class Daemon {
         const upstream = this.memberUpstream(session, request.connectionId);
         if (!upstream.adapter.restore) throw this.notSupported(upstream, 'restore');
         const result = await upstream.adapter.restore(session.id, Buffer.from(request.state));
-        return {
-          type: 'subscribed',
-          requestId,
-          alreadySubscribed: result.alreadySubscribed,
-          reply: result.reply ?? new Uint8Array(0),
-          ...this.stateFor(session, result.state),
-        };
+        return this.subscribedAnswer(session, requestId, result);
       }
       case 'setLogLevel':
         this.log.setLevel(request.level);
@@ -719,6 +707,21 @@ export class Daemon {
       );
     }
     await this.adapters.ensure(adapter, module);
+  }
+
+  /** The answer to a subscribe, and to a restore: both report the same fields. */
+  private subscribedAnswer(
+    session: ClientSession,
+    requestId: number,
+    result: SubscribeResult,
+  ): DaemonMessage {
+    return {
+      type: 'subscribed',
+      requestId,
+      alreadySubscribed: result.alreadySubscribed,
+      reply: result.reply ?? new Uint8Array(0),
+      ...this.stateFor(session, result.state),
+    };
   }
 
   /** The acknowledged state travels only to clients that can read it (protocol version 3 on). */

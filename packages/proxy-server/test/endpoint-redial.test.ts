@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, type WebSocketServer } from 'ws';
+import { startEchoUpstream } from './helpers/echo-upstream.js';
 import { type DaemonProcess, startDaemon, until } from './helpers/processes.js';
 
 const LINGER_MS = 300;
@@ -32,19 +33,15 @@ async function joined(): Promise<{ ws: WebSocket; got: string[]; closed: Promise
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wsp-endpoint-redial-'));
-  upstream = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((resolve) => upstream.once('listening', resolve));
-  upstream.on('connection', (ws) =>
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })),
-  );
-  const upstreamUrl = `ws://127.0.0.1:${(upstream.address() as { port: number }).port}/feed`;
+  const echo = await startEchoUpstream();
+  upstream = echo.server;
   daemon = await startDaemon(
     [
       ...['--runtime-dir', dir, '--namespace', 'endpoint-redial', '--log-level', 'warn'],
       ...['--adapter', join(import.meta.dirname, 'fixtures', 'endpoint-adapter.mjs'), '--listen', '0'],
       ...['--linger', String(LINGER_MS), '--reconnect-initial', '50'],
     ],
-    { WSP_TEST_UPSTREAM: upstreamUrl },
+    { WSP_TEST_UPSTREAM: echo.url },
   );
 });
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { EndpointConnectionStatus } from '@wsproxy/protocol';
 import { fetchStatus } from '@wsproxy/proxy-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, type WebSocketServer } from 'ws';
+import { startEchoUpstream } from './helpers/echo-upstream.js';
 import { cli, type DaemonProcess, startDaemon, until } from './helpers/processes.js';
 
 const TOKEN = 'endpoint-token-never-shown';
@@ -31,12 +32,8 @@ function connect(
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wsp-endpoint-status-'));
-  upstream = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((resolve) => upstream.once('listening', resolve));
-  upstream.on('connection', (ws) =>
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })),
-  );
-  const upstreamUrl = `ws://127.0.0.1:${(upstream.address() as { port: number }).port}/feed`;
+  const echo = await startEchoUpstream();
+  upstream = echo.server;
   daemon = await startDaemon(
     [
       '--runtime-dir',
@@ -52,7 +49,7 @@ beforeAll(async () => {
       '--listen-token',
       TOKEN,
     ],
-    { WSP_TEST_UPSTREAM: upstreamUrl },
+    { WSP_TEST_UPSTREAM: echo.url },
   );
 });
 

@@ -17,6 +17,9 @@ export function loadPromClient(): Promise<PromClient> {
   return import('prom-client');
 }
 type Labels = Record<string, string | number>;
+type Fill = (set: (labels: Labels, value: number) => void) => void;
+/** Declares a metric whose series `fill` rebuilds from the status report on every scrape. */
+type Declare = (name: string, help: string, labelNames: readonly string[], fill: Fill) => unknown;
 
 /** Every state an upstream can be in: `wsproxy_upstream_state` has one series per state, 1 for the current one. */
 const UPSTREAM_STATES: readonly UpstreamStatus['state'][] = [
@@ -53,12 +56,7 @@ export function createDaemonMetrics(prom: Prom, source: () => DaemonStatus): Dae
   let status: DaemonStatus = source();
 
   /** A gauge whose series are rebuilt from the current report on every scrape (gone things disappear). */
-  const gauge = (
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    fill: (set: (labels: Labels, value: number) => void) => void,
-  ) =>
+  const gauge: Declare = (name, help, labelNames, fill) =>
     new prom.Gauge({
       name,
       help,
@@ -70,12 +68,7 @@ export function createDaemonMetrics(prom: Prom, source: () => DaemonStatus): Dae
       },
     });
   /** A counter mirroring a total the daemon already keeps. */
-  const counter = (
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    fill: (set: (labels: Labels, value: number) => void) => void,
-  ) =>
+  const counter: Declare = (name, help, labelNames, fill) =>
     new prom.Counter({
       name,
       help,
@@ -86,22 +79,32 @@ export function createDaemonMetrics(prom: Prom, source: () => DaemonStatus): Dae
         fill((labels, value) => this.inc(labels, Math.max(0, value)));
       },
     });
-  const eachUpstream = (value: (u: UpstreamStatus) => number | undefined | null) => {
-    return (set: (labels: Labels, value: number) => void) => {
+  /** A gauge or counter with one series per upstream, read from its status (no series where `value` has none). */
+  const perUpstream = (
+    declare: Declare,
+    name: string,
+    help: string,
+    value: (u: UpstreamStatus) => number | undefined | null,
+  ) =>
+    declare(name, help, UPSTREAM_LABELS, (set) => {
       for (const upstream of status.upstreams) {
         const v = value(upstream);
         if (v !== undefined && v !== null) set(upstreamLabels(upstream), v);
       }
-    };
-  };
-  const eachClient = (value: (c: DaemonStatus['clients'][number]) => number | undefined) => {
-    return (set: (labels: Labels, value: number) => void) => {
+    });
+  /** The same, one series per client. */
+  const perClient = (
+    declare: Declare,
+    name: string,
+    help: string,
+    value: (c: DaemonStatus['clients'][number]) => number | undefined,
+  ) =>
+    declare(name, help, CLIENT_LABELS, (set) => {
       for (const client of status.clients) {
         const v = value(client);
         if (v !== undefined) set({ client: client.clientId, pid: client.pid }, v);
       }
-    };
-  };
+    });
 
   gauge(
     'wsproxy_daemon_info',
@@ -122,47 +125,47 @@ export function createDaemonMetrics(prom: Prom, source: () => DaemonStatus): Dae
       }
     },
   );
-  gauge(
+  perUpstream(
+    gauge,
     'wsproxy_upstream_ready',
     'Open and, where the protocol authenticates, authenticated (what /readyz checks): 1 or 0.',
-    UPSTREAM_LABELS,
-    eachUpstream((u) => (u.state === 'open' && u.adapterStats?.authenticated !== false ? 1 : 0)),
+    (u) => (u.state === 'open' && u.adapterStats?.authenticated !== false ? 1 : 0),
   );
-  gauge(
+  perUpstream(
+    gauge,
     'wsproxy_upstream_clients',
     'Clients sharing the upstream connection.',
-    UPSTREAM_LABELS,
-    eachUpstream((u) => u.clients.length),
+    (u) => u.clients.length,
   );
-  counter(
+  perUpstream(
+    counter,
     'wsproxy_upstream_messages_received_total',
     'WebSocket messages received from upstream.',
-    UPSTREAM_LABELS,
-    eachUpstream((u) => u.messagesIn),
+    (u) => u.messagesIn,
   );
-  counter(
+  perUpstream(
+    counter,
     'wsproxy_upstream_received_bytes_total',
     'Payload bytes received from upstream.',
-    UPSTREAM_LABELS,
-    eachUpstream((u) => u.bytesIn),
+    (u) => u.bytesIn,
   );
-  counter(
+  perUpstream(
+    counter,
     'wsproxy_upstream_reconnects_total',
     'Successful reconnects after a drop.',
-    UPSTREAM_LABELS,
-    eachUpstream((u) => u.reconnects),
+    (u) => u.reconnects,
   );
-  gauge(
+  perUpstream(
+    gauge,
     'wsproxy_upstream_last_message_age_seconds',
     'Seconds since the last message from upstream (absent before the first one).',
-    UPSTREAM_LABELS,
-    eachUpstream((u) => (typeof u.lastMessageAgeMs === 'number' ? u.lastMessageAgeMs / 1000 : undefined)),
+    (u) => (typeof u.lastMessageAgeMs === 'number' ? u.lastMessageAgeMs / 1000 : undefined),
   );
-  counter(
+  perUpstream(
+    counter,
     'wsproxy_upstream_auth_failures_total',
     "Authentication refusals and timeouts reported by the upstream's adapter.",
-    UPSTREAM_LABELS,
-    eachUpstream((u) => u.adapterStats?.authFailures),
+    (u) => u.adapterStats?.authFailures,
   );
 
   // ---- adapters ----
@@ -178,62 +181,62 @@ export function createDaemonMetrics(prom: Prom, source: () => DaemonStatus): Dae
       }
     },
   );
-  counter(
+  perUpstream(
+    counter,
     'wsproxy_adapter_items_routed_total',
     'Data items delivered to at least one client.',
-    UPSTREAM_LABELS,
-    eachUpstream((u) => u.adapterStats?.itemsRouted),
+    (u) => u.adapterStats?.itemsRouted,
   );
-  counter(
+  perUpstream(
+    counter,
     'wsproxy_adapter_items_unrouted_total',
     'Data items no client was subscribed to.',
-    UPSTREAM_LABELS,
-    eachUpstream((u) => u.adapterStats?.itemsUnrouted),
+    (u) => u.adapterStats?.itemsUnrouted,
   );
-  counter(
+  perUpstream(
+    counter,
     'wsproxy_adapter_upstream_requests_total',
     'Subscribe/unsubscribe round trips sent upstream (changes to the union, resubscriptions).',
-    UPSTREAM_LABELS,
-    eachUpstream((u) => u.adapterStats?.upstreamRequests),
+    (u) => u.adapterStats?.upstreamRequests,
   );
 
   // ---- clients ----
   gauge('wsproxy_clients', 'Shared-memory clients connected.', [], (set) => set({}, status.clients.length));
-  counter(
+  perClient(
+    counter,
     'wsproxy_client_delivered_messages_total',
     'Messages written to the ring for the client.',
-    CLIENT_LABELS,
-    eachClient((c) => c.deliveredMessages),
+    (c) => c.deliveredMessages,
   );
-  counter(
+  perClient(
+    counter,
     'wsproxy_client_delivered_bytes_total',
     'Payload bytes written to the ring for the client.',
-    CLIENT_LABELS,
-    eachClient((c) => c.deliveredBytes),
+    (c) => c.deliveredBytes,
   );
-  counter(
+  perClient(
+    counter,
     'wsproxy_client_gaps_total',
     'Times the client was lapped by the ring writer (each is a gap event).',
-    CLIENT_LABELS,
-    eachClient((c) => c.gaps),
+    (c) => c.gaps,
   );
-  counter(
+  perClient(
+    counter,
     'wsproxy_client_lost_records_total',
     'Ring records the client lost to laps.',
-    CLIENT_LABELS,
-    eachClient((c) => c.lostMessages),
+    (c) => c.lostMessages,
   );
-  gauge(
+  perClient(
+    gauge,
     'wsproxy_client_ring_lag_bytes',
     'Ring bytes written that the client has not read yet.',
-    CLIENT_LABELS,
-    eachClient((c) => c.ringLagBytes),
+    (c) => c.ringLagBytes,
   );
-  gauge(
+  perClient(
+    gauge,
     'wsproxy_client_reader_sleeping',
     'Whether the client reader is parked waiting for a doorbell (idle block/backoff): 1 or 0.',
-    CLIENT_LABELS,
-    eachClient((c) => (c.sleeping === undefined ? undefined : c.sleeping ? 1 : 0)),
+    (c) => (c.sleeping === undefined ? undefined : c.sleeping ? 1 : 0),
   );
 
   // ---- ring ----

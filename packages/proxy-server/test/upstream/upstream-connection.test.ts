@@ -75,6 +75,20 @@ function recordReconnects(c: UpstreamConnection): ReconnectingInfo[] {
   return seen;
 }
 
+/**
+ * The keepalive tests' set-up: a server that answers pings only with `autoPong`, a connection pinging it (no jitter),
+ * and the reconnects it reports.
+ */
+async function pingedConnection(
+  autoPong: boolean,
+  pings: { pingIntervalMs: number; pongTimeoutMs: number },
+): Promise<{ connection: UpstreamConnection; reconnects: ReconnectingInfo[] }> {
+  server = new ScriptedServer({ autoPong });
+  const url = await server.listen();
+  connection = new UpstreamConnection({ url, ...pings, random: () => 0 });
+  return { connection, reconnects: recordReconnects(connection) };
+}
+
 describe('UpstreamConnection', () => {
   it('backs off with its injected random, honours Retry-After, and keeps redialling through refused sessions', async () => {
     server = new ScriptedServer();
@@ -139,10 +153,10 @@ describe('UpstreamConnection', () => {
   });
 
   it('an upstream that stops answering pings is declared half-dead after the pong timeout and redialled', async () => {
-    server = new ScriptedServer({ autoPong: false });
-    const url = await server.listen();
-    connection = new UpstreamConnection({ url, pingIntervalMs: 1_000, pongTimeoutMs: 500, random: () => 0 });
-    const reconnects = recordReconnects(connection);
+    const { connection, reconnects } = await pingedConnection(false, {
+      pingIntervalMs: 1_000,
+      pongTimeoutMs: 500,
+    });
     await connection.connect();
     connection.markReady();
     vi.advanceTimersByTime(1_000);
@@ -156,15 +170,10 @@ describe('UpstreamConnection', () => {
   });
 
   it('a pong timeout longer than the ping interval still fires: later pings do not restart the wait', async () => {
-    server = new ScriptedServer({ autoPong: false });
-    const url = await server.listen();
-    connection = new UpstreamConnection({
-      url,
+    const { connection, reconnects } = await pingedConnection(false, {
       pingIntervalMs: 1_000,
       pongTimeoutMs: 2_500,
-      random: () => 0,
     });
-    const reconnects = recordReconnects(connection);
     await connection.connect();
     connection.markReady();
     // First ping at 1 s; the pong is due by 3.5 s, although pings keep going out at 2 s and 3 s.
@@ -178,15 +187,10 @@ describe('UpstreamConnection', () => {
   });
 
   it('an answered ping clears the wait: a live upstream with a long pong timeout is never declared half-dead', async () => {
-    server = new ScriptedServer();
-    const url = await server.listen();
-    connection = new UpstreamConnection({
-      url,
+    const { connection, reconnects } = await pingedConnection(true, {
       pingIntervalMs: 1_000,
       pongTimeoutMs: 2_500,
-      random: () => 0,
     });
-    const reconnects = recordReconnects(connection);
     await connection.connect();
     connection.markReady();
     for (let second = 0; second < 8; second++) {
@@ -200,10 +204,10 @@ describe('UpstreamConnection', () => {
   });
 
   it('an upstream that sends data but answers pings late (a pong behind a burst) is not declared half-dead', async () => {
-    server = new ScriptedServer({ autoPong: false });
-    const url = await server.listen();
-    connection = new UpstreamConnection({ url, pingIntervalMs: 1_000, pongTimeoutMs: 500, random: () => 0 });
-    const reconnects = recordReconnects(connection);
+    const { connection, reconnects } = await pingedConnection(false, {
+      pingIntervalMs: 1_000,
+      pongTimeoutMs: 500,
+    });
     let received = 0;
     connection.on('message', () => received++);
     await connection.connect();
