@@ -33,8 +33,9 @@ const DEFAULT_DATA_URL = 'wss://stream.data.alpaca.markets';
 const DEFAULT_TRADING_URL = 'wss://paper-api.alpaca.markets';
 
 /**
- * Alpaca's path for an endpoint path: versioned, or the Go SDK's `DATA_PROXY_WS` forms (`/{feed}`, no version, and
- * `/crypto/{loc}`, `/crypto-perps/{loc}`), which ALPACA_FEEDS resolves.
+ * Alpaca's path for an endpoint path: versioned, or the Go SDK's proxy forms, which ALPACA_FEEDS resolves:
+ * `DATA_PROXY_WS` gives `/{feed}` (no version), `DATA_CRYPTO_PROXY_WS` gives `/{loc}` (`/us`, `/global` for perps),
+ * and a crypto base URL ending in `/crypto` or `/crypto-perps` gives `/crypto/{loc}`, `/crypto-perps/{loc}`.
  */
 export function alpacaPathFor(path: string): string | undefined {
   const trimmed = path.replace(/\/+$/, '') || '/';

@@ -122,6 +122,14 @@ export const ALPACA_FEEDS: Readonly<Record<string, { readonly path: string; read
   indicative: { path: '/v1beta1/indicative', kind: 'options' },
   opra: { path: '/v1beta1/opra', kind: 'options' },
   news: { path: '/v1beta1/news', kind: 'news' },
+  // The Go SDK's crypto feed names (marketdata.US, US1, US2, BS1, GLOBAL): its CryptoClient dials
+  // `DATA_CRYPTO_PROXY_WS + "/" + feed`, so a proxy base without a path reaches the endpoint as `/us` or `/global`.
+  // GLOBAL exists only on the perps feed.
+  us: { path: '/v1beta3/crypto/us', kind: 'crypto' },
+  'us-1': { path: '/v1beta3/crypto/us-1', kind: 'crypto' },
+  'us-2': { path: '/v1beta3/crypto/us-2', kind: 'crypto' },
+  'bs-1': { path: '/v1beta3/crypto/bs-1', kind: 'crypto' },
+  global: { path: '/v1beta1/crypto-perps/global', kind: 'crypto-perps' },
 };
 
 /** `crypto/{loc}` and `crypto-perps/{loc}` feed names (us, us-1, us-2, bs-1, eu-1; global for perps). */

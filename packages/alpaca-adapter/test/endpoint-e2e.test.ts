@@ -199,6 +199,25 @@ describe('endpoint and shared-memory strategies on one upstream', { timeout: 60_
     expect([...json.lines, ...go.lines].some((l) => 'wrongFrameType' in l)).toBe(false);
   });
 
+  it("serves the Go SDK's DATA_CRYPTO_PROXY_WS paths: /us is crypto, /global the perps feed with its pricing items", async () => {
+    // alpaca-trade-api-go's CryptoClient dials DATA_CRYPTO_PROXY_WS + "/" + feed (marketdata.US, marketdata.GLOBAL).
+    const crypto = startSdkClient('/us', 'json', { trades: ['BTC/USD'] });
+    const perps = startSdkClient('/global', 'msgpack', { pricing: ['BTC-PERP'] });
+    await until(() => [crypto, perps].every((c) => dataOf(c).length >= 3), 'data on /us and /global', 20_000);
+    expect(ackOf(perps)).toMatchObject({ T: 'subscription', pricing: ['BTC-PERP'], trades: [] });
+    expect(new Set(dataOf(crypto).map((m) => `${m.T} ${m.S}`))).toEqual(new Set(['t BTC/USD']));
+    const pricing = dataOf(perps);
+    expect(new Set(pricing.map((m) => `${m.T} ${m.S}`))).toEqual(new Set(['p BTC-PERP']));
+    for (const m of pricing) for (const k of ['ip', 'mp', 'fr', 'oi']) expect(typeof m[k]).toBe('number');
+    expect(perps.lines.filter((l) => 'data' in l).every((l) => l.tFirst === true && l.ext === true)).toBe(
+      true,
+    );
+    // Each reached its own Alpaca path upstream.
+    expect(mock.sessionCount({ endpoint: 'v1beta3/crypto/us' })).toBe(1);
+    expect(mock.sessionCount({ endpoint: 'v1beta1/crypto-perps/global' })).toBe(1);
+    await Promise.all([stopChild(crypto.child), stopChild(perps.child)]);
+  });
+
   it('a client that stops reading gets 407 and is closed; the others keep receiving', async () => {
     const slow = startSdkClient('/v2/iex', 'msgpack', { trades: ['SLOW'] });
     await until(() => ackOf(slow) !== undefined, 'the slow client ack', 20_000);

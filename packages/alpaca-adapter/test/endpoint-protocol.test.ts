@@ -24,6 +24,17 @@ describe('alpacaPathFor', () => {
     expect(alpacaPathFor('/indicative')).toBe('/v1beta1/indicative');
     expect(alpacaPathFor('/news')).toBe('/v1beta1/news');
     expect(alpacaPathFor('/crypto/us')).toBe('/v1beta3/crypto/us');
+    expect(alpacaPathFor('/crypto-perps/global')).toBe('/v1beta1/crypto-perps/global');
+  });
+
+  it("maps the Go SDK's DATA_CRYPTO_PROXY_WS form (base + '/' + crypto feed name)", () => {
+    // alpaca-trade-api-go v3 marketdata/stream: CryptoClient dials constructURL(DATA_CRYPTO_PROXY_WS, feed).
+    for (const loc of ['us', 'us-1', 'us-2', 'bs-1'])
+      expect(alpacaPathFor(`/${loc}`)).toBe(`/v1beta3/crypto/${loc}`);
+    expect(alpacaPathFor('/global')).toBe('/v1beta1/crypto-perps/global');
+    // Not Alpaca paths under a version: the bare location names belong to the proxy form only.
+    for (const path of ['/v2/us', '/v1beta1/global', '/v1beta3/us'])
+      expect(alpacaPathFor(path)).toBeUndefined();
   });
 
   it('serves the account stream, refuses anything else', () => {

@@ -111,8 +111,7 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>(
     marketData('v1beta3/crypto/us-2', 'crypto', 'crypto', CRYPTO_ACK, new Set(CRYPTO_ACK), CRYPTO_SYMBOL),
     marketData('v1beta3/crypto/bs-1', 'crypto', 'crypto', CRYPTO_ACK, new Set(CRYPTO_ACK), CRYPTO_SYMBOL),
     marketData('v1beta3/crypto/eu-1', 'crypto', 'crypto', CRYPTO_ACK, new Set(CRYPTO_ACK), CRYPTO_SYMBOL),
-    // The perps feed: served on the crypto market (trades, quotes, bars, books); `pricing` is accepted and acked,
-    // but the mock generates no pricing items yet.
+    // The perps feed: served on the crypto market (trades, quotes, bars, books), plus its `pricing` items.
     marketData(
       'v1beta1/crypto-perps/global',
       'crypto',

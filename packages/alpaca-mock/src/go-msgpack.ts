@@ -34,6 +34,8 @@ const WIDTHS: Readonly<Record<AssetClass, Readonly<Record<string, Widths>>>> = {
     b: CRYPTO_BAR,
     d: CRYPTO_BAR,
     u: CRYPTO_BAR,
+    // Perps pricing (CryptoPerpPricing): every number a float64, open interest included.
+    p: { ip: F, mp: F, fr: F, oi: F },
   },
   options: { t: { p: F, s: 'uint32' }, q: { bp: F, bs: 'uint32', ap: F, as: 'uint32' } },
   news: { n: { id: 'int64' } },

@@ -115,6 +115,56 @@ describe('like Alpaca', () => {
     for (const f of cryptoTrades) expect(new Set(after(f, 's'))).toEqual(new Set([0xcb]));
   });
 
+  it('sends the perps feed\'s pricing items (T:"p") to pricing subscribers, in Alpaca\'s JSON and msgpack', async () => {
+    const mock = cleanup.add(await startAlpacaMock({ rate: 100, connectionLimit: 3 }));
+    const perps = `${mock.url}/v1beta1/crypto-perps/global`;
+    // The Go SDK's fixture: T, S, t, x, ip, mp, fr, oi, ft (see the adapter's corpus, crypto-perps.json).
+    const keys = ['T', 'S', 't', 'x', 'ip', 'mp', 'fr', 'oi', 'ft'];
+    const json = cleanup.add(await AlpacaClient.authenticated(perps));
+    await json.request({ action: 'subscribe', pricing: ['BTC-PERP'] });
+    const items = await json.collect((m) => m.T === 'p', 3);
+    for (const m of items) {
+      expect(Object.keys(m)).toEqual(keys);
+      expect(m).toMatchObject({ S: 'BTC-PERP', x: 'PERP' });
+      for (const k of ['ip', 'mp', 'fr', 'oi']) expect(typeof m[k]).toBe('number');
+      for (const k of ['t', 'ft']) expect(m[k]).toMatch(/T\d\d:\d\d:\d\d(\.\d{0,8}[1-9])?Z$/);
+      // The next funding is on the hour after t.
+      const ft = Date.parse(m.ft as string);
+      expect(ft % 3_600_000).toBe(0);
+      expect(ft).toBeGreaterThan(Date.parse(m.t as string));
+    }
+    // Only what was asked for: no trades, quotes or books ride along.
+    expect(json.messages.filter((m) => m.T !== 'success' && m.T !== 'subscription' && m.T !== 'p')).toEqual(
+      [],
+    );
+
+    const packed = cleanup.add(await AlpacaClient.authenticated(perps, { encoding: 'msgpack' }));
+    const frames = rawFrames(packed);
+    await packed.request({ action: 'subscribe', pricing: ['ETH-PERP'] });
+    const packedItems = await packed.collect((m) => m.T === 'p', 3);
+    for (const m of packedItems) expect(Object.keys(m)).toEqual(keys);
+    const after = (frame: Buffer, key: string): number[] => {
+      const marker = Buffer.from([0xa0 | key.length, ...Buffer.from(key)]);
+      const out: number[] = [];
+      for (let at = frame.indexOf(marker); at >= 0; at = frame.indexOf(marker, at + 1))
+        out.push(frame[at + marker.length]!);
+      return out;
+    };
+    const pricingFrames = frames.filter((f) => (decode(f) as Message[]).every((m) => m.T === 'p'));
+    expect(pricingFrames.length).toBeGreaterThan(0);
+    for (const f of pricingFrames) {
+      // float64 for every number, whole or not (open interest included), and the timestamp extension -1 for t, ft.
+      for (const k of ['ip', 'mp', 'fr', 'oi']) expect(new Set(after(f, k))).toEqual(new Set([0xcb]));
+      for (const k of ['t', 'ft']) for (const b of after(f, k)) expect([0xd6, 0xd7, 0xc7]).toContain(b);
+    }
+
+    // A perps client on trades alone gets no pricing.
+    const tradesOnly = cleanup.add(await AlpacaClient.authenticated(perps));
+    await tradesOnly.request({ action: 'subscribe', trades: ['BTC-PERP'] });
+    await tradesOnly.collect((m) => m.T === 't', 3);
+    expect(tradesOnly.messages.some((m) => m.T === 'p')).toBe(false);
+  });
+
   it("acks may leave out empty channels (acks: 'omit-empty'), and list them all by default", async () => {
     const mock = cleanup.add(await startAlpacaMock({ acks: 'omit-empty' }));
     const client = cleanup.add(await AlpacaClient.authenticated(`${mock.url}/v2/iex`));

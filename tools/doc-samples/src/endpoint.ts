@@ -12,6 +12,7 @@ import { bins, MOCK_KEYS, type Watched, type World } from './world.js';
 export const SDK_URL_ENVS: Record<string, string> = {
   APCA_API_STREAM_URL: '/v2/iex', // @alpacahq/alpaca-trade-api v3: appends /v2/{feed}
   DATA_PROXY_WS: '/iex', // alpaca-trade-api-go: appends /{feed}, no version
+  DATA_CRYPTO_PROXY_WS: '/us', // alpaca-trade-api-go's CryptoClient: appends /{feed} (marketdata.US is "us")
 };
 
 /** A self-signed certificate for 127.0.0.1 in `dir` (cert.pem, key.pem), as the docs suggest for `wss://`. */

@@ -2,10 +2,12 @@
  * Synthetic crypto tape: per symbol a seeded random walk with trades (taker side `tks`), quotes, minute/daily/
  * updated bars and an order book. The book is a ladder of levels around the mid; each tick it follows the price
  * and a few sizes change. A session subscribing to orderbooks first gets a full `r:true` snapshot, then the deltas
- * the ticks produce, where a level with `s:0` is removed.
+ * the ticks produce, where a level with `s:0` is removed. Each tick also carries a perpetual-futures pricing item
+ * (`T:"p"`: index and mark price, funding rate, open interest, next funding time), which only the perps feed's
+ * `pricing` subscribers receive.
  */
 import { hashSeed, Random, roundTo } from '../random.js';
-import type { NanoTime } from '../time.js';
+import { NanoTime } from '../time.js';
 import { type Bar, BarBuilder, emitMinuteBars } from './bar.js';
 import { dayStart, minuteIndex, minuteStart, type SyntheticClock } from './clock.js';
 import type { AssetMarket, MarketEvent } from './types.js';
@@ -31,6 +33,26 @@ export interface CryptoTrade {
   i: bigint;
   tks: 'B' | 'S';
 }
+/**
+ * The perps feed's pricing item, with the fields and order of the Go SDK's own stream fixture (see the adapter's
+ * conformance corpus, crypto-perps.json): exchange `x`, index `ip`, mark `mp`, funding rate `fr`, open interest `oi`
+ * and the next funding time `ft`, a timestamp like `t`.
+ */
+export interface PerpPricing {
+  t: NanoTime;
+  x: string;
+  ip: number;
+  mp: number;
+  fr: number;
+  oi: number;
+  ft: NanoTime;
+}
+
+/** The exchange code the Go SDK's pricing fixture carries. */
+const PERP_EXCHANGE = 'PERP';
+/** Funding settles on the hour (Alpaca's samples: the next funding time is whole hours after `t`). */
+const FUNDING_PERIOD_SEC = 3600;
+
 export interface CryptoQuote {
   bp: number;
   bs: number;
@@ -74,6 +96,9 @@ export class CryptoTape {
   private readonly rng: Random;
   private price: number;
   private readonly step_: number;
+  /** Pricing draws from its own stream, so adding it left every other series of a seed as it was. */
+  private readonly pricingRng: Random;
+  private openInterest: number;
   private nextTradeId = FIRST_CRYPTO_TRADE_ID;
   private minute: BarBuilder | null = null;
   private minuteIdx = -1;
@@ -93,6 +118,8 @@ export class CryptoTape {
     const magnitude = this.rng.int(0, 4); // 1 .. 10 000
     this.price = roundTo((1 + this.rng.next() * 9) * 10 ** magnitude, 2);
     this.step_ = Math.max(0.01, roundTo(this.price * 0.0002, 2));
+    this.pricingRng = new Random(hashSeed(seed, 'crypto-perps-pricing', symbol));
+    this.openInterest = roundTo(10 + this.pricingRng.next() * 10_000, 4);
     const before = start.plusNanos(-1_000_000);
     this.prevDailyBar = {
       t: dayStart(start.plusNanos(-86_400e9)),
@@ -182,6 +209,22 @@ export class CryptoTape {
     this.minute?.add(trade.p, trade.s);
     this.day?.add(trade.p, trade.s);
     out.push({ channel: 'trades', symbol: S, message: { T: 't', S, ...trade } });
+    out.push({ channel: 'pricing', symbol: S, message: { T: 'p', S, ...this.pricing(tradeTime) } });
+  }
+
+  /** Index at the traded price, mark a little off it, funding a small signed rate, open interest drifting. */
+  private pricing(t: NanoTime): PerpPricing {
+    const rng = this.pricingRng;
+    this.openInterest = roundTo(Math.max(0, this.openInterest * (1 + 0.001 * rng.gaussian())), 4);
+    return {
+      t,
+      x: PERP_EXCHANGE,
+      ip: this.price,
+      mp: roundTo(this.price * (1 + 0.0003 * rng.gaussian()), 6),
+      fr: roundTo(0.0002 * rng.gaussian(), 9),
+      oi: this.openInterest,
+      ft: new NanoTime((Math.floor(t.sec / FUNDING_PERIOD_SEC) + 1) * FUNDING_PERIOD_SEC, 0),
+    };
   }
 
   private closeMinute(out: MarketEvent[]): void {
