@@ -89,13 +89,20 @@ export class RingConsumer {
   }
 
   private async run(): Promise<void> {
-    const onRecord = (buffer: Uint8Array, offset: number, length: number, sequence: number) => {
+    // A watch on `sequence` is reached once every record before it has been handled: before handling a record at or
+    // past it (a lap can jump over it), or right after handling the record just before it. Waiting only for a record
+    // at or past it hung whenever that one was the last record written (nothing more to read).
+    const reachedBy = (sequence: number) => {
       const watch = this.watch;
       if (watch && sequence >= watch.sequence) {
         this.watch = undefined;
         watch.reached();
       }
+    };
+    const onRecord = (buffer: Uint8Array, offset: number, length: number, sequence: number) => {
+      reachedBy(sequence);
       this.onRecord(buffer, offset, length);
+      reachedBy(sequence + 1);
     };
     try {
       while (!this.stopped && (await this.reader.ready())) {
