@@ -62,7 +62,9 @@ export const DEFAULT_CONTROL_LIMITS: ResolvedControlLimits = Object.freeze({
 });
 
 export const DEFAULT_DIAL_LIMITS: ResolvedDialLimits = Object.freeze({
-  maxDialsPerAccountPerMinute: 10,
+  // Above the count of Alpaca's market-data endpoints (about 20 paths, each its own upstream): an account whose
+  // strategies open every feed at start must not be refused its own first dials. 10 did exactly that.
+  maxDialsPerAccountPerMinute: 30,
   maxDialsPerMinute: 60,
   authFailureCacheMs: 60_000,
 });
