@@ -500,11 +500,16 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
     });
   }
 
+  /** The ring sequence of the record being read now (where a message lay, for the lap's count). */
+  private readSequence(): number {
+    return this.attachment?.consumer.currentSequence ?? Number.MAX_SAFE_INTEGER;
+  }
+
   private onData(record: RingRecord, intact: () => boolean): void {
     const sockets = this.byConnection.get(record.connectionId);
     if (!sockets && this.opensInFlight === 0) {
       // A connection this client has left: addressed to us and read, just not wanted any more.
-      if (!record.fragmented || record.remaining === 0) this.ledger.read();
+      if (!record.fragmented || record.remaining === 0) this.ledger.read(this.readSequence());
       return;
     }
     const binary = record.binary;
@@ -538,7 +543,7 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       }
       return;
     }
-    if (whole) this.ledger.read();
+    if (whole) this.ledger.read(this.readSequence());
     const delivery: Delivery = { fragment, message };
     if (sockets) this.deliver(sockets, delivery);
     else this.stash(record.connectionId, delivery);
@@ -578,11 +583,12 @@ export class WsproxyClient extends EventEmitter<WsproxyClientEvents> implements 
       (settle) => {
         channel.call({ type: 'status' }).then(
           (answer) => {
-            if (answer.type !== 'statusReport') return settle(undefined);
+            if (answer.type !== 'statusReport') return settle(undefined, 0);
             const delivered = answer.status.clients.find((c) => c.clientId === clientId)?.deliveredMessages;
-            consumer.whenRead(answer.status.ring.recordsWritten, () => settle(delivered));
+            const point = answer.status.ring.recordsWritten;
+            consumer.whenRead(point, () => settle(delivered, point));
           },
-          () => settle(undefined),
+          () => settle(undefined, 0),
         );
       },
       (lostMessages) => {

@@ -13,11 +13,19 @@ export class DeliveryLedger {
   private reported = 0;
   /** A count is in flight; laps meanwhile are counted by another round after it. */
   private counting = false;
+  /**
+   * While a count is in flight: `whole` when it was asked, and the ring sequence of each whole message read since.
+   * The daemon's answer describes the records before one point; the reader may already be past it when the answer
+   * comes, so the messages read at or after that point must not be subtracted from what the daemon counted.
+   */
+  private wholeWhenAsked = 0;
+  private readSince: number[] | undefined;
   private lappedWhileCounting = false;
 
   /** One message addressed to us was read whole. */
-  read(): void {
+  read(sequence: number): void {
     this.whole += 1;
+    this.readSince?.push(sequence);
   }
 
   /** One message addressed to us was reported lost (by the caller, in a `gap` event). */
@@ -30,7 +38,7 @@ export class DeliveryLedger {
    * has read up to it (undefined if it cannot tell); `report` gets the messages the lap cost.
    */
   lapped(
-    count: (settle: (delivered: number | undefined) => void) => void,
+    count: (settle: (delivered: number | undefined, point: number) => void) => void,
     report: (lostMessages: number) => void,
   ): void {
     if (this.counting) {
@@ -39,10 +47,14 @@ export class DeliveryLedger {
       return;
     }
     this.counting = true;
-    count((delivered) => {
+    this.wholeWhenAsked = this.whole;
+    this.readSince = [];
+    count((delivered, point) => {
       this.counting = false;
+      const readBefore = this.wholeWhenAsked + (this.readSince ?? []).filter((s) => s < point).length;
+      this.readSince = undefined;
       // Unknown (the daemon went away first): the loss falls in the reconnect window, reported there.
-      const lost = delivered === undefined ? 0 : Math.max(0, delivered - this.whole - this.reported);
+      const lost = delivered === undefined ? 0 : Math.max(0, delivered - readBefore - this.reported);
       this.reported += lost;
       if (lost > 0) report(lost);
       if (this.lappedWhileCounting) {

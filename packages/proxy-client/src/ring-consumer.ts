@@ -73,6 +73,9 @@ export class RingConsumer {
    * Calls `reached` once every record before `sequence` has been read (at once if that is so already), before the
    * record at `sequence` is handed out. One watch at a time: a new one replaces the old.
    */
+  /** The ring sequence of the record being handed out now (for accounting that must know where a message lay). */
+  currentSequence = -1;
+
   whenRead(sequence: number, reached: () => void): void {
     if (this.reader.lastSequence + 1 >= sequence) {
       this.watch = undefined;
@@ -101,6 +104,7 @@ export class RingConsumer {
     };
     const onRecord = (buffer: Uint8Array, offset: number, length: number, sequence: number) => {
       reachedBy(sequence);
+      this.currentSequence = sequence;
       this.onRecord(buffer, offset, length);
       reachedBy(sequence + 1);
     };
