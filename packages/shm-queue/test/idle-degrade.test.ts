@@ -1,6 +1,5 @@
 // `spin` must never be worse than `block`: spinning readers that outnumber what the machine can run step down to
 // blocking by themselves, say so, and step back up when a spinner leaves; a spin reader with nothing to read parks.
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectDoorbell, DoorbellServer, RingReader, RingWriter } from '../src/index.js';
@@ -36,7 +35,7 @@ describe('spin readers on an oversubscribed machine', () => {
     const name = cleanup.name('spinners');
     const writer = RingWriter.create({ name, capacity: 1 << 16 });
     cleanup.defer(() => writer.close({ unlink: true }));
-    const path = join(cleanup.dir(), 'doorbell.sock');
+    const path = cleanup.socketPath();
     const doorbell = await DoorbellServer.listen({ writer, path });
     cleanup.defer(() => doorbell.close());
 
@@ -98,7 +97,7 @@ describe('spin readers on an oversubscribed machine', () => {
     const name = cleanup.name('park');
     const writer = RingWriter.create({ name, capacity: 1 << 16 });
     cleanup.defer(() => writer.close({ unlink: true }));
-    const doorbell = await DoorbellServer.listen({ writer, path: join(cleanup.dir(), 'doorbell.sock') });
+    const doorbell = await DoorbellServer.listen({ writer, path: cleanup.socketPath() });
     cleanup.defer(() => doorbell.close());
     const reader = RingReader.open({ name, idle: 'spin', spinIdleMs: 50, maxSpinningReaders: 1 });
     cleanup.defer(() => reader.close());
